@@ -1,0 +1,33 @@
+/**
+ * A cluster provider gives each session what its shell needs to reach Kubernetes. The server
+ * never uses the reader's current kubectl context implicitly: a provider is chosen by name
+ * (or `auto`, which only picks the sandbox's own kind cluster).
+ */
+export interface ClusterStatus {
+  provider: string;
+  ready: boolean;
+  /** what is missing and how to get it, when not ready */
+  message?: string;
+  /** what the reader's shell can use beyond kubectl: `docker`, `kind` */
+  capabilities: string[];
+}
+
+export interface ClusterLease {
+  /** the kubeconfig's default namespace */
+  namespace: string;
+  /** variables for the shell, e.g. KUBECONFIG */
+  env: Record<string, string>;
+  /** one line shown when the shell starts, e.g. that no cluster is connected */
+  banner?: string | undefined;
+  /** removes what the lease created (namespace, kubeconfig); idempotent */
+  dispose(): Promise<void>;
+}
+
+export interface ClusterProvider {
+  readonly name: string;
+  /** checks the cluster once at start-up and when asked; cheap to call again */
+  status(): Promise<ClusterStatus>;
+  /** what one session gets; `home` is the session's own folder */
+  lease(sessionId: string, home: string): Promise<ClusterLease>;
+  dispose(): Promise<void>;
+}

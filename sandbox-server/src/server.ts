@@ -1,0 +1,164 @@
+/**
+ * The sandbox server: HTTP API, terminal sockets and (optionally) the built site on one port.
+ * This file only wires the parts together:
+ *
+ *   request ─┬─ OPTIONS /api/*        → CORS preflight (allowed origins)
+ *            ├─ /api/*                → HttpApi (health, sessions)
+ *            ├─ upgrade …/terminal    → TerminalSockets (attach, input, output, flow control)
+ *            └─ anything else         → StaticSite (the guide), when a site folder is set
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from './config.ts';
+import { HttpApi } from './http-api.ts';
+import { HttpError, sendError } from './http-error.ts';
+import type { Logger } from './log.ts';
+import { corsHeaders, isOriginAllowed } from './origins.ts';
+import { chooseProvider } from './providers/choose-provider.ts';
+import type { ClusterProvider, ClusterStatus } from './providers/provider.ts';
+import { SessionRegistry } from './session-registry.ts';
+import { StaticSite } from './static-site.ts';
+import { TerminalSockets } from './terminal-socket.ts';
+
+export interface SandboxServer {
+  readonly url: string;
+  readonly registry: SessionRegistry;
+  readonly provider: ClusterProvider;
+  /** Ends every session (telling its terminals), then stops listening. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface ServerDeps {
+  log: Logger;
+  /** the server's environment, read for PATH and pass-through variables only */
+  env?: NodeJS.ProcessEnv;
+  /** use this provider instead of choosing one from the settings (tests) */
+  provider?: ClusterProvider;
+}
+
+export async function startSandboxServer(config: Config, deps: ServerDeps): Promise<SandboxServer> {
+  const { log } = deps;
+  const env = deps.env ?? process.env;
+  const stateDir = config.shell.stateDir ?? join(tmpdir(), `kubenotes-${process.pid}`);
+  const provider = deps.provider ?? (await chooseProvider(config, stateDir, env));
+  let clusterStatus: ClusterStatus = await provider.status();
+  log.log(clusterStatus.ready ? 'info' : 'warn', 'cluster_status', { ...clusterStatus });
+
+  const registry = new SessionRegistry({
+    max: config.sessions.max,
+    stateDir,
+    provider,
+    log,
+    settings: {
+      idleTimeoutMs: config.sessions.idleTimeout,
+      lifetimeMs: config.sessions.lifetime ?? 4 * 3_600_000,
+      graceMs: config.sessions.grace,
+      expiringWarningMs: config.sessions.expiringWarning,
+      highWaterBytes: config.flow.highWaterBytes,
+      lowWaterBytes: config.flow.lowWaterBytes,
+      tooSlowMs: config.flow.tooSlow,
+      screen: config.screen,
+      shell: {
+        command: config.shell.command,
+        path: config.shell.path ?? env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+        passEnv: config.shell.passEnv,
+        serverEnv: env,
+      },
+    },
+  });
+  const api = new HttpApi({
+    config,
+    registry,
+    clusterStatus: async () => {
+      clusterStatus = await provider.status();
+      return clusterStatus;
+    },
+  });
+  const sockets = new TerminalSockets({ config, registry, log });
+  const site = config.siteDir ? new StaticSite(config.siteDir) : undefined;
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!(error instanceof HttpError)) {
+        log.log('error', 'request_failed', {
+          path: req.url,
+          message: (error as Error).message,
+          stack: (error as Error).stack,
+        });
+      }
+      const answer =
+        error instanceof HttpError
+          ? error
+          : new HttpError(500, 'server_fault', 'The sandbox failed to answer; see its log.');
+      if (res.headersSent) res.destroy();
+      else sendError(res, answer);
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path.startsWith('/api/')) {
+      if (!isOriginAllowed(req.headers, config.allowedOrigins)) {
+        throw new HttpError(
+          403,
+          'origin_not_allowed',
+          `Pages from ${req.headers.origin} may not use this sandbox. Allow it with --allowed-origin.`,
+        );
+      }
+      for (const [name, value] of Object.entries(corsHeaders(req.headers))) {
+        res.setHeader(name, value);
+      }
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204).end();
+        return;
+      }
+      return api.handle(req, res, path);
+    }
+    if (site) return site.handle(req, res, path);
+    throw new HttpError(
+      404,
+      'not_found',
+      `Nothing is served at ${path}: this server has no site folder.`,
+    );
+  }
+
+  server.on('upgrade', (req, socket, head) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    sockets.handleUpgrade(req, socket, head, path);
+  });
+  server.on('clientError', (_error, socket) => socket.destroy());
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  log.log('info', 'listening', { url, mode: config.mode, provider: provider.name });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    registry,
+    provider,
+    close() {
+      closing ??= (async () => {
+        await registry.endAll('server_shutdown');
+        sockets.dispose();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await provider.dispose();
+        log.log('info', 'stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * The live sessions: creates them within the configured capacity, finds them by id, and
+ * ends them all on shutdown. Nothing else holds a session.
+ */
+import { join } from 'node:path';
+import type { Logger } from './log.ts';
+import type { ProgressMessage } from './protocol.ts';
+import type { ClusterProvider } from './providers/provider.ts';
+import { type EndReason, Session, type SessionSettings } from './session.ts';
+import { createSessionId, createToken } from './tokens.ts';
+
+export interface RegistryEvents {
+  onCreated?(session: Session): void;
+  onEnded?(session: Session, reason: EndReason): void;
+  onProgress?(session: Session, progress: ProgressMessage): void;
+  onAttachChange?(session: Session): void;
+}
+
+export class CapacityError extends Error {}
+
+export class SessionRegistry {
+  readonly #sessions = new Map<string, Session>();
+  readonly #max: number;
+  readonly #stateDir: string;
+  readonly #settings: SessionSettings;
+  readonly #provider: ClusterProvider;
+  readonly #log: Logger;
+  readonly #events: RegistryEvents;
+  /** sessions being created, counted against capacity before their lease exists */
+  #starting = 0;
+
+  constructor(init: {
+    max: number;
+    stateDir: string;
+    settings: SessionSettings;
+    provider: ClusterProvider;
+    log: Logger;
+    events?: RegistryEvents;
+  }) {
+    this.#max = init.max;
+    this.#stateDir = init.stateDir;
+    this.#settings = init.settings;
+    this.#provider = init.provider;
+    this.#log = init.log;
+    this.#events = init.events ?? {};
+  }
+
+  get active(): number {
+    return this.#sessions.size;
+  }
+
+  get max(): number {
+    return this.#max;
+  }
+
+  get(id: string): Session | undefined {
+    return this.#sessions.get(id);
+  }
+
+  all(): Session[] {
+    return [...this.#sessions.values()];
+  }
+
+  /** Throws CapacityError when full. */
+  async create(): Promise<Session> {
+    if (this.#sessions.size + this.#starting >= this.#max) {
+      throw new CapacityError('full');
+    }
+    this.#starting++;
+    try {
+      const id = createSessionId();
+      const home = join(this.#stateDir, 'sessions', id);
+      const started = Date.now();
+      const lease = await this.#provider.lease(id, home);
+      const session = new Session({
+        id,
+        token: createToken(),
+        home,
+        lease,
+        settings: this.#settings,
+        log: this.#log,
+        events: {
+          onEnd: (ended, reason) => {
+            this.#sessions.delete(ended.id);
+            this.#events.onEnded?.(ended, reason);
+          },
+          onProgress: (s, p) => this.#events.onProgress?.(s, p),
+          onAttachChange: (s) => this.#events.onAttachChange?.(s),
+        },
+      });
+      this.#sessions.set(id, session);
+      this.#log.log('info', 'session_created', {
+        session: id,
+        namespace: lease.namespace,
+        ms: Date.now() - started,
+      });
+      this.#events.onCreated?.(session);
+      return session;
+    } finally {
+      this.#starting--;
+    }
+  }
+
+  async endAll(reason: EndReason): Promise<void> {
+    await Promise.all(this.all().map((session) => session.end(reason)));
+  }
+}

@@ -1,0 +1,318 @@
+/**
+ * A session owns everything one reader (or participant) has: the shell in its pty, the
+ * server-side screen, the sockets attached to it, its cluster lease (namespace, kubeconfig),
+ * its home folder and its timers. `dispose()` tears all of it down, once.
+ *
+ * Closing a socket does not end the shell: the session waits for a reattach for a grace
+ * period. A shell that exits is restarted on the next input or attach.
+ */
+import type { IPty } from 'node-pty';
+import type { WebSocket } from 'ws';
+import { Attachment } from './attachment.ts';
+import type { Logger } from './log.ts';
+import { killSession } from './process-tree.ts';
+import { CloseCode, type ErrorCode, type ProgressMessage } from './protocol.ts';
+import type { ClusterLease } from './providers/provider.ts';
+import { Screen } from './screen.ts';
+import { removeHome, type ShellOptions, spawnShell } from './shell.ts';
+
+export interface SessionSettings {
+  idleTimeoutMs: number;
+  lifetimeMs: number;
+  graceMs: number;
+  expiringWarningMs: number;
+  highWaterBytes: number;
+  lowWaterBytes: number;
+  tooSlowMs: number;
+  screen: { enabled: boolean; scrollback: number };
+  shell: Omit<ShellOptions, 'cols' | 'rows' | 'home' | 'env' | 'banner'>;
+}
+
+export type EndReason = 'idle_timeout' | 'session_expired' | 'session_ended' | 'server_shutdown';
+
+export interface SessionEvents {
+  onEnd(session: Session, reason: EndReason): void;
+  onProgress?(session: Session, progress: ProgressMessage): void;
+  onAttachChange?(session: Session): void;
+}
+
+export class Session {
+  readonly id: string;
+  readonly token: string;
+  readonly createdAt = Date.now();
+  readonly home: string;
+  readonly #lease: ClusterLease;
+  readonly #settings: SessionSettings;
+  readonly #events: SessionEvents;
+  readonly #log: Logger;
+  readonly #attachments = new Set<Attachment>();
+  #pty: IPty | undefined;
+  #screen: Screen | undefined;
+  #size = { cols: 80, rows: 24 };
+  #paused = false;
+  #everAttached = false;
+  #lastActiveAt = Date.now();
+  #detachedAt = Date.now();
+  #extraMs = 0;
+  #warnedFor = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #disposed: Promise<void> | undefined;
+  lastProgress: ProgressMessage | undefined;
+
+  constructor(init: {
+    id: string;
+    token: string;
+    home: string;
+    lease: ClusterLease;
+    settings: SessionSettings;
+    events: SessionEvents;
+    log: Logger;
+  }) {
+    this.id = init.id;
+    this.token = init.token;
+    this.home = init.home;
+    this.#lease = init.lease;
+    this.#settings = init.settings;
+    this.#events = init.events;
+    this.#log = init.log;
+    this.#schedule();
+  }
+
+  get namespace(): string {
+    return this.#lease.namespace;
+  }
+
+  get attached(): number {
+    return this.#attachments.size;
+  }
+
+  get lastActiveAt(): number {
+    return this.#lastActiveAt;
+  }
+
+  get ended(): boolean {
+    return this.#disposed !== undefined;
+  }
+
+  /** The absolute end of the session (lifetime, plus any extension). */
+  get expiresAt(): number {
+    return this.createdAt + this.#settings.lifetimeMs + this.#extraMs;
+  }
+
+  get shellPid(): number | undefined {
+    return this.#pty?.pid;
+  }
+
+  extend(ms: number): void {
+    this.#extraMs += ms;
+    this.#schedule();
+  }
+
+  /**
+   * Attaches a socket that has sent a valid attach. The first attach starts the shell at the
+   * socket's size; later ones get `resumed: true` and the serialized screen first.
+   */
+  async attach(
+    ws: WebSocket,
+    request: { cols: number; rows: number; readOnly: boolean },
+  ): Promise<Attachment> {
+    const attachment = new Attachment(ws, {
+      readOnly: request.readOnly,
+      highWaterBytes: this.#settings.highWaterBytes,
+      tooSlowMs: this.#settings.tooSlowMs,
+      onTooSlow: (slow) => {
+        this.#log.log('warn', 'attachment_too_slow', { session: this.id });
+        this.detach(slow, CloseCode.timeout, 'too_slow');
+      },
+    });
+    const resumed = this.#everAttached;
+    this.#everAttached = true;
+    if (!request.readOnly) this.resize(request.cols, request.rows);
+    this.#attachments.add(attachment);
+    this.#events.onAttachChange?.(this);
+    this.#schedule();
+    if (resumed && this.#screen) {
+      // Hold live output so it follows the snapshot rather than racing it.
+      attachment.hold();
+      const snapshot = this.#screen.serialize();
+      attachment.send({ type: 'ready', session: this.id, resumed: true });
+      attachment.release(await snapshot);
+    } else {
+      attachment.send({ type: 'ready', session: this.id, resumed });
+    }
+    if (!this.#pty && !request.readOnly) this.#startShell();
+    return attachment;
+  }
+
+  detach(attachment: Attachment, code?: number, reason?: ErrorCode): void {
+    if (code !== undefined && reason !== undefined) attachment.close(code, reason);
+    else attachment.markClosed();
+    if (!this.#attachments.delete(attachment)) return;
+    if (this.#attachments.size === 0) this.#detachedAt = Date.now();
+    this.#events.onAttachChange?.(this);
+    this.#updateFlow();
+    this.#schedule();
+  }
+
+  input(attachment: Attachment, data: Uint8Array): void {
+    if (attachment.readOnly) {
+      attachment.error('read_only', 'This terminal is read-only: you are watching this session.');
+      return;
+    }
+    this.#lastActiveAt = Date.now();
+    if (!this.#pty) this.#startShell();
+    this.#pty?.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  ack(attachment: Attachment, bytes: number): void {
+    attachment.ack(bytes);
+    this.#updateFlow();
+  }
+
+  resize(cols: number, rows: number): void {
+    this.#size = { cols, rows };
+    this.#pty?.resize(cols, rows);
+    this.#screen?.resize(cols, rows);
+  }
+
+  progress(progress: ProgressMessage): void {
+    this.lastProgress = progress;
+    this.#events.onProgress?.(this, progress);
+  }
+
+  /** Sends a control message to every attached terminal. */
+  broadcast(message: Parameters<Attachment['send']>[0]): void {
+    for (const attachment of this.#attachments) attachment.send(message);
+  }
+
+  #startShell(): void {
+    if (this.ended) return;
+    if (this.#settings.screen.enabled && !this.#screen) {
+      this.#screen = new Screen({ ...this.#size, scrollback: this.#settings.screen.scrollback });
+      this.#screen.onDrain = () => this.#updateFlow();
+    }
+    const started = Date.now();
+    const pty = spawnShell({
+      ...this.#settings.shell,
+      ...this.#size,
+      home: this.home,
+      env: this.#lease.env,
+      banner: this.#lease.banner,
+    });
+    this.#pty = pty;
+    this.#paused = false;
+    this.#log.log('info', 'shell_started', { session: this.id, pid: pty.pid });
+    pty.onData((data) => this.#output(data as unknown as Buffer));
+    pty.onExit(({ exitCode }) => {
+      if (this.#pty !== pty) return;
+      this.#pty = undefined;
+      killSession(pty.pid);
+      this.#log.log('info', 'shell_exited', {
+        session: this.id,
+        code: exitCode,
+        ms: Date.now() - started,
+      });
+      if (!this.ended) this.broadcast({ type: 'exit', code: exitCode });
+    });
+  }
+
+  #output(chunk: Buffer): void {
+    this.#screen?.write(chunk);
+    for (const attachment of this.#attachments) attachment.sendOutput(chunk);
+    this.#updateFlow();
+  }
+
+  /**
+   * Pauses the pty while any socket (or the screen's parser) is more than the high-water mark
+   * behind, and resumes once all are under the low-water mark. Input still reaches a paused
+   * shell, so Ctrl-C stops a flood promptly.
+   */
+  #updateFlow(): void {
+    if (!this.#pty) return;
+    const { highWaterBytes: high, lowWaterBytes: low } = this.#settings;
+    let worst = this.#screen?.pendingBytes ?? 0;
+    for (const attachment of this.#attachments) worst = Math.max(worst, attachment.unacked);
+    if (!this.#paused && worst > high) {
+      this.#paused = true;
+      this.#pty.pause();
+    } else if (this.#paused && worst <= low) {
+      this.#paused = false;
+      this.#pty.resume();
+    }
+  }
+
+  /** The moment the session ends if nothing changes, and why. */
+  #nextEnd(): { at: number; reason: EndReason } {
+    const candidates: { at: number; reason: EndReason }[] = [
+      { at: this.expiresAt, reason: 'session_expired' },
+      { at: this.#lastActiveAt + this.#settings.idleTimeoutMs, reason: 'idle_timeout' },
+    ];
+    if (this.#attachments.size === 0) {
+      candidates.push({ at: this.#detachedAt + this.#settings.graceMs, reason: 'idle_timeout' });
+    }
+    return candidates.reduce((a, b) => (b.at < a.at ? b : a));
+  }
+
+  /**
+   * One timer per session, woken at the next moment something may be due (a warning or the
+   * end). Activity only moves timestamps; the timer recomputes when it wakes.
+   */
+  #schedule(): void {
+    if (this.ended) return;
+    clearTimeout(this.#timer);
+    const now = Date.now();
+    const end = this.#nextEnd();
+    if (end.at <= now) {
+      void this.end(end.reason);
+      return;
+    }
+    const warnAt = end.at - this.#settings.expiringWarningMs;
+    if (warnAt <= now && this.#warnedFor !== end.at && this.#attachments.size > 0) {
+      this.#warnedFor = end.at;
+      this.broadcast({ type: 'expiring', at: new Date(end.at).toISOString() });
+    }
+    const wake = warnAt > now ? warnAt : end.at;
+    // setTimeout holds at most ~24.8 days; sessions are far shorter, but clamp anyway.
+    this.#timer = setTimeout(() => this.#schedule(), Math.min(wake - now, 2 ** 31 - 1));
+    this.#timer.unref();
+  }
+
+  /** Ends the session: closes its sockets with the reason, then disposes everything. */
+  end(reason: EndReason): Promise<void> {
+    if (this.#disposed) return this.#disposed;
+    const code =
+      reason === 'server_shutdown'
+        ? CloseCode.goingAway
+        : reason === 'session_ended'
+          ? CloseCode.normal
+          : CloseCode.timeout;
+    for (const attachment of this.#attachments) attachment.close(code, reason);
+    this.#log.log('info', 'session_ended', { session: this.id, reason });
+    this.#disposed = this.#dispose();
+    this.#events.onEnd(this, reason);
+    return this.#disposed;
+  }
+
+  dispose(): Promise<void> {
+    return this.end('session_ended');
+  }
+
+  async #dispose(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#attachments.clear();
+    const pty = this.#pty;
+    this.#pty = undefined;
+    if (pty) killSession(pty.pid);
+    this.#screen?.dispose();
+    this.#screen = undefined;
+    try {
+      await this.#lease.dispose();
+    } catch (error) {
+      this.#log.log('error', 'lease_dispose_failed', {
+        session: this.id,
+        message: (error as Error).message,
+      });
+    }
+    removeHome(this.home);
+  }
+}

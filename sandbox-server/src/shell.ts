@@ -1,0 +1,104 @@
+/**
+ * Starts a session's shell: bash in a pty, from an argv array, with an allow-listed
+ * environment (never the server's whole process.env), its own HOME and working directory,
+ * and an rcfile that emits the OSC 133 shell-integration marks without changing what the
+ * user sees.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as pty from 'node-pty';
+
+/** Variables a shell may inherit from the server, besides those the session sets itself. */
+const INHERITED = ['LANG', 'LC_ALL', 'TZ', 'USER', 'LOGNAME', 'DOCKER_HOST', 'DOCKER_CONFIG'];
+
+export interface ShellOptions {
+  command: string;
+  cols: number;
+  rows: number;
+  /** the session's own folder: HOME and working directory */
+  home: string;
+  /** PATH inside the shell */
+  path: string;
+  /** variables the session sets (KUBECONFIG, …) */
+  env: Readonly<Record<string, string>>;
+  /** extra names to pass through from the server's environment */
+  passEnv: readonly string[];
+  serverEnv: Readonly<Record<string, string | undefined>>;
+  /** printed once when the shell starts (what is missing, how to get it) */
+  banner?: string | undefined;
+}
+
+/**
+ * The marks: `C` when a command line starts executing (DEBUG trap, once per line), `D;<code>`
+ * when it ends and `A` at each prompt (PROMPT_COMMAND). The trap is set last so the rcfile's
+ * own commands do not count as a user's command.
+ */
+export function rcfile(banner: string | undefined): string {
+  const lines = [
+    '# written by kubenotes for this session',
+    'HISTFILE="$HOME/.bash_history"',
+    'HISTCONTROL=ignoreboth',
+    'alias k=kubectl',
+    "PS1='\\[\\e[32m\\]kubenotes\\[\\e[0m\\]:\\[\\e[34m\\]\\w\\[\\e[0m\\]\\$ '",
+    '__kn_in_command=0',
+    '__kn_preexec() {',
+    '  if [ "$__kn_in_command" = 0 ] && [ "$BASH_COMMAND" != "__kn_precmd" ]; then',
+    "    __kn_in_command=1; printf '\\e]133;C\\a'",
+    '  fi',
+    '}',
+    '__kn_precmd() {',
+    '  local s=$?',
+    '  if [ "$__kn_in_command" = 1 ]; then printf \'\\e]133;D;%s\\a\' "$s"; fi',
+    "  __kn_in_command=0; printf '\\e]133;A\\a'",
+    '}',
+    'PROMPT_COMMAND=__kn_precmd',
+  ];
+  if (banner) lines.push(`printf '%s\\n' ${singleQuote(banner)}`);
+  lines.push("trap '__kn_preexec' DEBUG", '');
+  return lines.join('\n');
+}
+
+function singleQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
+
+export function prepareHome(home: string, banner: string | undefined): string {
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const rc = join(home, '.kubenotes-rc');
+  writeFileSync(rc, rcfile(banner), { mode: 0o600 });
+  return rc;
+}
+
+export function removeHome(home: string): void {
+  rmSync(home, { recursive: true, force: true });
+}
+
+export function shellEnvironment(options: ShellOptions): Record<string, string> {
+  const env: Record<string, string> = {
+    HOME: options.home,
+    PATH: options.path,
+    SHELL: options.command,
+    TERM: 'xterm-256color',
+    COLORTERM: 'truecolor',
+    LANG: 'C.UTF-8',
+  };
+  for (const name of [...INHERITED, ...options.passEnv]) {
+    const value = options.serverEnv[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return { ...env, ...options.env };
+}
+
+export function spawnShell(options: ShellOptions): pty.IPty {
+  const rc = prepareHome(options.home, options.banner);
+  return pty.spawn(options.command, ['--rcfile', rc, '-i'], {
+    name: 'xterm-256color',
+    // Bytes, not strings: output goes out as binary frames, and a UTF-8 sequence split across
+    // two reads is the client's decoder's business, not a lossy string conversion's.
+    encoding: null,
+    cols: options.cols,
+    rows: options.rows,
+    cwd: options.home,
+    env: shellEnvironment(options),
+  });
+}

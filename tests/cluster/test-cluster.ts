@@ -1,0 +1,76 @@
+// CLI for the local test cluster (real control plane + kwok-simulated nodes).
+//
+//   node tests/cluster/test-cluster.ts up       build if needed, start or reuse; last line: "kubeconfig: <path>"
+//   node tests/cluster/test-cluster.ts down     delete the cluster, leave no process
+//   node tests/cluster/test-cluster.ts status   exit 0 if up, 1 if down
+//
+// Progress goes to stderr; stdout carries only the result lines.
+
+import {
+  CLUSTER_NAME,
+  ensureTestCluster,
+  stopTestCluster,
+  testClusterPaths,
+  testClusterStatus,
+} from './cluster.ts';
+
+const usage = `usage: node tests/cluster/test-cluster.ts <up|down|status>
+
+  up      build the binaries if needed (a cold build takes 20-35 minutes), then start the
+          test cluster or reuse the running one; prints "kubeconfig: <path>" last
+  down    delete the test cluster and stop all of its processes
+  status  print whether it is up and its kubeconfig path; exit 0 if up, 1 if down
+
+Cache: \${KUBENOTES_CACHE:-~/.cache/kubenotes} (now ${testClusterPaths().cacheDir})`;
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0];
+  if (argv.length !== 1) {
+    process.stderr.write(`${usage}\n`);
+    return 2;
+  }
+  switch (command) {
+    case 'up': {
+      const cluster = await ensureTestCluster();
+      process.stderr.write(`kubectl: ${cluster.kubectl}\n`);
+      process.stdout.write(`kubeconfig: ${cluster.kubeconfig}\n`);
+      return 0;
+    }
+    case 'down':
+      await stopTestCluster();
+      return 0;
+    case 'status': {
+      const status = await testClusterStatus();
+      if (status.up) {
+        process.stdout.write(
+          `test cluster ${CLUSTER_NAME} is up\nkubeconfig: ${status.kubeconfig}\n`,
+        );
+        return 0;
+      }
+      process.stdout.write(
+        `test cluster ${CLUSTER_NAME} is down: ${status.reason}\nkubeconfig: ${status.kubeconfig}\n`,
+      );
+      return 1;
+    }
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(`${usage}\n`);
+      return 0;
+    default:
+      process.stderr.write(`unknown command ${JSON.stringify(command)}\n${usage}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `test-cluster: error: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);
