@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** Process ids whose session id is `sid` (Linux), the leader included. */
+/** Live process ids whose session id is `sid` (Linux), the leader included. */
 export function processesInSession(sid: number): number[] {
   let entries: string[];
   try {
@@ -20,7 +20,8 @@ export function processesInSession(sid: number): number[] {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       // Fields after the command name, which may contain spaces and parentheses.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[3]) === sid) found.push(Number(name));
+      // A zombie has ended already; it only waits for its parent to collect it.
+      if (Number(fields[3]) === sid && fields[0] !== 'Z') found.push(Number(name));
     } catch {
       // The process ended while we looked.
     }
