@@ -1,13 +1,40 @@
 // @ts-check
-
+import { readdirSync, readFileSync } from 'node:fs';
 import starlight from '@astrojs/starlight';
 import { defineConfig } from 'astro/config';
 
+/** The chapters in reading order, from each chapter's `order` frontmatter. */
+function chapters() {
+  return readdirSync(new URL('./content/', import.meta.url))
+    .filter((file) => /\.mdx?$/.test(file) && !file.startsWith('index.') && !file.startsWith('_'))
+    .map((file) => {
+      const text = readFileSync(new URL(`./content/${file}`, import.meta.url), 'utf8');
+      const order = Number(/^order:\s*(\d+)/m.exec(text)?.[1] ?? 999);
+      return { slug: file.replace(/\.mdx?$/, ''), order };
+    })
+    .sort((a, b) => a.order - b.order || a.slug.localeCompare(b.slug))
+    .map(({ slug }) => ({ slug }));
+}
+
+// `npm run dev` runs a sandbox beside astro dev; the browser reaches it through this proxy,
+// so the page and the sandbox share one origin as they do under `npm start`.
+const sandbox = process.env.KUBENOTES_SANDBOX_URL ?? 'http://127.0.0.1:8081';
+
 export default defineConfig({
   site: 'http://127.0.0.1:8080',
+  trailingSlash: 'always',
   integrations: [
     starlight({
       title: 'kubenotes',
+      description: 'A Kubernetes guide where every shell block runs in place.',
+      customCss: ['./src/styles/kubenotes.css'],
+      components: { Footer: './src/components/Footer.astro' },
+      sidebar: [{ label: 'Chapters', items: chapters() }],
     }),
   ],
+  vite: {
+    server: {
+      proxy: { '/api': { target: sandbox, ws: true, changeOrigin: false } },
+    },
+  },
 });

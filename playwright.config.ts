@@ -1,0 +1,68 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { defineConfig } from '@playwright/test';
+
+/**
+ * End-to-end tests: Debian's Chromium (or CHROMIUM_PATH) against `kubenotes serve`, which
+ * builds the guide if it changed and serves it with a sandbox on one port. When `npm test`
+ * has started the test cluster, the sandbox's shells use it; otherwise they have no cluster.
+ */
+const port = Number(process.env.KUBENOTES_E2E_PORT ?? 8199);
+const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+if (!existsSync(chromium)) {
+  throw new Error(
+    `Chromium not found at ${chromium}. Install it (Debian/Ubuntu: apt-get install chromium) or set CHROMIUM_PATH to a Chromium or Chrome binary.`,
+  );
+}
+
+const kubeconfig = process.env.KUBENOTES_TEST_KUBECONFIG;
+const kubectlDir = process.env.KUBENOTES_TEST_KUBECTL_DIR;
+const cluster = kubeconfig
+  ? [
+      '--cluster',
+      'existing',
+      '--kubeconfig',
+      kubeconfig,
+      '--context',
+      /^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(kubeconfig, 'utf8'))?.[1] ?? '',
+    ]
+  : ['--cluster', 'none'];
+const shellPath = [kubectlDir, '/usr/local/bin', '/usr/bin', '/bin'].filter(Boolean).join(':');
+
+export default defineConfig({
+  testDir: 'tests/e2e',
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: chromium,
+      args: [
+        '--no-sandbox',
+        '--headless',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    },
+  },
+  webServer: {
+    command: [
+      'node sandbox-server/bin/kubenotes.mjs serve',
+      `--port ${port}`,
+      ...cluster.map((arg) => JSON.stringify(arg)),
+      `--shell-path ${JSON.stringify(shellPath)}`,
+    ].join(' '),
+    url: `http://127.0.0.1:${port}/api/health`,
+    reuseExistingServer: false,
+    timeout: 180_000,
+    stdout: 'ignore',
+    stderr: 'pipe',
+  },
+});

@@ -1,0 +1,12 @@
+/**
+ * What every chapter page loads before the first Run: the snippet, variables and dock
+ * elements. Small on purpose; xterm, the protocol client and zod load on the first Run.
+ */
+import { SnippetElement } from './snippet-element.ts';
+import { TerminalDock } from './terminal-dock.ts';
+import { showValuesInCode, VariablesElement } from './variables-element.ts';
+
+customElements.define('kn-terminal-dock', TerminalDock);
+customElements.define('kn-variables', VariablesElement);
+customElements.define('kn-snippet', SnippetElement);
+showValuesInCode();

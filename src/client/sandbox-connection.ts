@@ -1,0 +1,306 @@
+/**
+ * The browser's side of PROTOCOL.md: creates a session (or resumes the one this browser has),
+ * attaches its terminal socket, reconnects with backoff when the network drops, and starts a
+ * new session when the old one has ended. Loaded with the terminal, on the first Run.
+ */
+import {
+  decodeServerMessage,
+  encode,
+  type ServerMessage,
+  SessionCreatedBody,
+  terminalPath,
+} from '../../sandbox-server/src/protocol.ts';
+
+export type ConnectionStatus =
+  | { state: 'connecting' }
+  | { state: 'connected'; resumed: boolean; sessionId: string; namespace: string }
+  | { state: 'reconnecting'; inSeconds: number; why: string }
+  | { state: 'ended'; why: string }
+  | { state: 'needs-join-code'; why: string }
+  | { state: 'failed'; why: string };
+
+export interface ConnectionEvents {
+  output(bytes: Uint8Array): void;
+  message(message: ServerMessage): void;
+  status(status: ConnectionStatus): void;
+}
+
+interface StoredSession {
+  id: string;
+  token: string;
+  namespace: string;
+}
+
+const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
+
+export class SandboxConnection {
+  readonly #base: string;
+  readonly #events: ConnectionEvents;
+  readonly #storageKey: string;
+  #ws: WebSocket | undefined;
+  #size = { cols: 80, rows: 24 };
+  #attempt = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #disposed = false;
+  #pendingInput: Uint8Array<ArrayBuffer>[] = [];
+  #joinCode: string | undefined;
+
+  constructor(base: string, events: ConnectionEvents) {
+    this.#base = base;
+    this.#events = events;
+    this.#storageKey = `kubenotes:session:${base}`;
+    this.#joinCode =
+      new URLSearchParams(location.search).get('join') ??
+      sessionStorage.getItem('kubenotes:join') ??
+      undefined;
+  }
+
+  get connected(): boolean {
+    return this.#ws?.readyState === WebSocket.OPEN;
+  }
+
+  get session(): StoredSession | undefined {
+    try {
+      const stored = JSON.parse(localStorage.getItem(this.#storageKey) ?? 'null');
+      return stored?.id && stored?.token ? stored : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #forget(): void {
+    localStorage.removeItem(this.#storageKey);
+  }
+
+  setJoinCode(code: string): void {
+    this.#joinCode = code;
+    sessionStorage.setItem('kubenotes:join', code);
+  }
+
+  /** Connects (creating a session when needed). Safe to call again; it never opens two. */
+  async connect(cols: number, rows: number): Promise<void> {
+    this.#size = { cols, rows };
+    if (this.#disposed || this.#ws) return;
+    clearTimeout(this.#retryTimer);
+    this.#events.status({ state: 'connecting' });
+    let session = this.session;
+    if (!session) {
+      try {
+        session = await this.#create();
+      } catch (error) {
+        if (error instanceof RetryLater) return this.#retry(error.message, error.seconds);
+        if (error instanceof NeedsJoinCode) {
+          return this.#events.status({ state: 'needs-join-code', why: error.message });
+        }
+        return this.#retry(`Cannot reach the sandbox: ${(error as Error).message}`);
+      }
+      if (!session) return;
+    }
+    this.#open(session);
+  }
+
+  async #create(): Promise<StoredSession | undefined> {
+    const res = await fetch(`${this.#base}/api/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(this.#joinCode ? { joinCode: this.#joinCode } : {}),
+    });
+    if (res.status === 201) {
+      const body = SessionCreatedBody.parse(await res.json());
+      const stored = { id: body.id, token: body.token, namespace: body.namespace };
+      localStorage.setItem(this.#storageKey, JSON.stringify(stored));
+      return stored;
+    }
+    const message = await errorMessage(res);
+    if (res.status === 401) throw new NeedsJoinCode(message);
+    if (res.status === 429 || res.status === 503) {
+      throw new RetryLater(message, Number(res.headers.get('retry-after')) || 30);
+    }
+    throw new Error(message);
+  }
+
+  #open(session: StoredSession): void {
+    const url = this.#base.replace(/^http/, 'ws') + terminalPath(session.id);
+    const ws = new WebSocket(url);
+    ws.binaryType = 'arraybuffer';
+    this.#ws = ws;
+    let ready = false;
+    ws.onopen = () => {
+      ws.send(encode({ type: 'attach', token: session.token, ...this.#size }));
+    };
+    ws.onmessage = (event) => {
+      if (typeof event.data !== 'string') {
+        this.#events.output(new Uint8Array(event.data as ArrayBuffer));
+        return;
+      }
+      const decoded = decodeServerMessage(event.data);
+      if (!decoded.ok) return; // A newer server's message: ignore what we do not know.
+      const message = decoded.message;
+      if (message.type === 'ready') {
+        ready = true;
+        this.#attempt = 0;
+        this.#events.status({
+          state: 'connected',
+          resumed: message.resumed,
+          sessionId: session.id,
+          namespace: session.namespace,
+        });
+        for (const bytes of this.#pendingInput) ws.send(bytes);
+        this.#pendingInput = [];
+      }
+      this.#events.message(message);
+    };
+    ws.onclose = (event) => {
+      if (this.#ws !== ws) return;
+      this.#ws = undefined;
+      if (this.#disposed) return;
+      void this.#afterClose(event.code, event.reason, ready, session);
+    };
+  }
+
+  /** Decides, from the close code, whether to reattach, start over, or wait. */
+  async #afterClose(
+    code: number,
+    reason: string,
+    wasReady: boolean,
+    session: StoredSession,
+  ): Promise<void> {
+    switch (code) {
+      case 4008:
+        if (reason === 'too_slow') return this.connect(this.#size.cols, this.#size.rows);
+        this.#forget();
+        return this.#events.status({
+          state: 'ended',
+          why:
+            reason === 'idle_timeout'
+              ? 'Your session ended after a while without input. The next Run starts a new one.'
+              : 'Your session reached its time limit. The next Run starts a new one.',
+        });
+      case 1000:
+        this.#forget();
+        return this.#events.status({
+          state: 'ended',
+          why: 'The session was ended. The next Run starts a new one.',
+        });
+      case 4001:
+      case 4004:
+        this.#forget();
+        return this.connect(this.#size.cols, this.#size.rows);
+      case 4400:
+      case 1009:
+        return this.#events.status({
+          state: 'failed',
+          why: `The sandbox refused this terminal (${reason}). Reload the page.`,
+        });
+    }
+    // The network, a restart (1001), or a refused upgrade, which browsers cannot tell apart:
+    // ask whether the session still exists.
+    if (!wasReady) {
+      const exists = await this.#sessionExists(session);
+      if (exists === false) {
+        this.#forget();
+        return this.connect(this.#size.cols, this.#size.rows);
+      }
+    }
+    this.#retry(
+      code === 1001 ? 'The sandbox is restarting.' : 'The connection to the sandbox was lost.',
+    );
+  }
+
+  async #sessionExists(session: StoredSession): Promise<boolean | undefined> {
+    try {
+      const res = await fetch(`${this.#base}/api/sessions/${encodeURIComponent(session.id)}`, {
+        headers: { authorization: `Bearer ${session.token}` },
+      });
+      if (res.status === 404 || res.status === 401) return false;
+      return res.ok ? true : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #retry(why: string, seconds?: number): void {
+    if (this.#disposed) return;
+    const delay =
+      seconds !== undefined
+        ? seconds * 1000
+        : (BACKOFF_MS[Math.min(this.#attempt, BACKOFF_MS.length - 1)] ?? 15000);
+    this.#attempt++;
+    this.#events.status({ state: 'reconnecting', inSeconds: Math.ceil(delay / 1000), why });
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => void this.connect(this.#size.cols, this.#size.rows), delay);
+  }
+
+  /** Typed input. While (re)connecting it is kept, up to a bound, and sent once attached. */
+  input(bytes: Uint8Array<ArrayBuffer>): void {
+    if (this.connected) {
+      this.#ws?.send(bytes);
+      return;
+    }
+    const kept = this.#pendingInput.reduce((n, b) => n + b.length, 0);
+    if (kept + bytes.length <= 64 * 1024) this.#pendingInput.push(bytes);
+    if (!this.#ws) void this.connect(this.#size.cols, this.#size.rows);
+  }
+
+  resize(cols: number, rows: number): void {
+    this.#size = { cols, rows };
+    if (this.connected) this.#ws?.send(encode({ type: 'resize', cols, rows }));
+  }
+
+  ack(bytes: number): void {
+    if (this.connected) this.#ws?.send(encode({ type: 'ack', bytes }));
+  }
+
+  progress(snippet: string, state: 'running' | 'succeeded' | 'failed', code?: number): void {
+    if (!this.connected) return;
+    this.#ws?.send(
+      encode({
+        type: 'progress',
+        page: location.pathname,
+        snippet,
+        state,
+        ...(code === undefined ? {} : { code }),
+      }),
+    );
+  }
+
+  /** Ends the session on the server and starts clean on the next connect. */
+  async endSession(): Promise<void> {
+    const session = this.session;
+    this.#forget();
+    this.#ws?.close();
+    this.#ws = undefined;
+    if (!session) return;
+    await fetch(`${this.#base}/api/sessions/${encodeURIComponent(session.id)}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${session.token}` },
+    }).catch(() => undefined);
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    clearTimeout(this.#retryTimer);
+    this.#ws?.close();
+    this.#ws = undefined;
+  }
+}
+
+class RetryLater extends Error {
+  readonly seconds: number;
+  constructor(message: string, seconds: number) {
+    super(message);
+    this.seconds = seconds;
+  }
+}
+
+class NeedsJoinCode extends Error {}
+
+async function errorMessage(res: Response): Promise<string> {
+  try {
+    const body = await res.json();
+    if (typeof body?.error?.message === 'string') return body.error.message;
+  } catch {
+    // not JSON
+  }
+  return `The sandbox answered ${res.status}.`;
+}

@@ -1,0 +1,216 @@
+/**
+ * <kn-terminal-dock>: the terminal docked at the bottom of every page. The markup is in the
+ * page (Footer.astro); xterm and the connection load only when the dock first opens. Its
+ * state (open, height, font size) is remembered, so the next page reopens it and resumes the
+ * same session, and so does a reload.
+ */
+
+import { sandboxUrl } from './sandbox-url.ts';
+import type { RunJob, RunResult } from './snippet-runner.ts';
+import type { TerminalSession } from './terminal-session.ts';
+
+const KEY = 'kubenotes:dock';
+
+interface DockState {
+  open: boolean;
+  minimized: boolean;
+  height: number;
+  fontSize: number;
+  screenReader: boolean;
+}
+
+function loadState(): DockState {
+  const defaults: DockState = {
+    open: false,
+    minimized: false,
+    height: 320,
+    fontSize: 14,
+    screenReader: false,
+  };
+  try {
+    return { ...defaults, ...JSON.parse(localStorage.getItem(KEY) ?? '{}') };
+  } catch {
+    return defaults;
+  }
+}
+
+export class TerminalDock extends HTMLElement {
+  #state = loadState();
+  #session: Promise<TerminalSession> | undefined;
+
+  connectedCallback(): void {
+    this.#applyState();
+    this.addEventListener('click', (event) => {
+      const button = (event.target as Element | null)?.closest<HTMLButtonElement>(
+        'button[data-action]',
+      );
+      if (button) this.#action(button.dataset.action ?? '');
+    });
+    this.querySelector('form.kn-join')?.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const input = this.querySelector<HTMLInputElement>('#kn-join-code');
+      const code = input?.value.trim() ?? '';
+      if (!code) return;
+      this.#joinForm(false);
+      void this.session().then((s) => s.setJoinCode(code));
+    });
+    this.#resizable();
+    // A page opened with the dock open (navigation, reload) resumes the session at once.
+    if (this.#state.open) void this.open();
+  }
+
+  /** Opens the dock, loading the terminal the first time. */
+  async open(): Promise<TerminalSession> {
+    this.#save({ open: true, minimized: false });
+    return this.session();
+  }
+
+  session(): Promise<TerminalSession> {
+    this.#session ??= import('./terminal-session.ts').then(({ TerminalSession }) => {
+      const screen = this.querySelector<HTMLElement>('.kn-dock-screen')!;
+      const session = new TerminalSession(
+        screen,
+        sandboxUrl(),
+        {
+          status: (status) => {
+            const text = this.querySelector('.kn-dock-status');
+            if (!text) return;
+            switch (status.state) {
+              case 'connecting':
+                text.textContent = 'Connecting…';
+                break;
+              case 'connected':
+                text.textContent = status.resumed ? 'Connected (resumed)' : 'Connected';
+                this.dataset.namespace = status.namespace;
+                this.#joinForm(false);
+                break;
+              case 'reconnecting':
+                text.textContent = `${status.why} Reconnecting in ${status.inSeconds} s…`;
+                break;
+              case 'needs-join-code':
+                text.textContent = status.why;
+                this.#joinForm(true, status.why);
+                break;
+              case 'ended':
+              case 'failed':
+                text.textContent = status.why;
+                break;
+            }
+            this.dataset.connection = status.state;
+          },
+          notice: (message) => {
+            const notice = this.querySelector('.kn-dock-notice');
+            if (notice) notice.textContent = message;
+          },
+        },
+        this.#state.fontSize,
+      );
+      session.setScreenReaderMode(this.#state.screenReader);
+      return session;
+    });
+    return this.#session;
+  }
+
+  /** Runs a snippet's commands, opening the terminal if needed. */
+  async run(snippetId: string, job: RunJob): Promise<RunResult> {
+    const session = await this.open();
+    session.fit();
+    session.progress(snippetId, 'running');
+    const result = await session.run(job);
+    session.progress(snippetId, result.ok ? 'succeeded' : 'failed', result.code);
+    return result;
+  }
+
+  #action(action: string): void {
+    switch (action) {
+      case 'minimize':
+        this.#save({ minimized: !this.#state.minimized });
+        break;
+      case 'close':
+        this.#save({ open: false });
+        break;
+      case 'font-up':
+      case 'font-down': {
+        const size = Math.min(
+          28,
+          Math.max(9, this.#state.fontSize + (action === 'font-up' ? 1 : -1)),
+        );
+        this.#save({ fontSize: size });
+        void this.#session?.then((s) => s.setFontSize(size));
+        break;
+      }
+      case 'screen-reader':
+        this.#save({ screenReader: !this.#state.screenReader });
+        void this.#session?.then((s) => s.setScreenReaderMode(this.#state.screenReader));
+        break;
+      case 'new-session':
+        void this.#session?.then((s) => s.newSession());
+        break;
+    }
+  }
+
+  #save(change: Partial<DockState>): void {
+    this.#state = { ...this.#state, ...change };
+    localStorage.setItem(KEY, JSON.stringify(this.#state));
+    this.#applyState();
+  }
+
+  #applyState(): void {
+    const { open, minimized, height, screenReader } = this.#state;
+    this.hidden = !open;
+    this.toggleAttribute('data-minimized', minimized);
+    this.style.setProperty('--kn-dock-height', `${height}px`);
+    document.documentElement.style.setProperty(
+      '--kn-dock-space',
+      open ? (minimized ? '3rem' : `${height}px`) : '0px',
+    );
+    this.querySelector('[data-action="minimize"]')?.setAttribute(
+      'aria-expanded',
+      String(!minimized),
+    );
+    const minimize = this.querySelector('[data-action="minimize"]');
+    if (minimize) minimize.textContent = minimized ? 'Show' : 'Hide';
+    this.querySelector('[data-action="screen-reader"]')?.setAttribute(
+      'aria-pressed',
+      String(screenReader),
+    );
+    if (open && !minimized) void this.#session?.then((s) => s.fit());
+  }
+
+  #joinForm(show: boolean, why?: string): void {
+    const form = this.querySelector<HTMLFormElement>('form.kn-join');
+    if (!form) return;
+    form.hidden = !show;
+    const error = form.querySelector('.kn-join-error');
+    if (error) error.textContent = why ?? '';
+    if (show) form.querySelector<HTMLInputElement>('input')?.focus();
+  }
+
+  /** Drag the top edge (or use the arrow keys on it) to change the height. */
+  #resizable(): void {
+    const handle = this.querySelector<HTMLElement>('.kn-dock-resize');
+    if (!handle) return;
+    const set = (height: number) => {
+      const clamped = Math.round(Math.min(innerHeight - 80, Math.max(120, height)));
+      handle.setAttribute('aria-valuenow', String(clamped));
+      this.#save({ height: clamped });
+    };
+    handle.setAttribute('aria-valuenow', String(this.#state.height));
+    handle.addEventListener('pointerdown', (event) => {
+      handle.setPointerCapture(event.pointerId);
+      const move = (e: PointerEvent) => set(innerHeight - e.clientY);
+      const up = () => {
+        handle.removeEventListener('pointermove', move);
+        handle.removeEventListener('pointerup', up);
+      };
+      handle.addEventListener('pointermove', move);
+      handle.addEventListener('pointerup', up);
+    });
+    handle.addEventListener('keydown', (event) => {
+      if (event.key === 'ArrowUp') set(this.#state.height + 24);
+      else if (event.key === 'ArrowDown') set(this.#state.height - 24);
+      else return;
+      event.preventDefault();
+    });
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * The heavy half of the terminal, loaded on the first Run (or when a page opens with the dock
+ * already open): xterm.js with its fit and web-links addons, the sandbox connection, and the
+ * snippet runner. The dock element owns one of these and disposes it.
+ */
+import '@xterm/xterm/css/xterm.css';
+import { FitAddon } from '@xterm/addon-fit';
+import { WebLinksAddon } from '@xterm/addon-web-links';
+import { type ITheme, Terminal } from '@xterm/xterm';
+import type { ServerMessage } from '../../sandbox-server/src/protocol.ts';
+import { type ConnectionStatus, SandboxConnection } from './sandbox-connection.ts';
+import { type RunJob, type RunResult, SnippetRunner } from './snippet-runner.ts';
+
+const LIGHT: ITheme = {
+  background: '#ffffff',
+  foreground: '#1f2328',
+  cursor: '#1f2328',
+  selectionBackground: '#b6d7ff',
+  black: '#24292f',
+  red: '#b42318',
+  green: '#116329',
+  yellow: '#7a4b00',
+  blue: '#0550ae',
+  magenta: '#8250df',
+  cyan: '#1b7c83',
+  white: '#6e7781',
+  brightBlack: '#57606a',
+  brightRed: '#a40e26',
+  brightGreen: '#1a7f37',
+  brightYellow: '#633c01',
+  brightBlue: '#0969da',
+  brightMagenta: '#a475f9',
+  brightCyan: '#3192aa',
+  brightWhite: '#8c959f',
+};
+const DARK: ITheme = {
+  background: '#0d1117',
+  foreground: '#e6edf3',
+  cursor: '#e6edf3',
+  selectionBackground: '#264f78',
+};
+
+export interface TerminalSessionEvents {
+  status(status: ConnectionStatus): void;
+  notice(text: string): void;
+}
+
+export class TerminalSession {
+  readonly terminal: Terminal;
+  readonly #fit = new FitAddon();
+  readonly #connection: SandboxConnection;
+  readonly #runner: SnippetRunner;
+  readonly #decoder = new TextDecoder();
+  readonly #encoder = new TextEncoder();
+  readonly #observer: MutationObserver;
+  readonly #resizeObserver: ResizeObserver;
+  #expectReplay = false;
+
+  constructor(
+    container: HTMLElement,
+    base: string,
+    events: TerminalSessionEvents,
+    fontSize: number,
+  ) {
+    this.terminal = new Terminal({
+      fontSize,
+      fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace',
+      cursorBlink: true,
+      scrollback: 5000,
+      theme: theme(),
+      allowProposedApi: false,
+    });
+    this.terminal.loadAddon(this.#fit);
+    this.terminal.loadAddon(new WebLinksAddon());
+    this.terminal.open(container);
+    this.terminal.textarea?.setAttribute('aria-label', 'Terminal input');
+    this.#fit.fit();
+
+    this.#connection = new SandboxConnection(base, {
+      output: (bytes) => this.#output(bytes),
+      message: (message) => this.#message(message, events),
+      status: (status) => events.status(status),
+    });
+    this.#runner = new SnippetRunner((text) => this.#connection.input(this.#encoder.encode(text)));
+    this.terminal.onData((data) => this.#connection.input(this.#encoder.encode(data)));
+    this.terminal.onBinary((data) => {
+      this.#connection.input(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff));
+    });
+    this.terminal.onResize(({ cols, rows }) => this.#connection.resize(cols, rows));
+
+    // Follow the site's light/dark switch.
+    this.#observer = new MutationObserver(() => {
+      this.terminal.options.theme = theme();
+    });
+    this.#observer.observe(document.documentElement, {
+      attributes: true,
+      attributeFilter: ['data-theme'],
+    });
+    this.#resizeObserver = new ResizeObserver(() => this.fit());
+    this.#resizeObserver.observe(container);
+    void this.#connection.connect(this.terminal.cols, this.terminal.rows);
+  }
+
+  #output(bytes: Uint8Array): void {
+    if (this.#expectReplay) {
+      // The replayed screen of a resumed session replaces what this terminal showed.
+      this.#expectReplay = false;
+      this.terminal.reset();
+      this.#runner.reset();
+    }
+    this.#runner.feed(this.#decoder.decode(bytes, { stream: true }));
+    // Acknowledge once xterm has processed the bytes: that is the flow control.
+    this.terminal.write(bytes, () => this.#connection.ack(bytes.length));
+  }
+
+  #message(message: ServerMessage, events: TerminalSessionEvents): void {
+    switch (message.type) {
+      case 'ready':
+        this.#expectReplay = message.resumed;
+        break;
+      case 'exit':
+        this.terminal.write(
+          `\r\n\x1b[2m[the shell exited with code ${message.code}; press Enter for a new one]\x1b[0m\r\n`,
+        );
+        break;
+      case 'expiring':
+        events.notice(`This session ends at ${new Date(message.at).toLocaleTimeString()}.`);
+        break;
+      case 'notice':
+        events.notice(message.message);
+        break;
+      case 'error':
+        events.notice(message.message);
+        break;
+    }
+  }
+
+  run(job: RunJob): Promise<RunResult> {
+    void this.#connection.connect(this.terminal.cols, this.terminal.rows);
+    return this.#runner.run(job);
+  }
+
+  progress(snippet: string, state: 'running' | 'succeeded' | 'failed', code?: number): void {
+    this.#connection.progress(snippet, state, code);
+  }
+
+  setJoinCode(code: string): void {
+    this.#connection.setJoinCode(code);
+    void this.#connection.connect(this.terminal.cols, this.terminal.rows);
+  }
+
+  reconnect(): void {
+    void this.#connection.connect(this.terminal.cols, this.terminal.rows);
+  }
+
+  async newSession(): Promise<void> {
+    await this.#connection.endSession();
+    this.terminal.reset();
+    this.#runner.reset();
+    void this.#connection.connect(this.terminal.cols, this.terminal.rows);
+  }
+
+  fit(): void {
+    if (this.terminal.element?.offsetParent === null) return; // hidden: nothing to measure
+    this.#fit.fit();
+  }
+
+  setFontSize(size: number): void {
+    this.terminal.options.fontSize = size;
+    this.fit();
+  }
+
+  setScreenReaderMode(on: boolean): void {
+    this.terminal.options.screenReaderMode = on;
+  }
+
+  focus(): void {
+    this.terminal.focus();
+  }
+
+  dispose(): void {
+    this.#observer.disconnect();
+    this.#resizeObserver.disconnect();
+    this.#connection.dispose();
+    this.terminal.dispose();
+  }
+}
+
+function theme(): ITheme {
+  return document.documentElement.dataset.theme === 'light' ? LIGHT : DARK;
+}

@@ -1,0 +1,177 @@
+/**
+ * `npm test`: every tier, in order, against real things.
+ *
+ *   1. check        biome (lint + format) and the TypeScript compiler, per folder
+ *   2. unit         pure modules (node:test)
+ *   3. test cluster a real API server with simulated nodes (tests/cluster), built or reused
+ *   4. integration  the real server, real ptys, real sockets, the real API server
+ *   5. site         astro build
+ *   6. doc-tests    every runnable block of every chapter, through the sandbox, on the cluster
+ *   7. end-to-end   Playwright in Chromium against `kubenotes serve`
+ *   8. kind tier    only when the offline kind node image is cached
+ *
+ * It stops the test cluster it started, and ends with one line: `N passed, N failed`.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureTestCluster, stopTestCluster, type TestCluster } from './cluster/cluster.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = join(ROOT, 'node_modules', '.bin');
+
+interface Tally {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+const tally: Tally = { passed: 0, failed: 0, skipped: 0 };
+const failedSteps: string[] = [];
+
+/** Runs a step, streaming its output; counts its tests from the runner's closing lines. */
+function step(
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<boolean> {
+  console.log(`\n━━ ${name}: ${[command, ...args].join(' ')}`);
+  return new Promise((resolve) => {
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env, PATH: `${BIN}:${process.env.PATH}` },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let tail = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      tail = (tail + chunk.toString()).slice(-8000);
+    });
+    child.on('exit', (code) => {
+      const counted = count(tail);
+      if (counted) {
+        tally.passed += counted.passed;
+        tally.failed += counted.failed;
+        tally.skipped += counted.skipped;
+      } else {
+        tally[code === 0 ? 'passed' : 'failed']++;
+      }
+      if (code !== 0) {
+        failedSteps.push(name);
+        if (counted && counted.failed === 0) tally.failed++;
+      }
+      resolve(code === 0);
+    });
+  });
+}
+
+/** node:test (`ℹ pass N`), Playwright (`N passed`), doc-tests (`N passed, N failed`). */
+function count(output: string): Tally | undefined {
+  const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
+  const node = /ℹ pass (\d+)[\s\S]*?ℹ fail (\d+)(?:[\s\S]*?ℹ skipped (\d+))?/.exec(plain);
+  if (node)
+    return { passed: Number(node[1]), failed: Number(node[2]), skipped: Number(node[3] ?? 0) };
+  const lines = plain.split('\n');
+  let found: Tally | undefined;
+  for (const line of lines) {
+    const pw = /^\s*(\d+) (passed|failed|skipped|flaky)\b/.exec(line);
+    if (pw) {
+      found ??= { passed: 0, failed: 0, skipped: 0 };
+      const n = Number(pw[1]);
+      if (pw[2] === 'passed' || pw[2] === 'flaky') found.passed += n;
+      else if (pw[2] === 'failed') found.failed += n;
+      else found.skipped += n;
+    }
+    const summary = /^(?:\w+: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$/.exec(line.trim());
+    if (summary) {
+      return {
+        passed: Number(summary[1]),
+        failed: Number(summary[2]),
+        skipped: Number(summary[3] ?? 0),
+      };
+    }
+  }
+  return found;
+}
+
+async function main(): Promise<void> {
+  const only = process.env.KUBENOTES_TEST_ONLY?.split(',');
+  const want = (tier: string) => !only || only.includes(tier);
+  const started = Date.now();
+
+  if (want('check')) {
+    await step('check', 'biome', ['check', '.']);
+    for (const project of [
+      'tsconfig.json',
+      'sandbox-server/tsconfig.json',
+      'sandbox-server/tsconfig.shared.json',
+      'tests/tsconfig.json',
+    ]) {
+      await step(`typecheck ${project}`, 'tsc', ['-p', project]);
+    }
+  }
+  if (want('unit')) await step('unit', process.execPath, ['--test', 'tests/unit/**/*.test.ts']);
+
+  let cluster: TestCluster | undefined;
+  const needsCluster = ['integration', 'doc', 'e2e'].some(want);
+  if (needsCluster) {
+    console.log('\n━━ test cluster: building or reusing the Kubernetes binaries, then starting it');
+    try {
+      cluster = await ensureTestCluster({ log: (line) => console.log(`   ${line}`) });
+      console.log(`   kubeconfig: ${cluster.kubeconfig}`);
+    } catch (error) {
+      console.log(`   test cluster FAILED: ${(error as Error).message}`);
+      failedSteps.push('test cluster');
+      tally.failed++;
+    }
+  }
+  const clusterEnv: NodeJS.ProcessEnv = cluster
+    ? {
+        KUBENOTES_TEST_KUBECONFIG: cluster.kubeconfig,
+        KUBENOTES_TEST_KUBECTL_DIR: cluster.binDir,
+        KUBENOTES_TEST_POD_LOGS: cluster.podLogsFile,
+      }
+    : {};
+
+  try {
+    if (want('integration')) {
+      await step(
+        'integration',
+        process.execPath,
+        ['--test', '--test-concurrency=1', 'tests/integration/**/*.test.ts'],
+        clusterEnv,
+      );
+    }
+    if (want('doc') || want('e2e')) {
+      await step('site', process.execPath, [
+        join(ROOT, 'node_modules', 'astro', 'bin', 'astro.mjs'),
+        'build',
+      ]);
+    }
+    if (want('doc') && existsSync(join(ROOT, 'tests', 'doc', 'run-doc-tests.ts'))) {
+      await step('doc-tests', process.execPath, ['tests/doc/run-doc-tests.ts'], clusterEnv);
+    }
+    if (want('e2e'))
+      await step('end-to-end', process.execPath, [join(BIN, 'playwright'), 'test'], clusterEnv);
+    if (want('kind') && existsSync(join(ROOT, 'tests', 'kind', 'run-kind-tier.ts'))) {
+      await step('kind tier', process.execPath, ['tests/kind/run-kind-tier.ts']);
+    }
+  } finally {
+    if (cluster && !process.env.KUBENOTES_KEEP_CLUSTER) {
+      console.log('\n━━ test cluster: stopping');
+      await stopTestCluster({ log: (line) => console.log(`   ${line}`) }).catch((error: Error) => {
+        console.log(`   could not stop the test cluster: ${error.message}`);
+      });
+    }
+  }
+
+  const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+  console.log(
+    `\n━━ all tiers done in ${minutes} min${failedSteps.length ? `; failed: ${failedSteps.join(', ')}` : ''}`,
+  );
+  console.log(`${tally.passed} passed, ${tally.failed} failed, ${tally.skipped} skipped`);
+  process.exit(failedSteps.length === 0 && tally.failed === 0 ? 0 : 1);
+}
+
+void main();
