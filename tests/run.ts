@@ -83,7 +83,9 @@ function count(output: string): Tally | undefined {
       else if (pw[2] === 'failed') found.failed += n;
       else found.skipped += n;
     }
-    const summary = /^(?:\w+: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$/.exec(line.trim());
+    const summary = /^(?:[\w-]+: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$/.exec(
+      line.trim(),
+    );
     if (summary) {
       return {
         passed: Number(summary[1]),

@@ -67,6 +67,7 @@ export class TerminalClient {
   readonly #waiters = new Set<() => void>();
   readonly #ack: boolean;
   readonly #decoder = new TextDecoder();
+  readonly #listeners = new Set<(text: string) => void>();
 
   private constructor(ws: WebSocket, ack: boolean) {
     this.ws = ws;
@@ -129,6 +130,7 @@ export class TerminalClient {
       const text = this.#decoder.decode(data, { stream: true });
       if (this.ready?.resumed && this.replay === undefined) this.replay = text;
       this.output += text;
+      for (const listener of this.#listeners) listener(text);
       const now = Date.now();
       for (const mark of this.#marks.read(text)) this.#markLog.push({ mark, at: now });
       if (this.#ack) this.send({ type: 'ack', bytes: data.length });
@@ -143,6 +145,12 @@ export class TerminalClient {
 
   #wake(): void {
     for (const waiter of this.#waiters) waiter();
+  }
+
+  /** Calls `listener` with each piece of output, decoded. */
+  onText(listener: (text: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   send(message: Parameters<typeof encode>[0]): void {
