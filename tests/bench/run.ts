@@ -1,0 +1,56 @@
+/**
+ * `npm run bench`: prints figures against their targets. Never a test: nothing here fails the
+ * build on a number. Run on an otherwise idle machine; on 2 cores the benchmark's own client
+ * competes with the server and the shell for CPU.
+ */
+import { cpus } from 'node:os';
+import { type Figures, floor, throughServer } from './server-bench.ts';
+
+const only = process.argv.slice(2);
+const want = (name: string) => only.length === 0 || only.includes(name);
+
+function row(name: string, f: Figures, base: Figures): string {
+  const cells = [
+    name.padEnd(26),
+    f.echoP50.toFixed(2).padStart(8),
+    f.echoP99.toFixed(2).padStart(8),
+    f.mibPerSecond.toFixed(1).padStart(8),
+    `${(f.echoP50 / base.echoP50).toFixed(1)}x`.padStart(8),
+    `${(f.mibPerSecond / base.mibPerSecond).toFixed(2)}x`.padStart(8),
+    (f.rssPerSessionMiB === undefined ? '–' : f.rssPerSessionMiB.toFixed(2)).padStart(10),
+    (f.promptMs === undefined ? '–' : f.promptMs.toFixed(0)).padStart(8),
+  ];
+  return cells.join(' ');
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `kubenotes bench — ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`,
+  );
+  if (want('server')) {
+    console.log(
+      '\nSandbox server vs node-pty straight (the floor): 300 keystrokes, 32 MiB of output, loopback.',
+    );
+    console.log('The client runs in this process and competes for the same cores.\n');
+    const base = await floor();
+    const on = await throughServer(true);
+    const off = await throughServer(false);
+    console.log(
+      `${'system'.padEnd(26)} ${'echo p50'.padStart(8)} ${'echo p99'.padStart(8)} ${'MiB/s'.padStart(8)} ${'p50 ×'.padStart(8)} ${'tput ×'.padStart(8)} ${'MiB/sess'.padStart(10)} ${'prompt'.padStart(8)}`,
+    );
+    console.log(row('node-pty (floor)', base, base));
+    console.log(row('kubenotes, screen on', on, base));
+    console.log(row('kubenotes, screen off', off, base));
+    console.log(
+      '\ntargets: echo p50 ≤ 3x floor, p99 < 2 ms; throughput ≥ 0.6x floor with the screen on (stretch 0.9x);',
+    );
+    console.log(
+      '         ≤ 2 MiB server RSS per idle session; prompt ≤ 150 ms (ms, median of 20, POST → first prompt mark).',
+    );
+    console.log(
+      'reference (same machine class): wetty 3.2.0 echo p50 ≈ 2.8 ms, 42–47 MiB/s ≈ 0.55x the floor.',
+    );
+  }
+}
+
+await main();
