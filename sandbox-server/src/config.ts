@@ -75,6 +75,18 @@ export const ConfigSchema = z.object({
     })
     .prefault({}),
   joinCodes: list.default([]),
+  /** names this server's namespaces apart from another server's on the same cluster */
+  instance: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, 'must be a short lowercase name (a-z, 0-9, -)')
+    .default('kubenotes'),
+  quota: z
+    .object({
+      pods: count(1).default(20),
+      cpu: z.string().default('2'),
+      memory: z.string().default('2Gi'),
+    })
+    .prefault({}),
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
@@ -243,6 +255,30 @@ export const SETTINGS: readonly Setting[] = [
     env: ['KUBENOTES_JOIN_CODES'],
     repeatable: true,
     help: 'code a participant must give (workshop)',
+  },
+  {
+    path: 'instance',
+    flag: '--instance',
+    env: ['KUBENOTES_INSTANCE'],
+    help: "label on this server's namespaces (workshop)",
+  },
+  {
+    path: 'quota.pods',
+    flag: '--quota-pods',
+    env: ['KUBENOTES_QUOTA_PODS'],
+    help: 'pods per participant namespace (workshop)',
+  },
+  {
+    path: 'quota.cpu',
+    flag: '--quota-cpu',
+    env: ['KUBENOTES_QUOTA_CPU'],
+    help: 'CPU per participant namespace (workshop)',
+  },
+  {
+    path: 'quota.memory',
+    flag: '--quota-memory',
+    env: ['KUBENOTES_QUOTA_MEMORY'],
+    help: 'memory per participant namespace (workshop)',
   },
   {
     path: 'adminToken',

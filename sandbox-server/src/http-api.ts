@@ -10,7 +10,7 @@ import { CreateSessionRequest, type HealthBody, PROTOCOL_VERSION } from './proto
 import type { ClusterStatus } from './providers/provider.ts';
 import { clientAddress, RateLimiter } from './rate-limit.ts';
 import type { Session } from './session.ts';
-import { CapacityError, type SessionRegistry } from './session-registry.ts';
+import { CapacityError, LeaseError, type SessionRegistry } from './session-registry.ts';
 import { tokensEqual } from './tokens.ts';
 
 export interface ApiContext {
@@ -113,6 +113,14 @@ export class HttpApi {
           'server_full',
           `The sandbox is full (${registry.max} sessions). Try again in a minute, or ask the instructor to raise --max-sessions.`,
           { 'retry-after': '60' },
+        );
+      }
+      if (error instanceof LeaseError) {
+        throw new HttpError(
+          503,
+          'cluster_unavailable',
+          `The sandbox's cluster could not make your session: ${error.message}. Try again in a minute; if it persists, tell the instructor.`,
+          { 'retry-after': '30' },
         );
       }
       throw error;

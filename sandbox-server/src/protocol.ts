@@ -44,6 +44,7 @@ export type ErrorCode =
   | 'session_ended'
   | 'too_slow'
   | 'server_shutdown'
+  | 'cluster_unavailable'
   | 'server_fault';
 
 export const Limits = {

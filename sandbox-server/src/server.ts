@@ -42,9 +42,15 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
   const { log } = deps;
   const env = deps.env ?? process.env;
   const stateDir = config.shell.stateDir ?? join(tmpdir(), `kubenotes-${process.pid}`);
-  const provider = deps.provider ?? (await chooseProvider(config, stateDir, env));
+  const provider = deps.provider ?? (await chooseProvider(config, stateDir, env, log));
   let clusterStatus: ClusterStatus = await provider.status();
   log.log(clusterStatus.ready ? 'info' : 'warn', 'cluster_status', { ...clusterStatus });
+  // Nothing is live yet: whatever an earlier run of this instance left in the cluster goes.
+  if (provider.reconcile && clusterStatus.ready) {
+    await provider.reconcile(new Set()).catch((error: Error) => {
+      log.log('error', 'reconcile_failed', { message: error.message });
+    });
+  }
 
   const registry = new SessionRegistry({
     max: config.sessions.max,

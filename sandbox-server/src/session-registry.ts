@@ -18,6 +18,9 @@ export interface RegistryEvents {
 
 export class CapacityError extends Error {}
 
+/** The cluster could not give the session what it needs (namespace, token). */
+export class LeaseError extends Error {}
+
 export class SessionRegistry {
   readonly #sessions = new Map<string, Session>();
   readonly #max: number;
@@ -71,7 +74,13 @@ export class SessionRegistry {
       const id = createSessionId();
       const home = join(this.#stateDir, 'sessions', id);
       const started = Date.now();
-      const lease = await this.#provider.lease(id, home);
+      let lease: Awaited<ReturnType<ClusterProvider['lease']>>;
+      try {
+        lease = await this.#provider.lease(id, home);
+      } catch (error) {
+        this.#log.log('error', 'lease_failed', { session: id, message: (error as Error).message });
+        throw new LeaseError((error as Error).message);
+      }
       const session = new Session({
         id,
         token: createToken(),

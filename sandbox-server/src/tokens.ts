@@ -5,9 +5,17 @@ export function createToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** A session id: random, not secret, safe in URLs and logs. */
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+
+/**
+ * A session id: random (80 bits), not secret, safe in URLs and logs, and a valid part of a
+ * Kubernetes name (lowercase letters and digits), so a session's namespace can carry it.
+ */
 export function createSessionId(): string {
-  return randomBytes(9).toString('base64url');
+  const bytes = randomBytes(16);
+  let id = '';
+  for (let i = 0; i < 16; i++) id += BASE32[(bytes[i] ?? 0) & 31];
+  return id;
 }
 
 /**

@@ -8,7 +8,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Config } from '../config.ts';
-import { ExistingProvider } from './existing-provider.ts';
+import type { Logger } from '../log.ts';
+import { DEFAULT_LIMITS } from '../tenancy/tenancy-objects.ts';
+import { TenancyProvider } from '../tenancy/tenancy-provider.ts';
+import { ExistingProvider, loadKubeconfig } from './existing-provider.ts';
 import { NoneProvider } from './none-provider.ts';
 import type { ClusterProvider } from './provider.ts';
 
@@ -39,10 +42,60 @@ export async function chooseProvider(
   config: Config,
   stateDir: string,
   env: NodeJS.ProcessEnv,
+  log: Logger,
+): Promise<ClusterProvider> {
+  if (config.mode === 'workshop') return workshopProvider(config, stateDir, env, log);
+  return localProvider(config, stateDir, env);
+}
+
+/**
+ * Workshop mode: a namespace per participant on the named cluster (existing, or the kind
+ * cluster), never a plain shared shell with the admin's credentials.
+ */
+async function workshopProvider(
+  config: Config,
+  stateDir: string,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+): Promise<ClusterProvider> {
+  const { provider, kubeconfig, context, kindName } = config.cluster;
+  let file = kubeconfig;
+  let name = context;
+  if (provider === 'existing') {
+    if (!file || !name) {
+      throw new Error('--cluster existing needs both --kubeconfig FILE and --context NAME.');
+    }
+  } else if (provider === 'kind' || provider === 'auto') {
+    const kind = await kindCluster(kindName, stateDir, env);
+    if (!kind) {
+      throw new Error(
+        `Workshop mode needs a cluster: the kind cluster "${kindName}" was not found. Create it (kind create cluster --name ${kindName}) or use --cluster existing --kubeconfig FILE --context NAME.`,
+      );
+    }
+    file = kind;
+    name = `kind-${kindName}`;
+  } else {
+    throw new Error(
+      'Workshop mode needs a cluster; --cluster none gives participants nothing to use.',
+    );
+  }
+  return new TenancyProvider({
+    admin: loadKubeconfig(file, name ?? ''),
+    instance: config.instance,
+    tokenSeconds: Math.ceil((config.sessions.lifetime ?? 2 * 3_600_000) / 1000),
+    limits: { ...DEFAULT_LIMITS, ...config.quota },
+    log,
+  });
+}
+
+async function localProvider(
+  config: Config,
+  stateDir: string,
+  env: NodeJS.ProcessEnv,
 ): Promise<ClusterProvider> {
   const { provider, kubeconfig, context, kindName } = config.cluster;
   // Only a trusted local reader's shell may use the host's Docker engine and kind.
-  const capabilities = config.mode === 'local' ? await localCapabilities(env) : [];
+  const capabilities = await localCapabilities(env);
   switch (provider) {
     case 'none':
       return new NoneProvider(

@@ -21,6 +21,11 @@ export interface ClusterLease {
   banner?: string | undefined;
   /** removes what the lease created (namespace, kubeconfig); idempotent */
   dispose(): Promise<void>;
+  /**
+   * Removes what sessions that no longer exist left in the cluster (after a crash), keeping
+   * those of `live` session ids; returns what it removed. Providers that create nothing omit it.
+   */
+  reconcile?(live: ReadonlySet<string>): Promise<string[]>;
 }
 
 export interface ClusterProvider {
@@ -30,4 +35,9 @@ export interface ClusterProvider {
   /** what one session gets; `home` is the session's own folder */
   lease(sessionId: string, home: string): Promise<ClusterLease>;
   dispose(): Promise<void>;
+  /**
+   * Removes what sessions that no longer exist left in the cluster (after a crash), keeping
+   * those of `live` session ids; returns what it removed. Providers that create nothing omit it.
+   */
+  reconcile?(live: ReadonlySet<string>): Promise<string[]>;
 }

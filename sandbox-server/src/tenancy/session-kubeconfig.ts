@@ -1,0 +1,33 @@
+/**
+ * The kubeconfig a participant's shell gets: the cluster's address and CA from the server's
+ * own kubeconfig, a ServiceAccount token that expires with the session, and the session's
+ * namespace as the default. JSON is valid kubeconfig, so no YAML writer is needed.
+ */
+import { readFileSync } from 'node:fs';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+export function sessionKubeconfig(admin: KubeConfig, token: string, namespace: string): string {
+  const cluster = admin.getCurrentCluster();
+  if (!cluster) throw new Error('The server kubeconfig has no cluster for its current context.');
+  const ca =
+    cluster.caData ??
+    (cluster.caFile ? readFileSync(cluster.caFile).toString('base64') : undefined);
+  const clusterEntry: Record<string, unknown> = { server: cluster.server };
+  if (ca) clusterEntry['certificate-authority-data'] = ca;
+  if (cluster.skipTLSVerify) clusterEntry['insecure-skip-tls-verify'] = true;
+  if (cluster.tlsServerName) clusterEntry['tls-server-name'] = cluster.tlsServerName;
+  return `${JSON.stringify(
+    {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'kubenotes', cluster: clusterEntry }],
+      users: [{ name: 'participant', user: { token } }],
+      contexts: [
+        { name: 'kubenotes', context: { cluster: 'kubenotes', user: 'participant', namespace } },
+      ],
+      'current-context': 'kubenotes',
+    },
+    null,
+    2,
+  )}\n`;
+}

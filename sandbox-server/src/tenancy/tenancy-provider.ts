@@ -1,0 +1,191 @@
+/**
+ * Workshop tenancy: each session gets its own namespace with a ServiceAccount, a Role limited
+ * to that namespace, a ResourceQuota, a LimitRange and a NetworkPolicy, and its shell a
+ * kubeconfig whose token (TokenRequest) expires with the session. Ending a session deletes
+ * its namespace; `reconcile()` at start deletes what an earlier crash left behind.
+ *
+ * It talks to the API with @kubernetes/client-node, as the server's own (admin) identity,
+ * which never reaches a participant's shell.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CoreV1Api,
+  type KubeConfig,
+  NetworkingV1Api,
+  RbacAuthorizationV1Api,
+  VersionApi,
+} from '@kubernetes/client-node';
+import type { Logger } from '../log.ts';
+import type { ClusterLease, ClusterProvider, ClusterStatus } from '../providers/provider.ts';
+import { sessionKubeconfig } from './session-kubeconfig.ts';
+import {
+  DEFAULT_LIMITS,
+  instanceSelector,
+  PARTICIPANT,
+  SESSION,
+  type TenancyLimits,
+  tenancyObjects,
+} from './tenancy-objects.ts';
+
+export interface TenancyOptions {
+  admin: KubeConfig;
+  /** names this server's namespaces apart from another server's on the same cluster */
+  instance: string;
+  /** how long a session's token lives (the session's lifetime) */
+  tokenSeconds: number;
+  limits?: TenancyLimits;
+  log: Logger;
+  /** called with how long a namespace took to create or delete (metrics) */
+  onTiming?: (what: 'create' | 'delete', ms: number) => void;
+}
+
+export class TenancyProvider implements ClusterProvider {
+  readonly name = 'workshop';
+  readonly #options: TenancyOptions;
+  readonly #core: CoreV1Api;
+  readonly #rbac: RbacAuthorizationV1Api;
+  readonly #net: NetworkingV1Api;
+  #checked: { at: number; status: ClusterStatus } | undefined;
+
+  constructor(options: TenancyOptions) {
+    this.#options = options;
+    this.#core = options.admin.makeApiClient(CoreV1Api);
+    this.#rbac = options.admin.makeApiClient(RbacAuthorizationV1Api);
+    this.#net = options.admin.makeApiClient(NetworkingV1Api);
+  }
+
+  async status(): Promise<ClusterStatus> {
+    if (this.#checked && Date.now() - this.#checked.at < 5000) return this.#checked.status;
+    let status: ClusterStatus;
+    try {
+      const version = await this.#options.admin.makeApiClient(VersionApi).getCode();
+      status = {
+        provider: this.name,
+        ready: true,
+        message: `Kubernetes ${version.gitVersion}, a namespace per session`,
+        capabilities: [],
+      };
+    } catch (error) {
+      status = {
+        provider: this.name,
+        ready: false,
+        message: `The cluster does not answer (${(error as Error).message}). New sessions fail until it is back.`,
+        capabilities: [],
+      };
+    }
+    this.#checked = { at: Date.now(), status };
+    return status;
+  }
+
+  async lease(sessionId: string, home: string): Promise<ClusterLease> {
+    const started = Date.now();
+    const objects = tenancyObjects(
+      sessionId,
+      this.#options.instance,
+      this.#options.limits ?? DEFAULT_LIMITS,
+    );
+    const namespace = objects.namespace.metadata!.name!;
+    try {
+      await this.#core.createNamespace({ body: objects.namespace });
+      await Promise.all([
+        this.#core.createNamespacedServiceAccount({ namespace, body: objects.serviceAccount }),
+        this.#rbac.createNamespacedRole({ namespace, body: objects.role }),
+        this.#rbac.createNamespacedRoleBinding({ namespace, body: objects.roleBinding }),
+        this.#core.createNamespacedResourceQuota({ namespace, body: objects.quota }),
+        this.#core.createNamespacedLimitRange({ namespace, body: objects.limitRange }),
+        this.#net.createNamespacedNetworkPolicy({ namespace, body: objects.networkPolicy }),
+      ]);
+      const request = await this.#core.createNamespacedServiceAccountToken({
+        name: PARTICIPANT,
+        namespace,
+        body: {
+          spec: { audiences: [], expirationSeconds: Math.max(600, this.#options.tokenSeconds) },
+        },
+      });
+      const token = request.status?.token;
+      if (!token) throw new Error('the TokenRequest returned no token');
+      const dir = join(home, '.kube');
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const path = join(dir, 'config');
+      writeFileSync(path, sessionKubeconfig(this.#options.admin, token, namespace), {
+        mode: 0o600,
+      });
+      this.#options.onTiming?.('create', Date.now() - started);
+      let disposed: Promise<void> | undefined;
+      return {
+        namespace,
+        env: { KUBECONFIG: path },
+        dispose: () => {
+          disposed ??= this.#deleteNamespace(namespace);
+          return disposed;
+        },
+      };
+    } catch (error) {
+      await this.#deleteNamespace(namespace).catch(() => undefined);
+      throw new Error(`Could not prepare namespace ${namespace}: ${describe(error)}`);
+    }
+  }
+
+  async #deleteNamespace(namespace: string): Promise<void> {
+    const started = Date.now();
+    // The ServiceAccount goes first: its tokens stop working at once, not when the namespace
+    // controller gets round to emptying the namespace.
+    await this.#core
+      .deleteNamespacedServiceAccount({ name: PARTICIPANT, namespace })
+      .catch((error: unknown) => {
+        if (statusCode(error) !== 404) throw error;
+      });
+    try {
+      await this.#core.deleteNamespace({ name: namespace, propagationPolicy: 'Background' });
+      this.#options.onTiming?.('delete', Date.now() - started);
+    } catch (error) {
+      if (statusCode(error) === 404) return;
+      throw error;
+    }
+  }
+
+  /** Deletes this instance's namespaces that belong to no live session. Returns their names. */
+  async reconcile(live: ReadonlySet<string>): Promise<string[]> {
+    const list = await this.#core.listNamespace({
+      labelSelector: instanceSelector(this.#options.instance),
+    });
+    const orphans = list.items.filter((ns) => {
+      const session = ns.metadata?.labels?.[SESSION];
+      return !session || !live.has(session);
+    });
+    const names = orphans.map((ns) => ns.metadata?.name ?? '').filter(Boolean);
+    await Promise.all(
+      names.filter((n) => !isTerminating(orphans, n)).map((n) => this.#deleteNamespace(n)),
+    );
+    if (names.length > 0) this.#options.log.log('info', 'orphans_removed', { namespaces: names });
+    return names;
+  }
+
+  async dispose(): Promise<void> {}
+}
+
+function isTerminating(
+  list: { metadata?: { name?: string }; status?: { phase?: string } }[],
+  name: string,
+): boolean {
+  return list.some((ns) => ns.metadata?.name === name && ns.status?.phase === 'Terminating');
+}
+
+function statusCode(error: unknown): number | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function describe(error: unknown): string {
+  const body = (error as { body?: unknown }).body;
+  if (typeof body === 'string') {
+    try {
+      const parsed = JSON.parse(body);
+      if (parsed?.message) return parsed.message;
+    } catch {
+      // not JSON
+    }
+  }
+  return (error as Error).message;
+}

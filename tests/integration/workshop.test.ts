@@ -1,0 +1,243 @@
+/**
+ * Workshop tenancy against the real API server of the test cluster: a namespace per session,
+ * scoped credentials that end with the session, quotas, and nothing left behind after a crash.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { createSession, plain, TerminalClient } from '../support/terminal-client.ts';
+import { startTestServer, type TestServer } from '../support/test-server.ts';
+
+const kubeconfig = process.env.KUBENOTES_TEST_KUBECONFIG;
+const kubectlDir = process.env.KUBENOTES_TEST_KUBECTL_DIR;
+const skip = kubeconfig ? false : 'no test cluster: run through `npm test`, which starts it';
+const context = kubeconfig
+  ? (/^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(kubeconfig, 'utf8'))?.[1] ?? '')
+  : '';
+const shellPath = [kubectlDir, '/usr/local/bin', '/usr/bin', '/bin'].filter(Boolean).join(':');
+
+function admin(): CoreV1Api {
+  const config = new KubeConfig();
+  config.loadFromFile(kubeconfig ?? '');
+  return config.makeApiClient(CoreV1Api);
+}
+
+/** The namespace is gone, or on its way out. */
+async function namespaceEnded(name: string): Promise<boolean> {
+  try {
+    const ns = await admin().readNamespace({ name });
+    return ns.status?.phase === 'Terminating';
+  } catch (error) {
+    return (error as { code?: number }).code === 404;
+  }
+}
+
+function workshopArgs(instance: string, extra: string[] = []): string[] {
+  return [
+    '--mode',
+    'workshop',
+    '--cluster',
+    'existing',
+    '--kubeconfig',
+    kubeconfig ?? '',
+    '--context',
+    context,
+    '--instance',
+    instance,
+    '--shell-path',
+    shellPath,
+    '--join-code',
+    'kube-2026',
+    ...extra,
+  ];
+}
+
+describe('workshop tenancy', { skip }, () => {
+  let server: TestServer;
+  const instance = `t${Date.now().toString(36)}`;
+  before(async () => {
+    server = await startTestServer(
+      workshopArgs(instance, ['--quota-pods', '5', '--max-sessions', '3']),
+      {
+        env: { PATH: shellPath },
+      },
+    );
+  });
+  after(() => server?.stop());
+
+  test('a wrong or missing join code is 401; the right one gets a namespace of its own', async () => {
+    for (const body of [{}, { joinCode: 'nope' }]) {
+      const res = await fetch(`${server.url}/api/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      assert.equal(res.status, 401);
+      assert.equal((await res.json()).error.code, 'wrong_join_code');
+    }
+    const health = await fetch(`${server.url}/api/health`).then((r) => r.json());
+    assert.equal(health.mode, 'workshop');
+    assert.equal(health.joinCodeRequired, true);
+  });
+
+  test('A cannot touch B or anything cluster-wide; A works in its own namespace; quota holds', async () => {
+    const a = await createSession(server.url, { joinCode: 'kube-2026' });
+    const b = await createSession(server.url, { joinCode: 'kube-2026' });
+    assert.notEqual(a.namespace, b.namespace);
+    assert.match(a.namespace, /^kn-/);
+    const term = await TerminalClient.open(server.url, a, { cols: 200 });
+
+    const ns = await term.run('kubectl config view --minify -o jsonpath="{..namespace}"; echo');
+    assert.match(plain(ns.output), new RegExp(a.namespace));
+
+    const mine = await term.run('kubectl run own-pod --image=nginx:1.29-alpine --restart=Never');
+    assert.equal(mine.exitCode, 0, plain(mine.output));
+
+    const denied: [string, RegExp][] = [
+      [`kubectl get pods -n ${b.namespace}`, /forbidden/i],
+      [`kubectl run intruder --image=nginx -n ${b.namespace}`, /forbidden/i],
+      ['kubectl get nodes', /forbidden/i],
+      ['kubectl get namespaces', /forbidden/i],
+      ['kubectl create namespace escape', /forbidden/i],
+      [
+        'kubectl create clusterrolebinding me --clusterrole=cluster-admin --serviceaccount=x:y',
+        /forbidden/i,
+      ],
+      ['kubectl get secrets -n kube-system', /forbidden/i],
+    ];
+    for (const [command, message] of denied) {
+      const result = await term.run(command);
+      assert.notEqual(result.exitCode, 0, command);
+      assert.match(plain(result.output), message, command);
+    }
+
+    // The quota (5 pods here) stops a pod flood.
+    const flood = await term.run(
+      '(for i in 1 2 3 4 5 6 7; do kubectl run flood-$i --image=nginx:1.29-alpine --restart=Never || exit 9; done)',
+    );
+    assert.equal(flood.exitCode, 9);
+    assert.match(plain(flood.output), /exceeded quota/);
+    term.close();
+  });
+
+  test('ending A deletes its namespace and its token stops working', async () => {
+    const a = await createSession(server.url, { joinCode: 'kube-2026' });
+    const term = await TerminalClient.open(server.url, a);
+    const token = plain(
+      (await term.run("kubectl config view --raw -o jsonpath='{.users[0].user.token}'; echo"))
+        .output,
+    ).trim();
+    assert.ok(token.length > 100, 'a ServiceAccount token');
+    const apiServer = plain(
+      (
+        await term.run(
+          "kubectl config view --raw -o jsonpath='{.clusters[0].cluster.server}'; echo",
+        )
+      ).output,
+    ).trim();
+    term.close();
+
+    const res = await fetch(`${server.url}/api/sessions/${a.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${a.token}` },
+    });
+    assert.equal(res.status, 204);
+    for (let i = 0; i < 50 && !(await namespaceEnded(a.namespace)); i++) await sleep(100);
+    assert.ok(await namespaceEnded(a.namespace), 'the namespace is deleted');
+    // The token belonged to a ServiceAccount that no longer exists: refused with kubectl too.
+    const check = spawn(
+      join(kubectlDir ?? '', 'kubectl'),
+      [
+        '--server',
+        apiServer,
+        '--token',
+        token,
+        '--insecure-skip-tls-verify',
+        'get',
+        'pods',
+        '-n',
+        a.namespace,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let err = '';
+    check.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => check.on('exit', resolve));
+    assert.notEqual(code, 0);
+    assert.match(err, /Unauthorized|forbidden|must be logged in/i);
+  });
+
+  test('with a cap of 3 from the settings, a fourth session gets 503 with Retry-After', async () => {
+    const health = await fetch(`${server.url}/api/health`).then((r) => r.json());
+    assert.equal(health.sessions.max, 3);
+    const made = [];
+    for (let i = health.sessions.active; i < 3; i++)
+      made.push(await createSession(server.url, { joinCode: 'kube-2026' }));
+    const res = await fetch(`${server.url}/api/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ joinCode: 'kube-2026' }),
+    });
+    assert.equal(res.status, 503);
+    assert.ok(Number(res.headers.get('retry-after')) > 0);
+  });
+});
+
+describe('crash recovery', { skip }, () => {
+  test('after SIGKILL and a restart, the namespaces the crash left behind are removed', async () => {
+    const instance = `crash${Date.now().toString(36)}`;
+    const start = () => {
+      const stateDir = mkdtempSync(join(tmpdir(), 'kubenotes-crash-'));
+      const child = spawn(
+        process.execPath,
+        [
+          'sandbox-server/bin/kubenotes.mjs',
+          'sandbox',
+          '--port',
+          '0',
+          '--state-dir',
+          stateDir,
+          ...workshopArgs(instance),
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: shellPath } },
+      );
+      let logs = '';
+      child.stdout.on('data', (c: Buffer) => {
+        logs += c.toString();
+      });
+      const url = new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', () => {
+          const m = /"event":"listening","url":"([^"]+)"/.exec(logs);
+          if (m) resolve(m[1]!);
+        });
+        child.on('exit', () => reject(new Error(`server exited: ${logs}`)));
+      });
+      return { child, url, logs: () => logs };
+    };
+    const first = start();
+    const url = await first.url;
+    const sessions = [
+      await createSession(url, { joinCode: 'kube-2026' }),
+      await createSession(url, { joinCode: 'kube-2026' }),
+    ];
+    first.child.kill('SIGKILL');
+    await new Promise((resolve) => first.child.once('exit', resolve));
+    for (const s of sessions)
+      assert.equal(await namespaceEnded(s.namespace), false, 'left behind by the crash');
+
+    const second = start();
+    await second.url;
+    for (const s of sessions)
+      assert.ok(await namespaceEnded(s.namespace), `${s.namespace} removed on restart`);
+    assert.match(second.logs(), /"event":"orphans_removed"/);
+    second.child.kill('SIGTERM');
+    await new Promise((resolve) => second.child.once('exit', resolve));
+  });
+});
