@@ -30,7 +30,7 @@ export type ChapterVariables =
 export function readChapterVariables(frontmatter: unknown): ChapterVariables {
   const raw =
     typeof frontmatter === 'object' && frontmatter !== null
-      ? (frontmatter as Record<string, unknown>)['variables']
+      ? (frontmatter as Record<string, unknown>).variables
       : undefined;
   const parsed = chapterFields.shape.variables.safeParse(raw);
   if (!parsed.success) {

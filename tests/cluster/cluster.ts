@@ -18,6 +18,7 @@ import {
   access,
   chmod,
   chown,
+  lstat,
   mkdir,
   open,
   readdir,
@@ -27,7 +28,7 @@ import {
   rm,
   writeFile,
 } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -97,7 +98,8 @@ export function testClusterPaths(): Paths {
     kubeconfig: path.join(stateDir, 'kubeconfig'),
     kwokctlConfig: path.join(stateDir, 'kwokctl.yaml'),
     podLogsFile: path.join(stateDir, 'pod-logs.log'),
-    execDir: path.join(stateDir, 'exec'),
+    // Outside the cache: as root, exec'd commands run as nobody, who cannot enter /root.
+    execDir: path.join(tmpdir(), `kubenotes-test-cluster-exec-${process.getuid?.() ?? 'user'}`),
     lockFile: path.join(stateDir, '.lock'),
   };
 }
@@ -127,6 +129,7 @@ export async function ensureTestCluster(options: TestClusterOptions = {}): Promi
       (await apiserverReady(cluster.kubectl, paths.kubeconfig))
     ) {
       log(`test cluster ${CLUSTER_NAME} is already running; reusing it`);
+      await prepareExecDir(paths.execDir);
       await ensureNode(cluster, log);
       return cluster;
     }
@@ -352,11 +355,12 @@ async function writePodLogs(file: string): Promise<void> {
 }
 
 async function prepareExecDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  if (process.getuid?.() === 0) {
-    await chown(dir, 65534, 65534);
-    await chmod(dir, 0o755);
-  }
+  // It lives in the shared temporary directory: never follow something planted there.
+  const info = await lstat(dir).catch(() => undefined);
+  if (info && (!info.isDirectory() || info.isSymbolicLink())) await rm(dir, { force: true });
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  if (process.getuid?.() === 0) await chown(dir, 65534, 65534);
+  await chmod(dir, 0o755);
 }
 
 /** Creates the simulated node if it is missing, then waits until it is Ready and pods can be created. */
@@ -435,7 +439,16 @@ async function deleteCluster(env: BuildEnv, paths: Paths, log: Log): Promise<voi
     const result = await kwokctl(
       env,
       paths,
-      ['delete', 'cluster', '--name', CLUSTER_NAME, '--kubeconfig='],
+      // --kubeconfig= is refused by delete ("empty path"); this file only ever holds kwokctl's
+      // context bookkeeping, never ~/.kube/config.
+      [
+        'delete',
+        'cluster',
+        '--name',
+        CLUSTER_NAME,
+        '--kubeconfig',
+        path.join(paths.stateDir, 'kwokctl-contexts.kubeconfig'),
+      ],
       log,
     );
     if (result.code !== 0)
@@ -487,9 +500,32 @@ function kwokctl(
 ): Promise<RunResult> {
   return run(path.join(env.binDir, 'kwokctl'), args, {
     env: { ...process.env, KWOK_WORKDIR: paths.workdir },
-    onLine: log ? (line) => log(`  kwokctl: ${line}`) : undefined,
+    onLine: log ? (line) => log(`  kwokctl: ${readableLogLine(line)}`) : undefined,
     timeoutMs: 5 * 60_000,
   });
+}
+
+/** kwokctl logs JSON when its output is not a terminal; keep the message and its fields. */
+function readableLogLine(line: string): string {
+  if (!line.startsWith('{')) return line;
+  try {
+    const {
+      time: _time,
+      source: _source,
+      level,
+      msg,
+      ...fields
+    } = JSON.parse(line) as Record<string, unknown>;
+    const extra = Object.entries(fields)
+      .map(([key, value]) => {
+        const shown = value && typeof value === 'object' && 'human' in value ? value.human : value;
+        return `${key}=${typeof shown === 'string' ? shown : JSON.stringify(shown)}`;
+      })
+      .join(' ');
+    return `${level === 'INFO' ? '' : `${String(level)} `}${String(msg)}${extra ? ` (${extra})` : ''}`;
+  } catch {
+    return line;
+  }
 }
 
 /**

@@ -123,7 +123,7 @@ export class TenancyProvider implements ClusterProvider {
       };
     } catch (error) {
       await this.#deleteNamespace(namespace).catch(() => undefined);
-      throw new Error(`Could not prepare namespace ${namespace}: ${describe(error)}`);
+      throw new Error(`Could not prepare namespace ${namespace}: ${apiMessage(error)}`);
     }
   }
 
@@ -177,7 +177,7 @@ function statusCode(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-function describe(error: unknown): string {
+function apiMessage(error: unknown): string {
   const body = (error as { body?: unknown }).body;
   if (typeof body === 'string') {
     try {
