@@ -1,7 +1,9 @@
 // @ts-check
 import { readdirSync, readFileSync } from 'node:fs';
+import { satteri } from '@astrojs/markdown-satteri';
 import starlight from '@astrojs/starlight';
 import { defineConfig } from 'astro/config';
+import { satteriSnippets } from './src/snippets/satteri-snippets.ts';
 
 /** The chapters in reading order, from each chapter's `order` frontmatter. */
 function chapters() {
@@ -23,6 +25,9 @@ const sandbox = process.env.KUBENOTES_SANDBOX_URL ?? 'http://127.0.0.1:8081';
 export default defineConfig({
   site: 'http://127.0.0.1:8080',
   trailingSlash: 'always',
+  // Astro 7 renders Markdown with Sätteri; our transform turns shell blocks into runnable
+  // snippets (src/snippets). Starlight and Expressive Code add their plugins to the same processor.
+  markdown: { processor: satteri({ mdastPlugins: [satteriSnippets()] }) },
   integrations: [
     starlight({
       title: 'kubenotes',

@@ -54,7 +54,7 @@ export default defineConfig({
   },
   webServer: {
     command: [
-      'node sandbox-server/bin/kubenotes.mjs serve',
+      `${JSON.stringify(process.execPath)} sandbox-server/bin/kubenotes.mjs serve`,
       `--port ${port}`,
       ...cluster.map((arg) => JSON.stringify(arg)),
       `--shell-path ${JSON.stringify(shellPath)}`,
