@@ -29,9 +29,11 @@ export interface ShellOptions {
 }
 
 /**
- * The marks: `C` when a command line starts executing (DEBUG trap, once per line), `D;<code>`
- * when it ends and `A` at each prompt (PROMPT_COMMAND). The trap is set last so the rcfile's
- * own commands do not count as a user's command.
+ * The marks: `C` when a command line starts executing, `D;<code>` when it ends, `A` at each
+ * prompt. PS0 is printed after a command line is read and before it runs, and never for an
+ * empty line; its `${__kn_none[__kn_ran=1]}` expands to nothing but sets a flag in this shell
+ * (parameter expansion, unlike `$(…)`, runs in-process), so PROMPT_COMMAND knows a command
+ * ran. Unlike a DEBUG trap this also covers subshells, `( … )`, and compound commands.
  */
 export function rcfile(banner: string | undefined): string {
   const lines = [
@@ -40,21 +42,16 @@ export function rcfile(banner: string | undefined): string {
     'HISTCONTROL=ignoreboth',
     'alias k=kubectl',
     "PS1='\\[\\e[32m\\]kubenotes\\[\\e[0m\\]:\\[\\e[34m\\]\\w\\[\\e[0m\\]\\$ '",
-    '__kn_in_command=0',
-    '__kn_preexec() {',
-    '  if [ "$__kn_in_command" = 0 ] && [ "$BASH_COMMAND" != "__kn_precmd" ]; then',
-    "    __kn_in_command=1; printf '\\e]133;C\\a'",
-    '  fi',
-    '}',
     '__kn_precmd() {',
     '  local s=$?',
-    '  if [ "$__kn_in_command" = 1 ]; then printf \'\\e]133;D;%s\\a\' "$s"; fi',
-    "  __kn_in_command=0; printf '\\e]133;A\\a'",
+    "  if [ -n \"$__kn_ran\" ]; then printf '\\e]133;D;%s\\a' \"$s\"; fi",
+    "  __kn_ran=; printf '\\e]133;A\\a'",
     '}',
     'PROMPT_COMMAND=__kn_precmd',
+    "PS0='\\e]133;C\\a${__kn_none[__kn_ran=1]}'",
   ];
   if (banner) lines.push(`printf '%s\\n' ${singleQuote(banner)}`);
-  lines.push("trap '__kn_preexec' DEBUG", '');
+  lines.push('');
   return lines.join('\n');
 }
 

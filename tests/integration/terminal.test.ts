@@ -27,6 +27,11 @@ test('create, attach, run a command: output and its OSC 133 exit code', async ()
   assert.equal(failed.exitCode, 2);
   assert.match(plain(failed.output), /No such file or directory/);
 
+  // Subshells and compound commands are commands too.
+  assert.equal((await term.run('(exit 7)')).exitCode, 7);
+  assert.equal((await term.run('for i in 1 2; do false; done')).exitCode, 1);
+  assert.equal((await term.run('{ true; }')).exitCode, 0);
+
   const heredoc = await term.run("cat > note.txt << 'EOF'\rline one\rline two\rEOF");
   assert.equal(heredoc.exitCode, 0);
   const read = await term.run('wc -l < note.txt');
