@@ -33,7 +33,10 @@ export default defineConfig({
       title: 'kubenotes',
       description: 'A Kubernetes guide where every shell block runs in place.',
       customCss: ['./src/styles/kubenotes.css'],
-      components: { Footer: './src/components/Footer.astro' },
+      components: {
+        Footer: './src/components/Footer.astro',
+        Search: './src/components/Search.astro',
+      },
       sidebar: [{ label: 'Chapters', items: chapters() }],
     }),
   ],

@@ -4,6 +4,7 @@
  * competes with the server and the shell for CPU.
  */
 import { cpus } from 'node:os';
+import { measurePage } from './page-bench.ts';
 import { type Figures, floor, throughServer } from './server-bench.ts';
 
 const only = process.argv.slice(2);
@@ -50,6 +51,28 @@ async function main(): Promise<void> {
     console.log(
       'reference (same machine class): wetty 3.2.0 echo p50 ≈ 2.8 ms, 42–47 MiB/s ≈ 0.55x the floor.',
     );
+  }
+  if (want('page')) {
+    const page = await measurePage('/pods/');
+    console.log(
+      '\nThe Pods chapter before the first Run (every script fetched without a click, gzipped):',
+    );
+    for (const script of page.scripts) {
+      console.log(`  ${(script.gzipBytes / 1024).toFixed(1).padStart(6)} KB  ${script.url}`);
+    }
+    console.log(`  ${(page.inlineGzipBytes / 1024).toFixed(1).padStart(6)} KB  inline scripts`);
+    console.log(
+      `  ${(page.totalGzipBytes / 1024).toFixed(1).padStart(6)} KB  total (target ≤ 30 KB)`,
+    );
+    console.log(
+      `  ${(page.firstRunGzipBytes / 1024).toFixed(1).padStart(6)} KB  loaded by the first Run (xterm, protocol client, zod)`,
+    );
+    if (typeof page.lighthouse === 'string') console.log(`Lighthouse: ${page.lighthouse}`);
+    else if (page.lighthouse) {
+      console.log(
+        `Lighthouse: performance ${page.lighthouse.performance.toFixed(2)} (target ≥ 0.95), accessibility ${page.lighthouse.accessibility.toFixed(2)} (target 1.00)`,
+      );
+    }
   }
 }
 

@@ -47,7 +47,9 @@ test('an invalid variable is refused next to its field, and nothing is sent', as
   await expect(page.locator('kn-terminal-dock')).toBeHidden();
 });
 
-test('set a variable, Run a block: real output in the terminal, state succeeded', async ({ page }) => {
+test('set a variable, Run a block: real output in the terminal, state succeeded', async ({
+  page,
+}) => {
   const name = unique();
   await page.goto('/pods/');
   await page.getByLabel('pod_name', { exact: true }).fill(name);
@@ -86,7 +88,9 @@ test('a reload keeps the terminal: same session, same screen', async ({ page }) 
   await expect(terminalText(page)).toContainText(marker);
 });
 
-test('"Run the steps above" runs the earlier blocks in order, each after the previous', async ({ page }) => {
+test('"Run the steps above" runs the earlier blocks in order, each after the previous', async ({
+  page,
+}) => {
   await page.goto('/pods/');
   await page.getByLabel('pod_name', { exact: true }).fill(unique());
   const ids = await page.$$eval('kn-snippet[data-snippet-id]', (els) =>
@@ -111,4 +115,16 @@ test('"Run the steps above" runs the earlier blocks in order, each after the pre
   await expect(target).toHaveAttribute('data-state', 'idle');
   const log = await page.evaluate(() => (window as unknown as { stateLog: string[] }).stateLog);
   expect(log).toEqual(ids.slice(0, 3).flatMap((id) => [`${id}:running`, `${id}:succeeded`]));
+});
+
+test('search loads on the first search and finds a chapter', async ({ page }) => {
+  const requested: string[] = [];
+  page.on('request', (request) => requested.push(request.url()));
+  await page.goto('/pods/');
+  await page.waitForTimeout(1500);
+  expect(requested.some((url) => url.includes('pagefind'))).toBe(false);
+  await page.getByRole('button', { name: 'Search' }).click();
+  const input = page.getByRole('dialog', { name: 'Search' }).getByRole('textbox');
+  await input.fill('ReplicaSet');
+  await expect(page.locator('#kn-search-results a[href*="/deployments/"]').first()).toBeVisible();
 });
