@@ -11,10 +11,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AdminApi, sessionSummary } from './admin-api.ts';
 import type { Config } from './config.ts';
 import { HttpApi } from './http-api.ts';
 import { HttpError, sendError } from './http-error.ts';
 import type { Logger } from './log.ts';
+import { Metrics } from './metrics.ts';
 import { corsHeaders, isOriginAllowed } from './origins.ts';
 import { chooseProvider } from './providers/choose-provider.ts';
 import type { ClusterProvider, ClusterStatus } from './providers/provider.ts';
@@ -42,7 +44,12 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
   const { log } = deps;
   const env = deps.env ?? process.env;
   const stateDir = config.shell.stateDir ?? join(tmpdir(), `kubenotes-${process.pid}`);
-  const provider = deps.provider ?? (await chooseProvider(config, stateDir, env, log));
+  const metrics = new Metrics();
+  const provider =
+    deps.provider ??
+    (await chooseProvider(config, stateDir, env, log, (what, ms) => {
+      metrics.namespaceSeconds[what].observe(ms / 1000);
+    }));
   let clusterStatus: ClusterStatus = await provider.status();
   log.log(clusterStatus.ready ? 'info' : 'warn', 'cluster_status', { ...clusterStatus });
   // Nothing is live yet: whatever an earlier run of this instance left in the cluster goes.
@@ -52,8 +59,19 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
     });
   }
 
+  // The admin API is made after the registry, whose events it streams.
+  let admin: AdminApi | undefined;
   const registry = new SessionRegistry({
     max: config.sessions.max,
+    metrics,
+    events: {
+      onCreated: (session) => admin?.publish({ type: 'created', session: sessionSummary(session) }),
+      onEnded: (session, reason) => admin?.publish({ type: 'ended', id: session.id, reason }),
+      onProgress: (session) =>
+        admin?.publish({ type: 'progress', session: sessionSummary(session) }),
+      onAttachChange: (session) =>
+        admin?.publish({ type: 'attached', session: sessionSummary(session) }),
+    },
     stateDir,
     provider,
     log,
@@ -82,7 +100,8 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
       return clusterStatus;
     },
   });
-  const sockets = new TerminalSockets({ config, registry, log });
+  admin = new AdminApi({ config, registry, metrics });
+  const sockets = new TerminalSockets({ config, registry, log, metrics });
   const site = config.siteDir ? new StaticSite(config.siteDir) : undefined;
 
   const server: Server = createServer((req, res) => {
@@ -98,6 +117,7 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
         error instanceof HttpError
           ? error
           : new HttpError(500, 'server_fault', 'The sandbox failed to answer; see its log.');
+      metrics.error(answer.code);
       if (res.headersSent) res.destroy();
       else sendError(res, answer);
     });
@@ -120,8 +140,10 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
         res.writeHead(204).end();
         return;
       }
+      if (path.startsWith('/api/admin/')) return admin?.handle(req, res, path);
       return api.handle(req, res, path);
     }
+    if (path === '/metrics') return admin?.metrics(req, res, sockets.connections);
     if (site) return site.handle(req, res, path);
     throw new HttpError(
       404,
@@ -156,6 +178,7 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
     close() {
       closing ??= (async () => {
         await registry.endAll('server_shutdown');
+        admin?.dispose();
         sockets.dispose();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

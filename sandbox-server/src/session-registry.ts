@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
 import type { ProgressMessage } from './protocol.ts';
 import type { ClusterProvider } from './providers/provider.ts';
 import { type EndReason, Session, type SessionSettings } from './session.ts';
@@ -29,6 +30,7 @@ export class SessionRegistry {
   readonly #provider: ClusterProvider;
   readonly #log: Logger;
   readonly #events: RegistryEvents;
+  readonly #metrics: Metrics | undefined;
   /** sessions being created, counted against capacity before their lease exists */
   #starting = 0;
 
@@ -39,6 +41,7 @@ export class SessionRegistry {
     provider: ClusterProvider;
     log: Logger;
     events?: RegistryEvents;
+    metrics?: Metrics;
   }) {
     this.#max = init.max;
     this.#stateDir = init.stateDir;
@@ -46,6 +49,7 @@ export class SessionRegistry {
     this.#provider = init.provider;
     this.#log = init.log;
     this.#events = init.events ?? {};
+    this.#metrics = init.metrics;
   }
 
   get active(): number {
@@ -88,9 +92,11 @@ export class SessionRegistry {
         lease,
         settings: this.#settings,
         log: this.#log,
+        ...(this.#metrics ? { metrics: this.#metrics } : {}),
         events: {
           onEnd: (ended, reason) => {
             this.#sessions.delete(ended.id);
+            this.#metrics?.ended(reason);
             this.#events.onEnded?.(ended, reason);
           },
           onProgress: (s, p) => this.#events.onProgress?.(s, p),
@@ -98,6 +104,7 @@ export class SessionRegistry {
         },
       });
       this.#sessions.set(id, session);
+      if (this.#metrics) this.#metrics.sessionsCreated++;
       this.#log.log('info', 'session_created', {
         session: id,
         namespace: lease.namespace,

@@ -10,6 +10,7 @@ import type { IPty } from 'node-pty';
 import type { WebSocket } from 'ws';
 import { Attachment } from './attachment.ts';
 import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
 import { killSession } from './process-tree.ts';
 import { CloseCode, type ErrorCode, type ProgressMessage } from './protocol.ts';
 import type { ClusterLease } from './providers/provider.ts';
@@ -45,6 +46,7 @@ export class Session {
   readonly #settings: SessionSettings;
   readonly #events: SessionEvents;
   readonly #log: Logger;
+  readonly #metrics: Metrics | undefined;
   readonly #attachments = new Set<Attachment>();
   #pty: IPty | undefined;
   #screen: Screen | undefined;
@@ -67,6 +69,7 @@ export class Session {
     settings: SessionSettings;
     events: SessionEvents;
     log: Logger;
+    metrics?: Metrics;
   }) {
     this.id = init.id;
     this.token = init.token;
@@ -75,6 +78,7 @@ export class Session {
     this.#settings = init.settings;
     this.#events = init.events;
     this.#log = init.log;
+    this.#metrics = init.metrics;
     this.#schedule();
   }
 
@@ -125,6 +129,7 @@ export class Session {
         this.detach(slow, CloseCode.timeout, 'too_slow');
       },
     });
+    if (this.#metrics) this.#metrics.attaches++;
     const resumed = this.#everAttached;
     this.#everAttached = true;
     if (!request.readOnly) this.resize(request.cols, request.rows);
@@ -160,6 +165,7 @@ export class Session {
       return;
     }
     this.#lastActiveAt = Date.now();
+    if (this.#metrics) this.#metrics.inputBytes += data.length;
     if (!this.#pty) this.#startShell();
     this.#pty?.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   }
@@ -217,6 +223,7 @@ export class Session {
   }
 
   #output(chunk: Buffer): void {
+    if (this.#metrics) this.#metrics.outputBytes += chunk.length;
     this.#screen?.write(chunk);
     for (const attachment of this.#attachments) attachment.sendOutput(chunk);
     this.#updateFlow();

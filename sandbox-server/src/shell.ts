@@ -44,7 +44,7 @@ export function rcfile(banner: string | undefined): string {
     "PS1='\\[\\e[32m\\]kubenotes\\[\\e[0m\\]:\\[\\e[34m\\]\\w\\[\\e[0m\\]\\$ '",
     '__kn_precmd() {',
     '  local s=$?',
-    "  if [ -n \"$__kn_ran\" ]; then printf '\\e]133;D;%s\\a' \"$s\"; fi",
+    '  if [ -n "$__kn_ran" ]; then printf \'\\e]133;D;%s\\a\' "$s"; fi',
     "  __kn_ran=; printf '\\e]133;A\\a'",
     '}',
     'PROMPT_COMMAND=__kn_precmd',

@@ -11,6 +11,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { Attachment } from './attachment.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
 import { isOriginAllowed } from './origins.ts';
 import { CloseCode, decodeClientMessage, type ErrorCode, Limits } from './protocol.ts';
 import type { Session } from './session.ts';
@@ -30,8 +31,10 @@ export class TerminalSockets {
   readonly #log: Logger;
   readonly #alive = new WeakMap<WebSocket, boolean>();
   readonly #heartbeat: NodeJS.Timeout;
+  readonly #metrics: Metrics | undefined;
 
-  constructor(init: { config: Config; registry: SessionRegistry; log: Logger }) {
+  constructor(init: { config: Config; registry: SessionRegistry; log: Logger; metrics?: Metrics }) {
+    this.#metrics = init.metrics;
     this.#config = init.config;
     this.#registry = init.registry;
     this.#log = init.log;
@@ -52,10 +55,12 @@ export class TerminalSockets {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): void {
     const match = TERMINAL_PATH.exec(path);
     if (!match) {
+      this.#metrics?.error('not_found');
       return refuse(socket, 404, 'not_found', `There is no WebSocket endpoint at ${path}.`);
     }
     if (!isOriginAllowed(req.headers, this.#config.allowedOrigins)) {
       this.#log.log('warn', 'origin_refused', { origin: req.headers.origin });
+      this.#metrics?.error('origin_not_allowed');
       return refuse(
         socket,
         403,
@@ -66,6 +71,7 @@ export class TerminalSockets {
     const id = decodeURIComponent(match[1] ?? '');
     const session = this.#registry.get(id);
     if (!session) {
+      this.#metrics?.error('no_session');
       return refuse(socket, 404, 'no_session', `There is no session ${id}; start a new one.`);
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, session));
@@ -140,6 +146,7 @@ export class TerminalSockets {
     const isAdmin = admin !== undefined && tokensEqual(token, admin);
     if (!isOwner && !isAdmin) {
       this.#log.log('warn', 'bad_token', { session: session.id });
+      this.#metrics?.error('bad_token');
       close(ws, CloseCode.badToken, 'bad_token');
       return undefined;
     }

@@ -43,8 +43,9 @@ export async function chooseProvider(
   stateDir: string,
   env: NodeJS.ProcessEnv,
   log: Logger,
+  onTiming?: (what: 'create' | 'delete', ms: number) => void,
 ): Promise<ClusterProvider> {
-  if (config.mode === 'workshop') return workshopProvider(config, stateDir, env, log);
+  if (config.mode === 'workshop') return workshopProvider(config, stateDir, env, log, onTiming);
   return localProvider(config, stateDir, env);
 }
 
@@ -57,6 +58,7 @@ async function workshopProvider(
   stateDir: string,
   env: NodeJS.ProcessEnv,
   log: Logger,
+  onTiming?: (what: 'create' | 'delete', ms: number) => void,
 ): Promise<ClusterProvider> {
   const { provider, kubeconfig, context, kindName } = config.cluster;
   let file = kubeconfig;
@@ -85,6 +87,7 @@ async function workshopProvider(
     tokenSeconds: Math.ceil((config.sessions.lifetime ?? 2 * 3_600_000) / 1000),
     limits: { ...DEFAULT_LIMITS, ...config.quota },
     log,
+    ...(onTiming ? { onTiming } : {}),
   });
 }
 

@@ -1,0 +1,115 @@
+/**
+ * What the host must offer for sandboxed shells, checked once at start-up with errors that
+ * say what to install or change: root (to put each shell in its cgroup and drop it to its
+ * uid), bubblewrap, and util-linux's setpriv and prlimit. Also describes the host's system
+ * folders as the sandbox shows them (merged-/usr hosts have /bin, /lib… as symlinks).
+ */
+import { accessSync, constants, lstatSync, readlinkSync, realpathSync } from 'node:fs';
+import { delimiter, join, posix } from 'node:path';
+import type { SandboxTools, SystemEntry } from './sandboxed-shell.ts';
+
+/** Shown read-only in every sandbox when present on the host. */
+export const DEFAULT_SYSTEM_PATHS: readonly string[] = [
+  '/usr',
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/etc',
+];
+
+export class SandboxUnavailableError extends Error {
+  override name = 'SandboxUnavailableError';
+}
+
+/**
+ * The programs of the chain, by absolute path, or a SandboxUnavailableError naming what is
+ * missing and how to get it.
+ */
+export function checkSandboxHost(env: { PATH?: string | undefined } = process.env): SandboxTools {
+  if (process.getuid?.() !== 0) {
+    throw new SandboxUnavailableError(
+      'Workshop shell isolation needs the server to run as root (it puts each shell in its own cgroup and drops it to a session uid); start it as root, or run in local mode.',
+    );
+  }
+  const dirs = [...(env.PATH ?? '').split(delimiter), '/usr/local/bin', '/usr/bin', '/bin'];
+  const find = (name: string, hint: string): string => {
+    for (const dir of dirs) {
+      if (!dir.startsWith('/')) continue;
+      const file = join(dir, name);
+      try {
+        accessSync(file, constants.X_OK);
+        return file;
+      } catch {
+        // Not in this folder.
+      }
+    }
+    throw new SandboxUnavailableError(hint);
+  };
+  return {
+    bash: find('bash', 'bash is not installed: apt-get install bash, or run in local mode.'),
+    bwrap: find(
+      'bwrap',
+      'bubblewrap (bwrap) is not installed: apt-get install bubblewrap, or run in local mode.',
+    ),
+    setpriv: find(
+      'setpriv',
+      'setpriv is not installed (util-linux): apt-get install util-linux, or run in local mode.',
+    ),
+    prlimit: find(
+      'prlimit',
+      'prlimit is not installed (util-linux): apt-get install util-linux, or run in local mode.',
+    ),
+  };
+}
+
+/**
+ * How each of `paths` appears in the sandbox: a read-only bind of a folder, or the same
+ * symlink (so /bin -> usr/bin still resolves inside); missing paths are left out. Also binds
+ * what a symlinked /etc/resolv.conf points at (systemd-resolved keeps it under /run, which
+ * the sandbox does not show), or name resolution would fail inside.
+ */
+export function hostSystemEntries(paths: readonly string[] = DEFAULT_SYSTEM_PATHS): SystemEntry[] {
+  const entries: SystemEntry[] = [];
+  const bound: string[] = [];
+  for (const path of paths) {
+    let stat: ReturnType<typeof lstatSync>;
+    try {
+      stat = lstatSync(path);
+    } catch {
+      continue;
+    }
+    if (stat.isSymbolicLink()) {
+      entries.push({ kind: 'symlink', target: readlinkSync(path), dest: path });
+    } else {
+      entries.push({ kind: 'ro-bind', src: path, dest: path });
+      bound.push(path);
+    }
+  }
+  const inside = (file: string) => bound.some((dir) => file === dir || file.startsWith(`${dir}/`));
+  if (bound.includes('/etc')) {
+    try {
+      if (lstatSync('/etc/resolv.conf').isSymbolicLink()) {
+        const real = realpathSync('/etc/resolv.conf');
+        if (!inside(real)) entries.push({ kind: 'ro-bind', src: real, dest: real });
+      }
+    } catch {
+      // No resolv.conf, or a dangling link: nothing to show.
+    }
+  }
+  return entries;
+}
+
+/** Read-only binds for extra host folders (e.g. where kubectl lives, when not under /usr). */
+export function readOnlyBinds(
+  paths: readonly string[],
+): { src: string; dest: string; readOnly: true }[] {
+  return paths.map((path) => {
+    if (!posix.isAbsolute(path)) {
+      throw new SandboxUnavailableError(`The sandbox read-only path "${path}" must be absolute.`);
+    }
+    return { src: path, dest: path, readOnly: true };
+  });
+}

@@ -1,0 +1,184 @@
+/**
+ * Workshop isolation, put together: one `Isolation` per server (the checked host, the uid pool,
+ * the settings), one `SessionSandbox` per session (its uid and its cgroup, kept across shell
+ * restarts). The session asks its sandbox for the argv of each shell it starts, and disposes
+ * of it once, after which no process of the session is left and the uid can be handed out
+ * again.
+ */
+import type { Logger } from '../log.ts';
+import { type CgroupLimits, SessionCgroup } from './cgroup.ts';
+import { checkSandboxHost, hostSystemEntries, readOnlyBinds } from './host.ts';
+import { prepareSandboxHome } from './sandbox-home.ts';
+import { type SandboxTools, type SystemEntry, sandboxedCommand } from './sandboxed-shell.ts';
+import { UidPool } from './uid-pool.ts';
+import { killProcessesOfUid } from './uid-processes.ts';
+
+export interface IsolationSettings extends CgroupLimits {
+  /** the range of uids (each also a gid) for sessions: unused by any account or file */
+  uidFirst: number;
+  uidLast: number;
+  /** size of each session's private /tmp and /dev/shm; 0: tmpfs default (half of RAM) */
+  tmpSizeBytes: number;
+  /** where session cgroups go (see SessionCgroup.create) */
+  cgroupParent: string;
+  /** host folders shown read-only besides the system (e.g. a tools folder outside /usr) */
+  readOnlyPaths: readonly string[];
+  hostname: string;
+}
+
+export const DEFAULT_ISOLATION: IsolationSettings = {
+  uidFirst: 1_900_000_000,
+  uidLast: 1_900_000_999,
+  pids: 256,
+  memoryBytes: 512 * 1024 * 1024,
+  cpuPercent: 100,
+  tmpSizeBytes: 256 * 1024 * 1024,
+  cgroupParent: 'kubenotes',
+  readOnlyPaths: [],
+  hostname: 'kubenotes',
+};
+
+export class Isolation {
+  readonly settings: IsolationSettings;
+  readonly #tools: SandboxTools;
+  readonly #system: SystemEntry[];
+  readonly #pool: UidPool;
+  readonly #log: Logger;
+  #warnedNoCgroup = false;
+
+  private constructor(settings: IsolationSettings, tools: SandboxTools, log: Logger) {
+    this.settings = settings;
+    this.#tools = tools;
+    this.#system = hostSystemEntries();
+    this.#pool = new UidPool(settings.uidFirst, settings.uidLast);
+    this.#log = log;
+  }
+
+  /** Checks the host (root, bwrap, setpriv, prlimit); throws SandboxUnavailableError if not. */
+  static create(settings: Partial<IsolationSettings>, log: Logger): Isolation {
+    const all = { ...DEFAULT_ISOLATION, ...settings };
+    readOnlyBinds(all.readOnlyPaths); // validates
+    return new Isolation(all, checkSandboxHost(), log);
+  }
+
+  /**
+   * The sandbox of a new session: a uid of its own (throws when the range is used up) and a
+   * cgroup where the tree allows one (else the reason is logged, once per server).
+   */
+  open(sessionId: string, home: string): SessionSandbox {
+    const uid = this.#pool.take();
+    const created = SessionCgroup.create(`session-${sessionId}`, this.settings, {
+      parent: this.settings.cgroupParent,
+    });
+    let cgroup: SessionCgroup | undefined;
+    if ('unavailable' in created) {
+      if (!this.#warnedNoCgroup) {
+        this.#warnedNoCgroup = true;
+        this.#log.log('warn', 'sandbox_cgroup_unavailable', { reason: created.unavailable });
+      }
+    } else {
+      cgroup = created;
+      if (created.notes.length > 0) {
+        this.#log.log('warn', 'sandbox_cgroup_partial', { notes: created.notes.join('; ') });
+      }
+    }
+    this.#log.log('info', 'sandbox_opened', {
+      session: sessionId,
+      uid,
+      cgroup: cgroup ? cgroup.limited.join(',') : 'none',
+    });
+    return new SessionSandbox({
+      sessionId,
+      home,
+      uid,
+      cgroup,
+      build: (inner) =>
+        sandboxedCommand(inner, {
+          home,
+          uid,
+          cgroupProcs: cgroup?.procsFiles ?? [],
+          system: this.#system,
+          maxProcesses: this.settings.pids,
+          tmpSizeBytes: this.settings.tmpSizeBytes,
+          extraBinds: readOnlyBinds(this.settings.readOnlyPaths),
+          hostname: this.settings.hostname,
+          tools: this.#tools,
+        }),
+      release: (leftover) => {
+        if (leftover.length === 0) this.#pool.release(uid);
+        else {
+          // Never hand out a uid whose processes live on: keep it out of the pool.
+          this.#log.log('error', 'sandbox_processes_survived', {
+            session: sessionId,
+            uid,
+            pids: leftover.join(','),
+          });
+        }
+      },
+      log: this.#log,
+    });
+  }
+}
+
+export class SessionSandbox {
+  readonly sessionId: string;
+  readonly home: string;
+  readonly uid: number;
+  readonly cgroup: SessionCgroup | undefined;
+  readonly #build: (inner: { file: string; args: readonly string[] }) => {
+    file: string;
+    args: string[];
+  };
+  readonly #release: (leftover: number[]) => void;
+  readonly #log: Logger;
+  #disposed: Promise<void> | undefined;
+
+  constructor(init: {
+    sessionId: string;
+    home: string;
+    uid: number;
+    cgroup: SessionCgroup | undefined;
+    build: SessionSandbox['command'];
+    release: (leftover: number[]) => void;
+    log: Logger;
+  }) {
+    this.sessionId = init.sessionId;
+    this.home = init.home;
+    this.uid = init.uid;
+    this.cgroup = init.cgroup;
+    this.#build = init.build;
+    this.#release = init.release;
+    this.#log = init.log;
+  }
+
+  /**
+   * Hands the home to the session's uid, then gives the argv for pty.spawn. Call it each
+   * time a shell starts, after the server has written its files into the home.
+   */
+  command(inner: { file: string; args: readonly string[] }): { file: string; args: string[] } {
+    if (this.#disposed) throw new Error(`The sandbox of session ${this.sessionId} is disposed.`);
+    prepareSandboxHome(this.home, this.uid);
+    return this.#build(inner);
+  }
+
+  /**
+   * Kills whatever of the session is left (its cgroup, then any process of its uid) and
+   * gives the uid back once none is left. Never rejects: what goes wrong is logged.
+   */
+  dispose(): Promise<void> {
+    this.#disposed ??= this.#dispose();
+    return this.#disposed;
+  }
+
+  async #dispose(): Promise<void> {
+    try {
+      await this.cgroup?.dispose();
+    } catch (error) {
+      this.#log.log('error', 'sandbox_cgroup_dispose_failed', {
+        session: this.sessionId,
+        message: (error as Error).message,
+      });
+    }
+    this.#release(await killProcessesOfUid(this.uid));
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * The argv that runs a participant's shell in a sandbox. Pure: it only builds arguments; the
+ * server (root) gives them to pty.spawn. The chain, each step exec'ing the next:
+ *
+ *   bash (root)      closes inherited descriptors, then joins the session's cgroup(s)
+ *                    before anything else runs, so everything after is counted
+ *   prlimit          sets RLIMIT_NPROC, a per-uid cap that holds even without cgroups
+ *   bwrap            new mount, pid, ipc, uts (and cgroup) namespaces: a read-only system, a
+ *                    fresh /proc that shows only the sandbox's processes, a minimal /dev (no
+ *                    Docker socket: nothing of /run or /var is there), private /tmp and
+ *                    /dev/shm, and the session's home, alone, at its own path
+ *   setpriv          drops to the session's uid/gid for good: no supplementary groups, no
+ *                    capabilities (bounding set emptied), no_new_privs (setuid binaries such
+ *                    as su or sudo cannot raise it again)
+ *   the shell        as the participant
+ *
+ * Why not bwrap's own --uid/--gid: they need a user namespace, and bwrap maps the sandbox
+ * uid to the caller's, root, so files would be touched as root. setpriv changes the real uid.
+ *
+ * Why not --new-session: it calls setsid(), which takes the pty away as controlling terminal,
+ * and bash loses job control (no Ctrl-C, no Ctrl-Z, "no job control in this shell"). Its
+ * purpose, stopping TIOCSTI from typing into a terminal outside the sandbox, does not apply:
+ * the pty belongs to this session alone, and the only reader of its input is the sandboxed
+ * shell itself.
+ *
+ * Not unshared: the network. kubectl needs to reach the cluster's API server; whatever else
+ * listens on the server's network (its own HTTP port, a Docker daemon on TCP) stays reachable.
+ */
+
+/** How one top-level system path appears in the sandbox (see hostSystemEntries). */
+export type SystemEntry =
+  | { kind: 'ro-bind'; src: string; dest: string }
+  | { kind: 'symlink'; target: string; dest: string };
+
+export interface Bind {
+  src: string;
+  dest: string;
+  readOnly: boolean;
+}
+
+/** Absolute paths of the programs in the chain (so PATH plays no part). */
+export interface SandboxTools {
+  bash: string;
+  prlimit: string;
+  bwrap: string;
+  setpriv: string;
+}
+
+export const DEFAULT_TOOLS: SandboxTools = {
+  bash: '/bin/bash',
+  prlimit: '/usr/bin/prlimit',
+  bwrap: '/usr/bin/bwrap',
+  setpriv: '/usr/bin/setpriv',
+};
+
+/** Variables that would point the participant at the host's Docker or the server's own state. */
+export const UNSET_IN_SANDBOX = [
+  'DOCKER_HOST',
+  'DOCKER_CONFIG',
+  'DOCKER_CERT_PATH',
+  'DOCKER_CONTEXT',
+];
+
+export interface SandboxOptions {
+  /** the session's home: bound read-write at the same path, and the working directory */
+  home: string;
+  /** the session's uid, also its gid */
+  uid: number;
+  /** cgroup.procs files to join before anything else runs (none: no cgroup) */
+  cgroupProcs: readonly string[];
+  /** the read-only system: what of /usr, /bin, /lib…, /etc appears, and how */
+  system: readonly SystemEntry[];
+  /** RLIMIT_NPROC for the session's uid (threads count too); 0: leave as is */
+  maxProcesses: number;
+  /** size of the private /tmp and /dev/shm each, in bytes; 0: the tmpfs default (half of RAM) */
+  tmpSizeBytes?: number;
+  /** more paths to show, e.g. a tools folder outside /usr, read-only */
+  extraBinds?: readonly Bind[];
+  hostname?: string;
+  /** the participant's user name, in the generated /etc/passwd and USER */
+  user?: string;
+  tools?: SandboxTools;
+  unsetEnv?: readonly string[];
+}
+
+/**
+ * The script the first, root, step runs (with bash: sh cannot close descriptors above 9).
+ * "$1" and "$2" are the passwd and group files' contents, then come the cgroup.procs files up
+ * to "--", then the command. Nothing is interpolated into the script: every value travels as
+ * an argument, so no quoting can go wrong.
+ *
+ * - Descriptors above 2 are closed: node-pty passes on whatever the server inherited without
+ *   close-on-exec (a supervisor's pipe, a socket), and none of it belongs in the sandbox.
+ * - The here-documents hand the passwd and group contents to bwrap on fds 3 and 4 (bwrap
+ *   closes them once read), so the generated files exist only inside the sandbox, out of the
+ *   participant's reach, and there is nothing to clean up.
+ */
+export const JOIN_AND_EXEC = `for fd in /proc/self/fd/*; do
+  fd=\${fd##*/}
+  if [ "$fd" -gt 2 ]; then { exec {fd}>&-; } 2>/dev/null; fi
+done
+passwd=$1 group=$2
+shift 2
+while [ $# -gt 0 ] && [ "$1" != -- ]; do
+  echo $$ > "$1" || { echo "kubenotes: cannot join the session's cgroup: $1" >&2; exit 126; }
+  shift
+done
+shift
+exec "$@" 3<<KUBENOTES_PASSWD 4<<KUBENOTES_GROUP
+$passwd
+KUBENOTES_PASSWD
+$group
+KUBENOTES_GROUP
+`;
+
+/** The argv that runs `inner` (e.g. bash --rcfile … -i) sandboxed as `options.uid`. */
+export function sandboxedCommand(
+  inner: { file: string; args: readonly string[] },
+  options: SandboxOptions,
+): { file: string; args: string[] } {
+  const tools = options.tools ?? DEFAULT_TOOLS;
+  const user = options.user ?? 'kubenotes';
+  const { home, uid } = options;
+  checkUid(uid);
+  checkAbsolute('home', home);
+  if (!/^[a-z_][a-z0-9_-]*$/.test(user)) throw new Error(`"${user}" is not a valid user name.`);
+  for (const file of options.cgroupProcs) checkAbsolute('cgroup.procs file', file);
+
+  const bwrap: string[] = [
+    // If the server dies, so does the sandbox (the kernel signals bwrap; its pid 1 goes, and
+    // with it every process of the pid namespace).
+    '--die-with-parent',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
+    '--hostname',
+    options.hostname ?? 'kubenotes',
+  ];
+  for (const entry of options.system) {
+    if (entry.kind === 'symlink') bwrap.push('--symlink', entry.target, entry.dest);
+    else bwrap.push('--ro-bind', entry.src, entry.dest);
+  }
+  // Over the host's: the participant gets a name, and sees no list of the host's accounts.
+  bwrap.push('--perms', '0644', '--ro-bind-data', '3', '/etc/passwd');
+  bwrap.push('--perms', '0644', '--ro-bind-data', '4', '/etc/group');
+  bwrap.push('--proc', '/proc', '--dev', '/dev');
+  for (const dir of ['/tmp', '/dev/shm']) {
+    if (options.tmpSizeBytes) bwrap.push('--size', String(options.tmpSizeBytes));
+    bwrap.push('--perms', '1777', '--tmpfs', dir);
+  }
+  // After /tmp: a home under /tmp (the default state folder) lands on the private tmpfs.
+  const binds: Bind[] = [{ src: home, dest: home, readOnly: false }, ...(options.extraBinds ?? [])];
+  // Folders already there: the sandbox's own, and those bound from the host (not ours to
+  // change, and their content is the host's).
+  const made = new Set(['/', '/tmp', '/dev', '/dev/shm', '/proc']);
+  const hostDirs = options.system.map((entry) => entry.dest);
+  for (const bind of binds) {
+    checkAbsolute('bind source', bind.src);
+    checkAbsolute('bind destination', bind.dest);
+    // bwrap would make missing parent folders with the modes of the host's (the state folder
+    // is 0700 root), and the participant could not reach their own home: make them 0755.
+    // They exist only in the sandbox's tmpfs; the host's folders are not touched.
+    for (const parent of ancestors(bind.dest)) {
+      if (
+        made.has(parent) ||
+        hostDirs.some((dir) => parent === dir || parent.startsWith(`${dir}/`))
+      ) {
+        continue;
+      }
+      made.add(parent);
+      bwrap.push('--perms', '0755', '--dir', parent);
+    }
+    bwrap.push(bind.readOnly ? '--ro-bind' : '--bind', bind.src, bind.dest);
+    hostDirs.push(bind.dest);
+  }
+  // The root is a tmpfs bwrap made; once every mount point is in it, nothing more is written.
+  bwrap.push('--remount-ro', '/');
+  bwrap.push('--chdir', home, '--setenv', 'HOME', home, '--setenv', 'USER', user);
+  bwrap.push('--setenv', 'LOGNAME', user);
+  for (const name of options.unsetEnv ?? UNSET_IN_SANDBOX) bwrap.push('--unsetenv', name);
+
+  const setpriv = [
+    `--reuid=${uid}`,
+    `--regid=${uid}`,
+    '--clear-groups',
+    '--no-new-privs',
+    '--inh-caps=-all',
+    '--bounding-set=-all',
+  ];
+  const prlimit = options.maxProcesses > 0 ? [`--nproc=${options.maxProcesses}`] : [];
+
+  return {
+    file: tools.bash,
+    args: [
+      '--norc',
+      '--noprofile',
+      '-c',
+      JOIN_AND_EXEC,
+      'kubenotes-sandbox', // $0: the name in sh's own error messages
+      passwdFile(user, uid, home, inner.file),
+      groupFile(user, uid),
+      ...options.cgroupProcs,
+      '--',
+      tools.prlimit,
+      ...prlimit,
+      '--',
+      tools.bwrap,
+      ...bwrap,
+      '--',
+      tools.setpriv,
+      ...setpriv,
+      '--',
+      inner.file,
+      ...inner.args,
+    ],
+  };
+}
+
+/** /etc/passwd for the sandbox: root, nobody, and the participant. */
+export function passwdFile(user: string, uid: number, home: string, shell: string): string {
+  // A passwd field cannot hold ':' or a newline; a home with them keeps a neutral entry.
+  const field = (text: string, fallback: string) => (/[:\n]/.test(text) ? fallback : text);
+  return [
+    'root:x:0:0:root:/root:/usr/sbin/nologin',
+    `${user}:x:${uid}:${uid}:workshop participant:${field(home, '/')}:${field(shell.startsWith('/') ? shell : '/bin/bash', '/bin/bash')}`,
+    'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin',
+  ].join('\n');
+}
+
+export function groupFile(user: string, uid: number): string {
+  return ['root:x:0:', `${user}:x:${uid}:`, 'nogroup:x:65534:'].join('\n');
+}
+
+/** "/a/b/c" → ["/a", "/a/b"]: the folders above a path, outermost first. */
+function ancestors(path: string): string[] {
+  const parts = path.split('/').filter(Boolean);
+  return parts.slice(0, -1).map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
+}
+
+function checkUid(uid: number): void {
+  if (!Number.isInteger(uid) || uid <= 0 || uid >= 2 ** 32 - 1) {
+    throw new Error(`The sandbox uid ${uid} is not an unprivileged uid (1 to 4294967294).`);
+  }
+}
+
+function checkAbsolute(what: string, path: string): void {
+  if (!path.startsWith('/') || path.includes('\0')) {
+    throw new Error(`The sandbox ${what} "${path}" must be an absolute path.`);
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The processes running as a uid. Each session has a uid of its own, so these are exactly its
+ * processes, wherever they went: another process group, another session (setsid), another
+ * cgroup. The last word on "nothing of the session is left", with or without cgroups.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Live pids (not zombies) whose real, effective, saved or filesystem uid is `uid`. */
+export function processesOfUid(uid: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const found: number[] = [];
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const status = readFileSync(`/proc/${name}/status`, 'utf8');
+      if (/^State:\s+Z/m.test(status)) continue;
+      const uids = /^Uid:\s+(.*)$/m.exec(status)?.[1]?.split(/\s+/).map(Number) ?? [];
+      if (uids.includes(uid)) found.push(Number(name));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return found;
+}
+
+/**
+ * SIGKILLs every process of `uid` until none is left (a process may fork between our look and
+ * our signal, so sweep again). Resolves with what is still there after `timeoutMs`: [] when
+ * the uid is free to hand out again.
+ */
+export async function killProcessesOfUid(uid: number, timeoutMs = 5000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const pids = processesOfUid(uid);
+    if (pids.length === 0 || Date.now() > deadline) return pids;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    await sleep(20);
+  }
+}
