@@ -6,6 +6,8 @@ import { defineConfig } from '@playwright/test';
  * builds the guide if it changed and serves it with a sandbox on one port. When `npm test`
  * has started the test cluster, the sandbox's shells use it; otherwise they have no cluster.
  */
+/** The instructor tests use it; the e2e server is on loopback only. */
+export const ADMIN_TOKEN = 'e2e-instructor-token-0123456789';
 const port = Number(process.env.KUBENOTES_E2E_PORT ?? 8199);
 const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 if (!existsSync(chromium)) {
@@ -58,6 +60,7 @@ export default defineConfig({
       `--port ${port}`,
       ...cluster.map((arg) => JSON.stringify(arg)),
       `--shell-path ${JSON.stringify(shellPath)}`,
+      `--admin-token ${ADMIN_TOKEN}`,
     ].join(' '),
     url: `http://127.0.0.1:${port}/api/health`,
     reuseExistingServer: false,

@@ -44,10 +44,14 @@ export class SandboxConnection {
   #disposed = false;
   #pendingInput: Uint8Array<ArrayBuffer>[] = [];
   #joinCode: string | undefined;
+  #connecting: Promise<void> | undefined;
+  /** an instructor watching someone else's session: that session only, read-only */
+  readonly #watch: StoredSession | undefined;
 
-  constructor(base: string, events: ConnectionEvents) {
+  constructor(base: string, events: ConnectionEvents, watch?: { id: string; token: string }) {
     this.#base = base;
     this.#events = events;
+    this.#watch = watch ? { ...watch, namespace: '' } : undefined;
     this.#storageKey = `kubenotes:session:${base}`;
     this.#joinCode =
       new URLSearchParams(location.search).get('join') ??
@@ -60,6 +64,7 @@ export class SandboxConnection {
   }
 
   get session(): StoredSession | undefined {
+    if (this.#watch) return this.#watch;
     try {
       const stored = JSON.parse(localStorage.getItem(this.#storageKey) ?? 'null');
       return stored?.id && stored?.token ? stored : undefined;
@@ -69,6 +74,7 @@ export class SandboxConnection {
   }
 
   #forget(): void {
+    if (this.#watch) return;
     localStorage.removeItem(this.#storageKey);
   }
 
@@ -78,12 +84,21 @@ export class SandboxConnection {
   }
 
   /** Connects (creating a session when needed). Safe to call again; it never opens two. */
-  async connect(cols: number, rows: number): Promise<void> {
+  connect(cols: number, rows: number): Promise<void> {
     this.#size = { cols, rows };
-    if (this.#disposed || this.#ws) return;
+    if (this.#disposed || this.#ws) return Promise.resolve();
+    // Calls while a session is being created share that one attempt.
+    this.#connecting ??= this.#connect().finally(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  async #connect(): Promise<void> {
     clearTimeout(this.#retryTimer);
     this.#events.status({ state: 'connecting' });
     let session = this.session;
+    if (!session && this.#watch) return;
     if (!session) {
       try {
         session = await this.#create();
@@ -126,7 +141,14 @@ export class SandboxConnection {
     this.#ws = ws;
     let ready = false;
     ws.onopen = () => {
-      ws.send(encode({ type: 'attach', token: session.token, ...this.#size }));
+      ws.send(
+        encode({
+          type: 'attach',
+          token: session.token,
+          ...this.#size,
+          ...(this.#watch ? { readOnly: true } : {}),
+        }),
+      );
     };
     ws.onmessage = (event) => {
       if (typeof event.data !== 'string') {
@@ -165,6 +187,12 @@ export class SandboxConnection {
     wasReady: boolean,
     session: StoredSession,
   ): Promise<void> {
+    if (this.#watch && reason !== 'too_slow' && [1000, 4001, 4004, 4008].includes(code)) {
+      return this.#events.status({
+        state: 'ended',
+        why: `This session has ended (${reason || code}).`,
+      });
+    }
     switch (code) {
       case 4008:
         if (reason === 'too_slow') return this.connect(this.#size.cols, this.#size.rows);

@@ -61,6 +61,8 @@ export class TerminalSession {
     base: string,
     events: TerminalSessionEvents,
     fontSize: number,
+    /** an instructor's read-only view of another session */
+    watch?: { id: string; token: string },
   ) {
     this.terminal = new Terminal({
       fontSize,
@@ -76,11 +78,15 @@ export class TerminalSession {
     this.terminal.textarea?.setAttribute('aria-label', 'Terminal input');
     this.#fit.fit();
 
-    this.#connection = new SandboxConnection(base, {
-      output: (bytes) => this.#output(bytes),
-      message: (message) => this.#message(message, events),
-      status: (status) => events.status(status),
-    });
+    this.#connection = new SandboxConnection(
+      base,
+      {
+        output: (bytes) => this.#output(bytes),
+        message: (message) => this.#message(message, events),
+        status: (status) => events.status(status),
+      },
+      watch,
+    );
     this.#runner = new SnippetRunner((text) => this.#connection.input(this.#encoder.encode(text)));
     this.terminal.onData((data) => this.#connection.input(this.#encoder.encode(data)));
     this.terminal.onBinary((data) => {
