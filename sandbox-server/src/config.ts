@@ -17,6 +17,28 @@ const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   return ms;
 });
 const count = (min: number) => z.coerce.number().int().min(min);
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  k: 1e3,
+  m: 1e6,
+  g: 1e9,
+  ki: 1024,
+  mi: 1024 ** 2,
+  gi: 1024 ** 3,
+};
+/** Sizes: a number of bytes, or `512Mi`, `1Gi`, `500M`. */
+const bytes = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmg]i?)?b?\s*$/i.exec(String(value));
+  const unit = BYTE_UNITS[(match?.[2] ?? '').toLowerCase()];
+  if (!match || unit === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected a size such as 512Mi, 1Gi or a number of bytes',
+    });
+    return z.NEVER;
+  }
+  return Math.round(Number(match[1]) * unit);
+});
 const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => {
   return v === true || v === 'true' || v === '1';
 });
@@ -88,6 +110,20 @@ export const ConfigSchema = z.object({
     })
     .prefault({}),
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** how workshop shells are isolated (local mode keeps the plain shell) */
+  sandbox: z
+    .object({
+      isolation: z.enum(['bwrap', 'none']).default('bwrap'),
+      uidFirst: count(1000).default(1_900_000_000),
+      uidLast: count(1000).default(1_900_000_999),
+      pids: count(16).default(256),
+      memory: bytes.default(512 * 1024 * 1024),
+      cpuPercent: count(1).default(100),
+      tmpSize: bytes.default(256 * 1024 * 1024),
+      cgroupParent: z.string().default('kubenotes'),
+      readOnlyPaths: list.default([]),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -281,6 +317,61 @@ export const SETTINGS: readonly Setting[] = [
     help: 'memory per participant namespace (workshop)',
   },
   {
+    path: 'sandbox.isolation',
+    flag: '--sandbox',
+    env: ['KUBENOTES_SANDBOX'],
+    help: 'bwrap (default) or none: how workshop shells are isolated',
+  },
+  {
+    path: 'sandbox.uidFirst',
+    flag: '--sandbox-uid-first',
+    env: ['KUBENOTES_SANDBOX_UID_FIRST'],
+    help: 'first uid of the range given to workshop shells',
+  },
+  {
+    path: 'sandbox.uidLast',
+    flag: '--sandbox-uid-last',
+    env: ['KUBENOTES_SANDBOX_UID_LAST'],
+    help: 'last uid of that range',
+  },
+  {
+    path: 'sandbox.pids',
+    flag: '--sandbox-pids',
+    env: ['KUBENOTES_SANDBOX_PIDS'],
+    help: 'processes per workshop shell',
+  },
+  {
+    path: 'sandbox.memory',
+    flag: '--sandbox-memory',
+    env: ['KUBENOTES_SANDBOX_MEMORY'],
+    help: 'memory per workshop shell (e.g. 512Mi)',
+  },
+  {
+    path: 'sandbox.cpuPercent',
+    flag: '--sandbox-cpu',
+    env: ['KUBENOTES_SANDBOX_CPU'],
+    help: 'CPU per workshop shell, percent of one core',
+  },
+  {
+    path: 'sandbox.tmpSize',
+    flag: '--sandbox-tmp-size',
+    env: ['KUBENOTES_SANDBOX_TMP_SIZE'],
+    help: "size of each workshop shell's private /tmp",
+  },
+  {
+    path: 'sandbox.cgroupParent',
+    flag: '--sandbox-cgroup-parent',
+    env: ['KUBENOTES_SANDBOX_CGROUP_PARENT'],
+    help: 'cgroup under which session cgroups are made',
+  },
+  {
+    path: 'sandbox.readOnlyPaths',
+    flag: '--sandbox-read-only',
+    env: ['KUBENOTES_SANDBOX_READ_ONLY'],
+    repeatable: true,
+    help: 'host folder shown read-only inside workshop shells',
+  },
+  {
     path: 'adminToken',
     flag: '--admin-token',
     env: ['KUBENOTES_ADMIN_TOKEN'],
@@ -339,6 +430,16 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     throw new ConfigError(lines.join('\n'));
   }
   const config = parsed.data;
+  const uids = config.sandbox.uidLast - config.sandbox.uidFirst + 1;
+  if (
+    config.mode === 'workshop' &&
+    config.sandbox.isolation === 'bwrap' &&
+    uids < config.sessions.max
+  ) {
+    throw new ConfigError(
+      `Invalid setting sandbox.uidFirst/uidLast (--sandbox-uid-first / --sandbox-uid-last): the range holds ${uids} uids but --max-sessions is ${config.sessions.max}; widen the range.`,
+    );
+  }
   return {
     ...config,
     sessions: {

@@ -15,6 +15,7 @@ import { AdminApi, sessionSummary } from './admin-api.ts';
 import type { Config } from './config.ts';
 import { HttpApi } from './http-api.ts';
 import { HttpError, sendError } from './http-error.ts';
+import { Isolation } from './isolation/isolation.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { corsHeaders, isOriginAllowed } from './origins.ts';
@@ -59,11 +60,30 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
     });
   }
 
+  // Workshop shells run sandboxed; if this host cannot, say so and stop rather than hand
+  // strangers a plain shell.
+  const isolation =
+    config.mode === 'workshop' && config.sandbox.isolation === 'bwrap'
+      ? Isolation.create(
+          {
+            uidFirst: config.sandbox.uidFirst,
+            uidLast: config.sandbox.uidLast,
+            pids: config.sandbox.pids,
+            memoryBytes: config.sandbox.memory,
+            cpuPercent: config.sandbox.cpuPercent,
+            tmpSizeBytes: config.sandbox.tmpSize,
+            cgroupParent: config.sandbox.cgroupParent,
+            readOnlyPaths: config.sandbox.readOnlyPaths,
+          },
+          log,
+        )
+      : undefined;
   // The admin API is made after the registry, whose events it streams.
   let admin: AdminApi | undefined;
   const registry = new SessionRegistry({
     max: config.sessions.max,
     metrics,
+    ...(isolation ? { isolation } : {}),
     events: {
       onCreated: (session) => admin?.publish({ type: 'created', session: sessionSummary(session) }),
       onEnded: (session, reason) => admin?.publish({ type: 'ended', id: session.id, reason }),

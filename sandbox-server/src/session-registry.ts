@@ -3,6 +3,7 @@
  * ends them all on shutdown. Nothing else holds a session.
  */
 import { join } from 'node:path';
+import type { Isolation, SessionSandbox } from './isolation/isolation.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { ProgressMessage } from './protocol.ts';
@@ -31,6 +32,7 @@ export class SessionRegistry {
   readonly #log: Logger;
   readonly #events: RegistryEvents;
   readonly #metrics: Metrics | undefined;
+  readonly #isolation: Isolation | undefined;
   /** sessions being created, counted against capacity before their lease exists */
   #starting = 0;
 
@@ -42,6 +44,7 @@ export class SessionRegistry {
     log: Logger;
     events?: RegistryEvents;
     metrics?: Metrics;
+    isolation?: Isolation;
   }) {
     this.#max = init.max;
     this.#stateDir = init.stateDir;
@@ -50,6 +53,7 @@ export class SessionRegistry {
     this.#log = init.log;
     this.#events = init.events ?? {};
     this.#metrics = init.metrics;
+    this.#isolation = init.isolation;
   }
 
   get active(): number {
@@ -85,6 +89,17 @@ export class SessionRegistry {
         this.#log.log('error', 'lease_failed', { session: id, message: (error as Error).message });
         throw new LeaseError((error as Error).message);
       }
+      let sandbox: SessionSandbox | undefined;
+      try {
+        sandbox = this.#isolation?.open(id, home);
+      } catch (error) {
+        await lease.dispose().catch(() => undefined);
+        this.#log.log('error', 'sandbox_failed', {
+          session: id,
+          message: (error as Error).message,
+        });
+        throw new CapacityError((error as Error).message);
+      }
       const session = new Session({
         id,
         token: createToken(),
@@ -93,6 +108,7 @@ export class SessionRegistry {
         settings: this.#settings,
         log: this.#log,
         ...(this.#metrics ? { metrics: this.#metrics } : {}),
+        ...(sandbox ? { sandbox } : {}),
         events: {
           onEnd: (ended, reason) => {
             this.#sessions.delete(ended.id);

@@ -9,6 +9,7 @@
 import type { IPty } from 'node-pty';
 import type { WebSocket } from 'ws';
 import { Attachment } from './attachment.ts';
+import type { SessionSandbox } from './isolation/isolation.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import { killSession } from './process-tree.ts';
@@ -47,6 +48,7 @@ export class Session {
   readonly #events: SessionEvents;
   readonly #log: Logger;
   readonly #metrics: Metrics | undefined;
+  readonly #sandbox: SessionSandbox | undefined;
   readonly #attachments = new Set<Attachment>();
   #pty: IPty | undefined;
   #screen: Screen | undefined;
@@ -70,6 +72,7 @@ export class Session {
     events: SessionEvents;
     log: Logger;
     metrics?: Metrics;
+    sandbox?: SessionSandbox;
   }) {
     this.id = init.id;
     this.token = init.token;
@@ -79,6 +82,7 @@ export class Session {
     this.#events = init.events;
     this.#log = init.log;
     this.#metrics = init.metrics;
+    this.#sandbox = init.sandbox;
     this.#schedule();
   }
 
@@ -204,6 +208,7 @@ export class Session {
       home: this.home,
       env: this.#lease.env,
       banner: this.#lease.banner,
+      sandbox: this.#sandbox,
     });
     this.#pty = pty;
     this.#paused = false;
@@ -310,6 +315,8 @@ export class Session {
     const pty = this.#pty;
     this.#pty = undefined;
     if (pty) killSession(pty.pid);
+    // The sandbox sweeps what escaped the shell's session (its cgroup, its uid).
+    await this.#sandbox?.dispose();
     this.#screen?.dispose();
     this.#screen = undefined;
     try {

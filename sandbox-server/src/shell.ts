@@ -7,6 +7,8 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as pty from 'node-pty';
+import type { SessionSandbox } from './isolation/isolation.ts';
+import { writeHomeFile } from './isolation/sandbox-home.ts';
 
 /** Variables a shell may inherit from the server, besides those the session sets itself. */
 const INHERITED = ['LANG', 'LC_ALL', 'TZ', 'USER', 'LOGNAME', 'DOCKER_HOST', 'DOCKER_CONFIG'];
@@ -26,6 +28,8 @@ export interface ShellOptions {
   serverEnv: Readonly<Record<string, string | undefined>>;
   /** printed once when the shell starts (what is missing, how to get it) */
   banner?: string | undefined;
+  /** workshop mode: the session's sandbox (own uid, cgroup, bubblewrap) */
+  sandbox?: SessionSandbox | undefined;
 }
 
 /**
@@ -87,8 +91,18 @@ export function shellEnvironment(options: ShellOptions): Record<string, string> 
 }
 
 export function spawnShell(options: ShellOptions): pty.IPty {
-  const rc = prepareHome(options.home, options.banner);
-  return pty.spawn(options.command, ['--rcfile', rc, '-i'], {
+  const { sandbox } = options;
+  let rc: string;
+  if (sandbox) {
+    // The participant owns this home: write as root without following links they made.
+    mkdirSync(options.home, { recursive: true, mode: 0o700 });
+    rc = writeHomeFile(options.home, '.kubenotes-rc', rcfile(options.banner), sandbox.uid);
+  } else {
+    rc = prepareHome(options.home, options.banner);
+  }
+  const inner = { file: options.command, args: ['--rcfile', rc, '-i'] };
+  const { file, args } = sandbox ? sandbox.command(inner) : inner;
+  return pty.spawn(file, args, {
     name: 'xterm-256color',
     // Bytes, not strings: output goes out as binary frames, and a UTF-8 sequence split across
     // two reads is the client's decoder's business, not a lossy string conversion's.

@@ -123,6 +123,83 @@ describe('workshop tenancy', { skip }, () => {
     assert.equal(flood.exitCode, 9);
     assert.match(plain(flood.output), /exceeded quota/);
     term.close();
+    for (const s of [a, b]) {
+      await fetch(`${server.url}/api/sessions/${s.id}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${s.token}` },
+      });
+    }
+  });
+
+  test("A's shell sees neither the server's kubeconfig, nor B's home, nor a Docker socket", async () => {
+    const a = await createSession(server.url, { joinCode: 'kube-2026' });
+    const b = await createSession(server.url, { joinCode: 'kube-2026' });
+    const termA = await TerminalClient.open(server.url, a, { cols: 200 });
+    const termB = await TerminalClient.open(server.url, b, { cols: 200 });
+    const homeB = plain((await termB.run('echo "$HOME"')).output).trim();
+    await termB.run('echo secret-of-b > ~/notes.txt');
+    const attempts = [
+      `cat ${kubeconfig}`,
+      `cat ${homeB}/notes.txt`,
+      `cat ${homeB}/.kube/config`,
+      'ls -l /var/run/docker.sock',
+      'ls /root',
+      `kill -0 ${process.pid}`,
+      'touch /usr/escape',
+    ];
+    for (const command of attempts) {
+      const result = await termA.run(command);
+      assert.notEqual(result.exitCode, 0, `${command} should fail: ${plain(result.output)}`);
+      assert.doesNotMatch(plain(result.output), /secret-of-b|client-key-data|BEGIN/, command);
+    }
+    const who = plain((await termA.run('id -u')).output).trim();
+    assert.notEqual(who, '0', 'the shell is not root');
+    assert.notEqual(
+      who,
+      plain((await termB.run('id -u')).output).trim(),
+      'each session has its own uid',
+    );
+    termA.close();
+    termB.close();
+    for (const s of [a, b]) {
+      await fetch(`${server.url}/api/sessions/${s.id}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${s.token}` },
+      });
+    }
+  });
+
+  test('a fork bomb in A leaves B working and a new session able to start', async () => {
+    const a = await createSession(server.url, { joinCode: 'kube-2026' });
+    const b = await createSession(server.url, { joinCode: 'kube-2026' });
+    const termA = await TerminalClient.open(server.url, a);
+    const termB = await TerminalClient.open(server.url, b);
+    // Bounded: it stops by itself once fork fails.
+    const bomb = await termA.run(
+      'for i in $(seq 1 500); do sleep 5 & done 2>&1 | tail -1; jobs -p | wc -l',
+      60_000,
+    );
+    assert.match(plain(bomb.output), /fork|Resource temporarily unavailable|retry/i);
+    const fine = await termB.run(
+      'for i in 1 2 3 4 5; do sleep 0.1 & done; wait; echo b-still-works',
+    );
+    assert.match(plain(fine.output), /b-still-works/);
+    termA.close();
+    termB.close();
+    for (const s of [a, b]) {
+      await fetch(`${server.url}/api/sessions/${s.id}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${s.token}` },
+      });
+    }
+    const c = await createSession(server.url, { joinCode: 'kube-2026' });
+    const termC = await TerminalClient.open(server.url, c);
+    assert.equal((await termC.run('true')).exitCode, 0);
+    termC.close();
+    await fetch(`${server.url}/api/sessions/${c.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${c.token}` },
+    });
   });
 
   test('ending A deletes its namespace and its token stops working', async () => {
@@ -149,27 +226,37 @@ describe('workshop tenancy', { skip }, () => {
     assert.equal(res.status, 204);
     for (let i = 0; i < 50 && !(await namespaceEnded(a.namespace)); i++) await sleep(100);
     assert.ok(await namespaceEnded(a.namespace), 'the namespace is deleted');
-    // The token belonged to a ServiceAccount that no longer exists: refused with kubectl too.
-    const check = spawn(
-      join(kubectlDir ?? '', 'kubectl'),
-      [
-        '--server',
-        apiServer,
-        '--token',
-        token,
-        '--insecure-skip-tls-verify',
-        'get',
-        'pods',
-        '-n',
-        a.namespace,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let err = '';
-    check.stderr.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => check.on('exit', resolve));
+    // The token belonged to a ServiceAccount that no longer exists: refused, once the API
+    // server's caches have caught up (seconds).
+    const tryToken = async () => {
+      const check = spawn(
+        join(kubectlDir ?? '', 'kubectl'),
+        [
+          '--server',
+          apiServer,
+          '--token',
+          token,
+          '--insecure-skip-tls-verify',
+          'get',
+          'pods',
+          '-n',
+          a.namespace,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stderr = '';
+      check.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+      });
+      const exit = await new Promise<number | null>((resolve) => check.on('exit', resolve));
+      return { exit, stderr };
+    };
+    let attempt = await tryToken();
+    for (let i = 0; i < 30 && attempt.exit === 0; i++) {
+      await sleep(500);
+      attempt = await tryToken();
+    }
+    const { exit: code, stderr: err } = attempt;
     assert.notEqual(code, 0);
     assert.match(err, /Unauthorized|forbidden|must be logged in/i);
   });

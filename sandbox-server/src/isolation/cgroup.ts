@@ -179,10 +179,15 @@ export function limitFiles(
         return files;
       }
       const bytes = limits.memoryBytes > 0 ? String(limits.memoryBytes) : '-1';
-      const files: [string, string][] = [['memory.limit_in_bytes', bytes]];
-      // memory+swap: the same figure, so swap adds nothing (present with swap accounting).
-      if (has('memory.memsw.limit_in_bytes')) files.push(['memory.memsw.limit_in_bytes', bytes]);
-      return files;
+      if (!has('memory.memsw.limit_in_bytes')) return [['memory.limit_in_bytes', bytes]];
+      // With swap accounting, memory+swap gets the same figure, so swap adds nothing. The
+      // kernel wants memsw >= memory at every step: lift memsw first (a group left by an
+      // earlier run may hold a lower one), then set memory, then memsw.
+      return [
+        ['memory.memsw.limit_in_bytes', '-1'],
+        ['memory.limit_in_bytes', bytes],
+        ['memory.memsw.limit_in_bytes', bytes],
+      ];
     }
     case 'cpu': {
       const quota =

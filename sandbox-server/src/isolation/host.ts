@@ -4,7 +4,14 @@
  * uid), bubblewrap, and util-linux's setpriv and prlimit. Also describes the host's system
  * folders as the sandbox shows them (merged-/usr hosts have /bin, /lib… as symlinks).
  */
-import { accessSync, constants, lstatSync, readlinkSync, realpathSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  lstatSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+} from 'node:fs';
 import { delimiter, join, posix } from 'node:path';
 import type { SandboxTools, SystemEntry } from './sandboxed-shell.ts';
 
@@ -28,13 +35,16 @@ export class SandboxUnavailableError extends Error {
  * The programs of the chain, by absolute path, or a SandboxUnavailableError naming what is
  * missing and how to get it.
  */
-export function checkSandboxHost(env: { PATH?: string | undefined } = process.env): SandboxTools {
+export function checkSandboxHost(
+  env: { PATH?: string | undefined } = process.env,
+  fallbackDirs: readonly string[] = ['/usr/local/bin', '/usr/bin', '/bin'],
+): SandboxTools {
   if (process.getuid?.() !== 0) {
     throw new SandboxUnavailableError(
       'Workshop shell isolation needs the server to run as root (it puts each shell in its own cgroup and drops it to a session uid); start it as root, or run in local mode.',
     );
   }
-  const dirs = [...(env.PATH ?? '').split(delimiter), '/usr/local/bin', '/usr/bin', '/bin'];
+  const dirs = [...(env.PATH ?? '').split(delimiter), ...fallbackDirs];
   const find = (name: string, hint: string): string => {
     for (const dir of dirs) {
       if (!dir.startsWith('/')) continue;
@@ -48,12 +58,13 @@ export function checkSandboxHost(env: { PATH?: string | undefined } = process.en
     }
     throw new SandboxUnavailableError(hint);
   };
+  // bwrap first: the one most likely missing.
   return {
-    bash: find('bash', 'bash is not installed: apt-get install bash, or run in local mode.'),
     bwrap: find(
       'bwrap',
       'bubblewrap (bwrap) is not installed: apt-get install bubblewrap, or run in local mode.',
     ),
+    bash: find('bash', 'bash is not installed: apt-get install bash, or run in local mode.'),
     setpriv: find(
       'setpriv',
       'setpriv is not installed (util-linux): apt-get install util-linux, or run in local mode.',
@@ -112,4 +123,48 @@ export function readOnlyBinds(
     }
     return { src: path, dest: path, readOnly: true };
   });
+}
+
+/**
+ * The server's own hard RLIMIT_NPROC (Infinity when unlimited or unknown). Lowering a limit
+ * always works; raising it past the hard limit needs CAP_SYS_RESOURCE, which containers often
+ * drop ("prlimit: failed to set the NPROC resource limit: Operation not permitted"), so the
+ * sandbox never asks for more than this.
+ */
+export function hardProcessLimit(limits = readLimits()): number {
+  const match = /^Max processes\s+\S+\s+(\S+)/m.exec(limits);
+  const value = Number(match?.[1]);
+  return Number.isFinite(value) && value > 0 ? value : Infinity;
+}
+
+function readLimits(): string {
+  try {
+    return readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Accounts of /etc/passwd whose uid (or gid) lies in the sandbox range: such a uid would
+ * hand a participant that account's files. Returns "name (uid)" strings; empty when clear.
+ */
+export function accountsInRange(first: number, last: number, passwd = readPasswd()): string[] {
+  const clashes: string[] = [];
+  for (const line of passwd.split('\n')) {
+    const [name, , uid, gid] = line.split(':');
+    const ids = [Number(uid), Number(gid)];
+    if (name && ids.some((id) => Number.isInteger(id) && id >= first && id <= last)) {
+      clashes.push(`${name} (${uid}:${gid})`);
+    }
+  }
+  return clashes;
+}
+
+function readPasswd(): string {
+  try {
+    return readFileSync('/etc/passwd', 'utf8');
+  } catch {
+    return '';
+  }
 }

@@ -7,7 +7,14 @@
  */
 import type { Logger } from '../log.ts';
 import { type CgroupLimits, SessionCgroup } from './cgroup.ts';
-import { checkSandboxHost, hostSystemEntries, readOnlyBinds } from './host.ts';
+import {
+  accountsInRange,
+  checkSandboxHost,
+  hardProcessLimit,
+  hostSystemEntries,
+  readOnlyBinds,
+  SandboxUnavailableError,
+} from './host.ts';
 import { prepareSandboxHome } from './sandbox-home.ts';
 import { type SandboxTools, type SystemEntry, sandboxedCommand } from './sandboxed-shell.ts';
 import { UidPool } from './uid-pool.ts';
@@ -58,7 +65,14 @@ export class Isolation {
   static create(settings: Partial<IsolationSettings>, log: Logger): Isolation {
     const all = { ...DEFAULT_ISOLATION, ...settings };
     readOnlyBinds(all.readOnlyPaths); // validates
-    return new Isolation(all, checkSandboxHost(), log);
+    const tools = checkSandboxHost();
+    const clashes = accountsInRange(all.uidFirst, all.uidLast);
+    if (clashes.length > 0) {
+      throw new SandboxUnavailableError(
+        `The sandbox uid range ${all.uidFirst}-${all.uidLast} holds accounts of /etc/passwd (${clashes.join(', ')}): choose a range no account uses (sandbox.uidFirst / sandbox.uidLast).`,
+      );
+    }
+    return new Isolation(all, tools, log);
   }
 
   /**
@@ -67,9 +81,15 @@ export class Isolation {
    */
   open(sessionId: string, home: string): SessionSandbox {
     const uid = this.#pool.take();
-    const created = SessionCgroup.create(`session-${sessionId}`, this.settings, {
-      parent: this.settings.cgroupParent,
-    });
+    let created: ReturnType<typeof SessionCgroup.create>;
+    try {
+      created = SessionCgroup.create(`session-${sessionId}`, this.settings, {
+        parent: this.settings.cgroupParent,
+      });
+    } catch (error) {
+      this.#pool.release(uid); // nothing ran as it yet
+      throw error;
+    }
     let cgroup: SessionCgroup | undefined;
     if ('unavailable' in created) {
       if (!this.#warnedNoCgroup) {
@@ -98,7 +118,8 @@ export class Isolation {
           uid,
           cgroupProcs: cgroup?.procsFiles ?? [],
           system: this.#system,
-          maxProcesses: this.settings.pids,
+          // A second line of defence, per uid, should the cgroup be missing.
+          maxProcesses: Math.min(this.settings.pids, hardProcessLimit()),
           tmpSizeBytes: this.settings.tmpSizeBytes,
           extraBinds: readOnlyBinds(this.settings.readOnlyPaths),
           hostname: this.settings.hostname,

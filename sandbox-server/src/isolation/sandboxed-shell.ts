@@ -193,6 +193,8 @@ export function sandboxedCommand(
   return {
     file: tools.bash,
     args: [
+      // POSIX mode: a non-interactive bash would otherwise source $BASH_ENV, as root.
+      '--posix',
       '--norc',
       '--noprofile',
       '-c',
