@@ -3,14 +3,14 @@
  * was there (full-screen programs included): a headless xterm.js terminal fed the shell's
  * output, serialized on resume.
  *
- * Parsing is the expensive part, so it stays off the output hot path: chunks are queued and
- * fed in one batch per turn of the event loop, after the bytes have gone to the sockets.
- * `pendingBytes` lets the session apply back-pressure when the parser falls behind (a flood
- * with nobody attached must not grow memory without bound).
+ * Parsing is the expensive part, so it runs in one worker thread for all sessions
+ * (screen-worker.ts), off the path that carries output to the sockets. Chunks are batched per
+ * turn of the event loop. `pendingBytes` lets the session apply back-pressure when the parser
+ * falls behind, so a flood with nobody attached cannot grow memory without bound.
  */
-
-import serialize from '@xterm/addon-serialize';
-import headless from '@xterm/headless';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from './log.ts';
+import type { ScreenReply, ScreenRequest } from './screen-worker.ts';
 
 export interface ScreenOptions {
   cols: number;
@@ -18,30 +18,97 @@ export interface ScreenOptions {
   scrollback: number;
 }
 
+/** Owns the worker thread; sessions get their Screen from it. */
+export class ScreenHost {
+  readonly #log: Logger;
+  #worker: Worker | undefined;
+  readonly #screens = new Map<number, Screen>();
+  readonly #serializing = new Map<number, (text: string) => void>();
+  #nextId = 1;
+  #nextRequest = 1;
+  #disposed = false;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  #ensureWorker(): Worker {
+    if (this.#worker) return this.#worker;
+    const worker = new Worker(new URL('./screen-worker.ts', import.meta.url));
+    worker.unref();
+    worker.on('message', (message: ScreenReply) => {
+      if (message.op === 'parsed') this.#screens.get(message.id)?.parsed(message.bytes);
+      else {
+        this.#serializing.get(message.request)?.(message.text);
+        this.#serializing.delete(message.request);
+      }
+    });
+    worker.on('error', (error) => {
+      // The screens are lost, the sessions are not: they resume without a replayed screen.
+      this.#log.log('error', 'screen_worker_failed', { message: error.message });
+      this.#worker = undefined;
+      for (const resolve of this.#serializing.values()) resolve('');
+      this.#serializing.clear();
+      for (const screen of this.#screens.values()) screen.lost();
+    });
+    this.#worker = worker;
+    return worker;
+  }
+
+  post(message: ScreenRequest, transfer?: ArrayBuffer[]): void {
+    if (this.#disposed) return;
+    this.#ensureWorker().postMessage(message, transfer);
+  }
+
+  open(options: ScreenOptions): Screen {
+    const id = this.#nextId++;
+    const screen = new Screen(this, id);
+    this.#screens.set(id, screen);
+    this.post({ op: 'open', id, ...options });
+    return screen;
+  }
+
+  serialize(id: number): Promise<string> {
+    if (this.#disposed) return Promise.resolve('');
+    const request = this.#nextRequest++;
+    return new Promise((resolve) => {
+      this.#serializing.set(request, resolve);
+      this.post({ op: 'serialize', id, request });
+    });
+  }
+
+  forget(id: number): void {
+    this.#screens.delete(id);
+    this.post({ op: 'close', id });
+  }
+
+  async dispose(): Promise<void> {
+    this.#disposed = true;
+    for (const resolve of this.#serializing.values()) resolve('');
+    this.#serializing.clear();
+    await this.#worker?.terminate();
+    this.#worker = undefined;
+  }
+}
+
 export class Screen {
-  readonly #terminal: InstanceType<typeof headless.Terminal>;
-  readonly #serializer: InstanceType<typeof serialize.SerializeAddon>;
+  readonly #host: ScreenHost;
+  readonly #id: number;
   #queue: Uint8Array[] = [];
   #queued = 0;
-  #parsing = 0;
+  #posted = 0;
   #scheduled = false;
   #disposed = false;
   #onDrain: (() => void) | undefined;
 
-  constructor(options: ScreenOptions) {
-    this.#terminal = new headless.Terminal({
-      cols: options.cols,
-      rows: options.rows,
-      scrollback: options.scrollback,
-      allowProposedApi: true,
-    });
-    this.#serializer = new serialize.SerializeAddon();
-    this.#terminal.loadAddon(this.#serializer);
+  constructor(host: ScreenHost, id: number) {
+    this.#host = host;
+    this.#id = id;
   }
 
   /** Bytes received but not yet parsed. */
   get pendingBytes(): number {
-    return this.#queued + this.#parsing;
+    return this.#queued + this.#posted;
   }
 
   /** Called whenever the parser has caught up. */
@@ -62,35 +129,48 @@ export class Screen {
   #flush(): void {
     this.#scheduled = false;
     if (this.#disposed || this.#queue.length === 0) return;
-    const batch = this.#queue.length === 1 ? this.#queue[0]! : Buffer.concat(this.#queue);
-    const size = this.#queued;
+    // One copy into a buffer of its own, which is then moved (not copied) to the worker.
+    const batch = new Uint8Array(this.#queued);
+    let offset = 0;
+    for (const chunk of this.#queue) {
+      batch.set(chunk, offset);
+      offset += chunk.length;
+    }
     this.#queue = [];
+    this.#posted += this.#queued;
     this.#queued = 0;
-    this.#parsing += size;
-    this.#terminal.write(batch, () => {
-      this.#parsing -= size;
-      if (this.pendingBytes === 0) this.#onDrain?.();
-    });
+    this.#host.post({ op: 'write', id: this.#id, data: batch }, [batch.buffer]);
+  }
+
+  /** The worker parsed `bytes` more. */
+  parsed(bytes: number): void {
+    this.#posted = Math.max(0, this.#posted - bytes);
+    if (this.pendingBytes === 0) this.#onDrain?.();
+  }
+
+  /** The worker died: nothing it held will be acknowledged. */
+  lost(): void {
+    this.#posted = 0;
+    this.#onDrain?.();
   }
 
   resize(cols: number, rows: number): void {
     if (this.#disposed) return;
     this.#flush();
-    this.#terminal.resize(cols, rows);
+    this.#host.post({ op: 'resize', id: this.#id, cols, rows });
   }
 
   /** The screen and scrollback as bytes that redraw them, once everything queued is parsed. */
-  async serialize(): Promise<string> {
+  serialize(): Promise<string> {
+    if (this.#disposed) return Promise.resolve('');
     this.#flush();
-    await new Promise<void>((resolve) => this.#terminal.write('', resolve));
-    if (this.#disposed) return '';
-    return this.#serializer.serialize();
+    return this.#host.serialize(this.#id);
   }
 
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#queue = [];
-    this.#terminal.dispose();
+    this.#host.forget(this.#id);
   }
 }

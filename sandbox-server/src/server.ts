@@ -21,6 +21,7 @@ import { Metrics } from './metrics.ts';
 import { corsHeaders, isOriginAllowed } from './origins.ts';
 import { chooseProvider } from './providers/choose-provider.ts';
 import type { ClusterProvider, ClusterStatus } from './providers/provider.ts';
+import { ScreenHost } from './screen.ts';
 import { SessionRegistry } from './session-registry.ts';
 import { StaticSite } from './static-site.ts';
 import { TerminalSockets } from './terminal-socket.ts';
@@ -78,12 +79,14 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
           log,
         )
       : undefined;
+  const screens = config.screen.enabled ? new ScreenHost(log) : undefined;
   // The admin API is made after the registry, whose events it streams.
   let admin: AdminApi | undefined;
   const registry = new SessionRegistry({
     max: config.sessions.max,
     metrics,
     ...(isolation ? { isolation } : {}),
+    ...(screens ? { screens } : {}),
     events: {
       onCreated: (session) => admin?.publish({ type: 'created', session: sessionSummary(session) }),
       onEnded: (session, reason) => admin?.publish({ type: 'ended', id: session.id, reason }),
@@ -205,6 +208,7 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
           server.closeAllConnections();
         });
         await provider.dispose();
+        await screens?.dispose();
         log.log('info', 'stopped');
       })();
       return closing;

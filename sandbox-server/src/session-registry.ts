@@ -8,6 +8,7 @@ import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { ProgressMessage } from './protocol.ts';
 import type { ClusterProvider } from './providers/provider.ts';
+import type { ScreenHost } from './screen.ts';
 import { type EndReason, Session, type SessionSettings } from './session.ts';
 import { createSessionId, createToken } from './tokens.ts';
 
@@ -33,6 +34,7 @@ export class SessionRegistry {
   readonly #events: RegistryEvents;
   readonly #metrics: Metrics | undefined;
   readonly #isolation: Isolation | undefined;
+  readonly #screens: ScreenHost | undefined;
   /** sessions being created, counted against capacity before their lease exists */
   #starting = 0;
 
@@ -45,6 +47,7 @@ export class SessionRegistry {
     events?: RegistryEvents;
     metrics?: Metrics;
     isolation?: Isolation;
+    screens?: ScreenHost;
   }) {
     this.#max = init.max;
     this.#stateDir = init.stateDir;
@@ -54,6 +57,7 @@ export class SessionRegistry {
     this.#events = init.events ?? {};
     this.#metrics = init.metrics;
     this.#isolation = init.isolation;
+    this.#screens = init.screens;
   }
 
   get active(): number {
@@ -109,6 +113,7 @@ export class SessionRegistry {
         log: this.#log,
         ...(this.#metrics ? { metrics: this.#metrics } : {}),
         ...(sandbox ? { sandbox } : {}),
+        ...(this.#screens ? { screens: this.#screens } : {}),
         events: {
           onEnd: (ended, reason) => {
             this.#sessions.delete(ended.id);

@@ -15,7 +15,7 @@ import type { Metrics } from './metrics.ts';
 import { killSession } from './process-tree.ts';
 import { CloseCode, type ErrorCode, type ProgressMessage } from './protocol.ts';
 import type { ClusterLease } from './providers/provider.ts';
-import { Screen } from './screen.ts';
+import type { Screen, ScreenHost } from './screen.ts';
 import { removeHome, type ShellOptions, spawnShell } from './shell.ts';
 
 export interface SessionSettings {
@@ -49,6 +49,7 @@ export class Session {
   readonly #log: Logger;
   readonly #metrics: Metrics | undefined;
   readonly #sandbox: SessionSandbox | undefined;
+  readonly #screens: ScreenHost | undefined;
   readonly #attachments = new Set<Attachment>();
   #pty: IPty | undefined;
   #screen: Screen | undefined;
@@ -73,6 +74,8 @@ export class Session {
     log: Logger;
     metrics?: Metrics;
     sandbox?: SessionSandbox;
+    /** where screens are kept; none: no resume screen */
+    screens?: ScreenHost;
   }) {
     this.id = init.id;
     this.token = init.token;
@@ -83,6 +86,7 @@ export class Session {
     this.#log = init.log;
     this.#metrics = init.metrics;
     this.#sandbox = init.sandbox;
+    this.#screens = init.screens;
     this.#schedule();
   }
 
@@ -197,8 +201,11 @@ export class Session {
 
   #startShell(): void {
     if (this.ended) return;
-    if (this.#settings.screen.enabled && !this.#screen) {
-      this.#screen = new Screen({ ...this.#size, scrollback: this.#settings.screen.scrollback });
+    if (this.#screens && !this.#screen) {
+      this.#screen = this.#screens.open({
+        ...this.#size,
+        scrollback: this.#settings.screen.scrollback,
+      });
       this.#screen.onDrain = () => this.#updateFlow();
     }
     const started = Date.now();
