@@ -52,6 +52,7 @@ export function rcfile(banner: string | undefined): string {
     "  __kn_ran=; printf '\\e]133;A\\a'",
     '}',
     'PROMPT_COMMAND=__kn_precmd',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: bash parameter expansion, not JS
     "PS0='\\e]133;C\\a${__kn_none[__kn_ran=1]}'",
   ];
   if (banner) lines.push(`printf '%s\\n' ${singleQuote(banner)}`);

@@ -20,6 +20,8 @@ const RUN_LABEL_LENGTH = 60;
 export function snippetElement(snippet: Snippet, declared: ReadonlySet<string>): Element {
   const { meta } = snippet;
   const properties: Properties = {
+    // Starlight's prose styles (margins between siblings, blockquote-like details) stay out.
+    className: ['not-content'],
     dataSnippetId: snippet.id,
     dataState: 'idle',
     dataCommands: JSON.stringify(snippet.commands),
@@ -84,7 +86,7 @@ export function variablesPanelElement(variables: Readonly<Record<string, Variabl
       element('p', { id: `${id}-error`, className: ['kn-variable-error'], ariaLive: 'polite' }, []),
     ]);
   });
-  return element('kn-variables', { dataVariables: JSON.stringify(variables) }, [
+  return element('kn-variables', { className: ['not-content'], dataVariables: JSON.stringify(variables) }, [
     element('details', { open: true }, [element('summary', {}, [text('Variables')]), ...fields]),
   ]);
 }

@@ -150,6 +150,7 @@ for (const pipeline of Object.keys(PIPELINES)) {
     const tree = await render(pipeline, { markdown: CHAPTER });
     const [get, run, , forward, load] = all(tree, tag('kn-snippet'));
     assert.deepEqual(get!.properties, {
+      className: ['not-content'],
       dataSnippetId: 'pods-1',
       dataState: 'idle',
       dataCommands: '["kubectl get pods"]',
