@@ -104,6 +104,8 @@ async function main(): Promise<void> {
 
   if (want('check')) {
     await step('check', 'biome', ['check', '.']);
+    // The site's types (astro:content, import.meta.env) are generated; make them first.
+    await step('astro sync', process.execPath, [join(ROOT, 'node_modules', 'astro', 'bin', 'astro.mjs'), 'sync']);
     for (const project of [
       'tsconfig.json',
       'sandbox-server/tsconfig.json',

@@ -86,9 +86,11 @@ export function variablesPanelElement(variables: Readonly<Record<string, Variabl
       element('p', { id: `${id}-error`, className: ['kn-variable-error'], ariaLive: 'polite' }, []),
     ]);
   });
-  return element('kn-variables', { className: ['not-content'], dataVariables: JSON.stringify(variables) }, [
-    element('details', { open: true }, [element('summary', {}, [text('Variables')]), ...fields]),
-  ]);
+  return element(
+    'kn-variables',
+    { className: ['not-content'], dataVariables: JSON.stringify(variables) },
+    [element('details', { open: true }, [element('summary', {}, [text('Variables')]), ...fields])],
+  );
 }
 
 function renderLines(snippet: Snippet, declared: ReadonlySet<string>): Element[] {

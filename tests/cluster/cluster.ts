@@ -129,6 +129,7 @@ export async function ensureTestCluster(options: TestClusterOptions = {}): Promi
       (await apiserverReady(cluster.kubectl, paths.kubeconfig))
     ) {
       log(`test cluster ${CLUSTER_NAME} is already running; reusing it`);
+      if (!(await isReadable(paths.podLogsFile))) await writePodLogs(paths.podLogsFile);
       await prepareExecDir(paths.execDir);
       await ensureNode(cluster, log);
       return cluster;
@@ -144,6 +145,7 @@ export async function ensureTestCluster(options: TestClusterOptions = {}): Promi
     await prepareExecDir(paths.execDir);
     await writeFile(paths.kwokctlConfig, config);
     // `create cluster` also restarts an existing cluster whose processes are gone (after a reboot).
+    await dropStalePidFiles(paths);
     log(
       `starting test cluster ${CLUSTER_NAME} (Kubernetes ${env.kubeVersion}, kwok ${env.kwokVersion})…`,
     );
@@ -226,8 +228,7 @@ export async function testClusterStatus(): Promise<TestClusterStatus> {
       reason: `not built yet (no ${kubectl}); run 'node tests/cluster/test-cluster.ts up'`,
     };
   }
-  if (!(await clusterExists(paths)))
-    return { ...base, up: false, reason: 'no cluster has been created' };
+  if (!(await clusterExists(paths))) return { ...base, up: false, reason: 'no cluster exists' };
   if (!(await isReadable(paths.kubeconfig)))
     return { ...base, up: false, reason: `no kubeconfig at ${paths.kubeconfig}` };
   if (!(await apiserverReady(kubectl, paths.kubeconfig))) {
@@ -432,6 +433,7 @@ function nodeManifest(kubeVersion: string): string {
 
 async function deleteCluster(env: BuildEnv, paths: Paths, log: Log): Promise<void> {
   log(`deleting test cluster ${CLUSTER_NAME}…`);
+  await dropStalePidFiles(paths);
   const kwokctlBin = path.join(env.binDir, 'kwokctl');
   if (!(await isExecutable(kwokctlBin))) {
     log(`(no kwokctl at ${kwokctlBin}; removing the cluster's files directly)`);
@@ -456,6 +458,26 @@ async function deleteCluster(env: BuildEnv, paths: Paths, log: Log): Promise<voi
   }
   await killLeftovers(paths, log);
   await rm(path.join(paths.workdir, 'clusters', CLUSTER_NAME), { recursive: true, force: true });
+}
+
+/**
+ * kwokctl trusts its pid files: it kills the pid they name on delete, and skips starting a
+ * component whose pid is alive. After a reboot or a crash those pids may belong to unrelated
+ * processes, so a pid file is kept only while its process is really that cluster's component.
+ */
+async function dropStalePidFiles(paths: Paths): Promise<void> {
+  const dir = path.join(paths.workdir, 'clusters', CLUSTER_NAME, 'pids');
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!name.endsWith('.pid')) continue;
+    const file = path.join(dir, name);
+    const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+    const cmdline = Number.isInteger(pid) && pid > 0 ? await readProcCmdline(pid) : '';
+    if (!cmdline.includes(`${paths.workdir}/`)) await rm(file, { force: true });
+  }
+}
+
+async function readProcCmdline(pid: number): Promise<string> {
+  return readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
 }
 
 async function clusterExists(paths: Paths): Promise<boolean> {
@@ -499,7 +521,13 @@ function kwokctl(
   log: Log | undefined,
 ): Promise<RunResult> {
   return run(path.join(env.binDir, 'kwokctl'), args, {
-    env: { ...process.env, KWOK_WORKDIR: paths.workdir },
+    // Only our configuration counts: drop KWOK_* settings (KWOK_RUNTIME, ...) of the caller.
+    env: {
+      ...Object.fromEntries(
+        Object.entries(process.env).filter(([key]) => !key.startsWith('KWOK_')),
+      ),
+      KWOK_WORKDIR: paths.workdir,
+    },
     onLine: log ? (line) => log(`  kwokctl: ${readableLogLine(line)}`) : undefined,
     timeoutMs: 5 * 60_000,
   });
@@ -539,7 +567,7 @@ async function killLeftovers(paths: Paths, log: Log): Promise<number> {
     for (const entry of await readdir('/proc').catch(() => [] as string[])) {
       const pid = Number(entry);
       if (!Number.isInteger(pid) || pid === process.pid || pid === process.ppid) continue;
-      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      const cmdline = await readProcCmdline(pid);
       const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
       if (
         cmdline.includes(`${paths.workdir}/`) ||

@@ -3,6 +3,7 @@
 //   node tests/cluster/test-cluster.ts up       build if needed, start or reuse; last line: "kubeconfig: <path>"
 //   node tests/cluster/test-cluster.ts down     delete the cluster, leave no process
 //   node tests/cluster/test-cluster.ts status   exit 0 if up, 1 if down
+//   node tests/cluster/test-cluster.ts smoke    up, then check pods/deployments/logs/exec/port-forward
 //
 // Progress goes to stderr; stdout carries only the result lines.
 
@@ -13,13 +14,17 @@ import {
   testClusterPaths,
   testClusterStatus,
 } from './cluster.ts';
+import { runSmokeChecks } from './smoke.ts';
 
-const usage = `usage: node tests/cluster/test-cluster.ts <up|down|status>
+const usage = `usage: node tests/cluster/test-cluster.ts <up|down|status|smoke>
 
   up      build the binaries if needed (a cold build takes 20-35 minutes), then start the
           test cluster or reuse the running one; prints "kubeconfig: <path>" last
   down    delete the test cluster and stop all of its processes
   status  print whether it is up and its kubeconfig path; exit 0 if up, 1 if down
+  smoke   up, then run quick checks in a throwaway namespace (kubectl run/wait/logs/exec,
+          Deployments, scaling, replacement, rollout, Services, port-forward, Jobs);
+          ends with "N passed, N failed"; exit 1 if any failed
 
 Cache: \${KUBENOTES_CACHE:-~/.cache/kubenotes} (now ${testClusterPaths().cacheDir})`;
 
@@ -35,6 +40,11 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`kubectl: ${cluster.kubectl}\n`);
       process.stdout.write(`kubeconfig: ${cluster.kubeconfig}\n`);
       return 0;
+    }
+    case 'smoke': {
+      const cluster = await ensureTestCluster();
+      const result = await runSmokeChecks(cluster);
+      return result.failed === 0 ? 0 : 1;
     }
     case 'down':
       await stopTestCluster();

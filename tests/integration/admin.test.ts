@@ -4,6 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+
+/** An event as the stream sends it (loosely typed: the test checks the fields it uses). */
+interface AdminEvent {
+  session: { id: string };
+}
+
 import { createSession, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
@@ -27,9 +33,9 @@ const admin = (path: string, init: RequestInit = {}) =>
 /** Reads Server-Sent Events from a fetch body until `done` says stop. */
 async function readEvents(
   res: Response,
-  done: (events: { event: string; data: any }[]) => boolean,
+  done: (events: { event: string; data: AdminEvent }[]) => boolean,
 ) {
-  const events: { event: string; data: Record<string, any> }[] = [];
+  const events: { event: string; data: AdminEvent }[] = [];
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
