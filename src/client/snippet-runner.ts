@@ -29,7 +29,8 @@ export class SnippetRunner {
   readonly #type: (text: string) => void;
   readonly #marks = new ShellMarkReader();
   readonly #waiters = new Set<Waiter>();
-  #atPrompt = true;
+  /** A new shell has not printed its prompt yet: typing now would echo before it. */
+  #atPrompt: boolean;
   #lastEnd: number | undefined;
   #ends = 0;
   #starts = 0;
@@ -37,8 +38,9 @@ export class SnippetRunner {
   #text = '';
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(type: (text: string) => void) {
+  constructor(type: (text: string) => void, options: { atPrompt?: boolean } = {}) {
     this.#type = type;
+    this.#atPrompt = options.atPrompt ?? false;
   }
 
   /** Output from the shell, decoded. */

@@ -39,6 +39,14 @@ export class TerminalDock extends HTMLElement {
   #session: Promise<TerminalSession> | undefined;
 
   connectedCallback(): void {
+    // Starlight's page columns make a containing block for fixed elements; the dock belongs
+    // to the whole window, so it moves to <body> (and is connected again there).
+    if (this.parentElement !== document.body) {
+      document.body.append(this);
+      return;
+    }
+    if (this.dataset.ready) return;
+    this.dataset.ready = 'true';
     this.#applyState();
     this.addEventListener('click', (event) => {
       const button = (event.target as Element | null)?.closest<HTMLButtonElement>(

@@ -73,7 +73,8 @@ async function main(): Promise<void> {
       // Each chapter runs in a fresh session.
       const session = await createSession(server.url);
       const term = await TerminalClient.open(server.url, session, { cols: 160, rows: 50 });
-      const runner = new SnippetRunner((text) => term.type(text));
+      // open() has waited for the first prompt already.
+      const runner = new SnippetRunner((text) => term.type(text), { atPrompt: true });
       term.onText((text) => runner.feed(text));
       for (const snippet of chapter.snippets) {
         const where = `content/${slug}.mdx:${snippet.line} [${snippet.id}]`;
