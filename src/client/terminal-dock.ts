@@ -90,6 +90,7 @@ export class TerminalDock extends HTMLElement {
               case 'connected':
                 text.textContent = status.resumed ? 'Connected (resumed)' : 'Connected';
                 this.dataset.namespace = status.namespace;
+                this.#showNamespace(status.namespace);
                 this.#joinForm(false);
                 break;
               case 'reconnecting':
@@ -183,6 +184,13 @@ export class TerminalDock extends HTMLElement {
       String(screenReader),
     );
     if (open && !minimized) void this.#session?.then((s) => s.fit());
+  }
+
+  /** In a workshop each participant works in a namespace of their own: say which. */
+  #showNamespace(namespace: string): void {
+    const slot = this.querySelector('.kn-dock-namespace');
+    if (!slot) return;
+    slot.textContent = namespace && namespace !== 'default' ? `namespace ${namespace}` : '';
   }
 
   #joinForm(show: boolean, why?: string): void {

@@ -6,6 +6,7 @@
 import { cpus } from 'node:os';
 import { measurePage } from './page-bench.ts';
 import { type Figures, floor, throughServer } from './server-bench.ts';
+import { workshopBench } from './workshop-bench.ts';
 
 const only = process.argv.slice(2);
 const want = (name: string) => only.length === 0 || only.includes(name);
@@ -73,6 +74,22 @@ async function main(): Promise<void> {
         `Lighthouse: performance ${page.lighthouse.performance.toFixed(2)} (target ≥ 0.95), accessibility ${page.lighthouse.accessibility.toFixed(2)} (target 1.00)`,
       );
     }
+  }
+  if (want('workshop')) {
+    const w = await workshopBench();
+    console.log(
+      `\nWorkshop mode on the test cluster (namespace, RBAC, quota, token and a bubblewrap sandbox per session):`,
+    );
+    console.log(
+      `  POST /api/sessions → first prompt: ${w.promptMs.toFixed(0)} ms (median of 10; target < 1000 ms)`,
+    );
+    console.log(`  ${w.sessions} sessions created and attached in ${w.createSeconds.toFixed(1)} s`);
+    console.log(
+      `  server while ${w.sessions} sit idle: ${w.idleRssMiB.toFixed(0)} MiB RSS (${w.baselineRssMiB.toFixed(0)} MiB before), ${w.idleCpuPercent.toFixed(1)} % of one core`,
+    );
+    console.log(
+      `  all ended in ${w.endSeconds.toFixed(1)} s; left behind: ${w.namespacesLeft} namespaces, ${w.processesLeft} sandbox processes`,
+    );
   }
 }
 

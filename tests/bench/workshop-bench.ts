@@ -1,0 +1,187 @@
+/**
+ * Workshop mode at a workshop's size, on the test cluster (a real API server): POST to first
+ * prompt with tenancy and sandboxing; 300 sessions created, idle (server memory and CPU), then
+ * ended, with a check that nothing is left behind (namespaces, processes). Prints figures.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { ensureTestCluster } from '../cluster/cluster.ts';
+import { type CreatedSession, createSession, TerminalClient } from '../support/terminal-client.ts';
+
+const SESSIONS = Number(process.env.KUBENOTES_BENCH_SESSIONS ?? 300);
+const PROMPT_SAMPLES = 10;
+const JOIN = 'bench-join-code';
+const UID_FIRST = 1_900_100_000;
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function rssMiB(pid: number): number {
+  return (
+    Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+  );
+}
+
+/** Live processes running as one of the sandbox uids. */
+function sandboxProcesses(): number {
+  let count = 0;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${name}/status`, 'utf8'))?.[1]);
+      if (uid >= UID_FIRST && uid < UID_FIRST + 1000) count++;
+    } catch {
+      // gone
+    }
+  }
+  return count;
+}
+
+async function inBatches<T>(
+  items: T[],
+  size: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  for (let i = 0; i < items.length; i += size)
+    await Promise.all(items.slice(i, i + size).map(work));
+}
+
+export interface WorkshopFigures {
+  promptMs: number;
+  createSeconds: number;
+  idleRssMiB: number;
+  baselineRssMiB: number;
+  idleCpuPercent: number;
+  endSeconds: number;
+  namespacesLeft: number;
+  processesLeft: number;
+  sessions: number;
+}
+
+export async function workshopBench(): Promise<WorkshopFigures> {
+  const cluster = await ensureTestCluster({ log: () => {} });
+  const context =
+    /^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(cluster.kubeconfig, 'utf8'))?.[1] ?? '';
+  const instance = `bench${Date.now().toString(36)}`;
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      'sandbox-server/bin/kubenotes.mjs',
+      'sandbox',
+      '--port',
+      '0',
+      '--mode',
+      'workshop',
+      '--cluster',
+      'existing',
+      '--kubeconfig',
+      cluster.kubeconfig,
+      '--context',
+      context,
+      '--instance',
+      instance,
+      '--join-code',
+      JOIN,
+      '--max-sessions',
+      String(SESSIONS + PROMPT_SAMPLES + 5),
+      '--sessions-per-minute',
+      '100000',
+      '--sandbox-uid-first',
+      String(UID_FIRST),
+      '--sandbox-uid-last',
+      String(UID_FIRST + 999),
+      '--sandbox-read-only',
+      cluster.binDir,
+      '--shell-path',
+      `${cluster.binDir}:/usr/local/bin:/usr/bin:/bin`,
+      '--state-dir',
+      mkdtempSync(join(tmpdir(), 'kubenotes-wsbench-')),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let logs = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      logs = (logs + chunk.toString()).slice(-20_000);
+      const match = /"event":"listening","url":"([^"]+)"/.exec(logs);
+      if (match) resolve(match[1]!);
+    });
+    child.on('exit', () => reject(new Error(`the server exited: ${logs}`)));
+  });
+  const end = (s: CreatedSession) =>
+    fetch(`${url}/api/sessions/${s.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${s.token}` },
+    });
+  try {
+    const prompts: number[] = [];
+    for (let i = 0; i < PROMPT_SAMPLES; i++) {
+      const t = performance.now();
+      const session = await createSession(url, { joinCode: JOIN });
+      const term = await TerminalClient.open(url, session);
+      prompts.push(performance.now() - t);
+      term.close();
+      await end(session);
+    }
+    prompts.sort((a, b) => a - b);
+
+    const baselineRssMiB = rssMiB(child.pid!);
+    const created: CreatedSession[] = [];
+    const terms: TerminalClient[] = [];
+    const t0 = performance.now();
+    await inBatches(
+      Array.from({ length: SESSIONS }, (_, i) => i),
+      10,
+      async () => {
+        const session = await createSession(url, { joinCode: JOIN });
+        created.push(session);
+        terms.push(await TerminalClient.open(url, session));
+      },
+    );
+    const createSeconds = (performance.now() - t0) / 1000;
+    await new Promise((r) => setTimeout(r, 2000));
+    const cpu0 = cpuSeconds(child.pid!);
+    await new Promise((r) => setTimeout(r, 10_000));
+    const idleCpuPercent = ((cpuSeconds(child.pid!) - cpu0) / 10) * 100;
+    const idleRssMiB = rssMiB(child.pid!);
+
+    const t1 = performance.now();
+    for (const term of terms) term.close();
+    await inBatches(created, 20, async (s) => {
+      await end(s);
+    });
+    // Deleted namespaces finish terminating in the background; wait for them to be gone.
+    const admin = new KubeConfig();
+    admin.loadFromFile(cluster.kubeconfig);
+    const core = admin.makeApiClient(CoreV1Api);
+    let namespacesLeft = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 120 && namespacesLeft > 0; i++) {
+      const list = await core.listNamespace({
+        labelSelector: `kubenotes.dev/instance=${instance}`,
+      });
+      namespacesLeft = list.items.length;
+      if (namespacesLeft > 0) await new Promise((r) => setTimeout(r, 1000));
+    }
+    const endSeconds = (performance.now() - t1) / 1000;
+    return {
+      promptMs: prompts[Math.floor(prompts.length / 2)] ?? Number.NaN,
+      createSeconds,
+      idleRssMiB,
+      baselineRssMiB,
+      idleCpuPercent,
+      endSeconds,
+      namespacesLeft,
+      processesLeft: sandboxProcesses(),
+      sessions: SESSIONS,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+}
