@@ -9,6 +9,10 @@ import { defineConfig } from '@playwright/test';
 /** The instructor tests use it; the e2e server is on loopback only. */
 export const ADMIN_TOKEN = 'e2e-instructor-token-0123456789';
 const port = Number(process.env.KUBENOTES_E2E_PORT ?? 8199);
+export const STATIC_PORT = port - 2;
+export const WORKSHOP_PORT = port - 1;
+export const JOIN_CODE = 'e2e-join-2026';
+const node = JSON.stringify(process.execPath);
 const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 if (!existsSync(chromium)) {
   throw new Error(
@@ -54,18 +58,48 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: [
-      `${JSON.stringify(process.execPath)} sandbox-server/bin/kubenotes.mjs serve`,
-      `--port ${port}`,
-      ...cluster.map((arg) => JSON.stringify(arg)),
-      `--shell-path ${JSON.stringify(shellPath)}`,
-      `--admin-token ${ADMIN_TOKEN}`,
-    ].join(' '),
-    url: `http://127.0.0.1:${port}/api/health`,
-    reuseExistingServer: false,
-    timeout: 180_000,
-    stdout: 'ignore',
-    stderr: 'pipe',
-  },
+  webServer: [
+    {
+      // The guide and its sandbox on one origin, as `npm start` serves them. It builds the
+      // site when it changed; the servers below reuse that build.
+      command: [
+        `${node} sandbox-server/bin/kubenotes.mjs serve`,
+        `--port ${port}`,
+        ...cluster.map((arg) => JSON.stringify(arg)),
+        `--shell-path ${JSON.stringify(shellPath)}`,
+        `--admin-token ${ADMIN_TOKEN}`,
+      ].join(' '),
+      url: `http://127.0.0.1:${port}/api/health`,
+      reuseExistingServer: false,
+      timeout: 180_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+    {
+      // The built guide on a plain static host of another origin (no sandbox there).
+      command: `${node} tests/e2e/static-host.ts dist ${STATIC_PORT}`,
+      url: `http://127.0.0.1:${STATIC_PORT}/pods/`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+    ...(kubeconfig
+      ? [
+          {
+            // A workshop: join code, a namespace and a sandboxed shell per participant.
+            command: [
+              `${node} sandbox-server/bin/kubenotes.mjs sandbox --site-dir dist`,
+              `--port ${WORKSHOP_PORT} --mode workshop --join-code ${JOIN_CODE}`,
+              ...cluster.map((arg) => JSON.stringify(arg)),
+              `--instance e2e --shell-path ${JSON.stringify(shellPath)}`,
+              kubectlDir ? `--sandbox-read-only ${JSON.stringify(kubectlDir)}` : '',
+            ].join(' '),
+            url: `http://127.0.0.1:${WORKSHOP_PORT}/api/health`,
+            reuseExistingServer: false,
+            timeout: 60_000,
+            stdout: 'ignore' as const,
+            stderr: 'pipe' as const,
+          },
+        ]
+      : []),
+  ],
 });
