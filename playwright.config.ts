@@ -82,7 +82,8 @@ export default defineConfig({
       reuseExistingServer: false,
       timeout: 30_000,
     },
-    ...(kubeconfig
+    // The kind tier runs one spec against kind; it needs no workshop server.
+    ...(kubeconfig && !process.env.KUBENOTES_KIND_E2E
       ? [
           {
             // A workshop: join code, a namespace and a sandboxed shell per participant.

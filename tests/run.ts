@@ -83,7 +83,7 @@ function count(output: string): Tally | undefined {
       else if (pw[2] === 'failed') found.failed += n;
       else found.skipped += n;
     }
-    const summary = /^(?:[\w-]+: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$/.exec(
+    const summary = /^(?:\w[\w -]*: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$/.exec(
       line.trim(),
     );
     if (summary) {
@@ -105,7 +105,10 @@ async function main(): Promise<void> {
   if (want('check')) {
     await step('check', 'biome', ['check', '.']);
     // The site's types (astro:content, import.meta.env) are generated; make them first.
-    await step('astro sync', process.execPath, [join(ROOT, 'node_modules', 'astro', 'bin', 'astro.mjs'), 'sync']);
+    await step('astro sync', process.execPath, [
+      join(ROOT, 'node_modules', 'astro', 'bin', 'astro.mjs'),
+      'sync',
+    ]);
     for (const project of [
       'tsconfig.json',
       'sandbox-server/tsconfig.json',
