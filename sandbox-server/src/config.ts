@@ -59,6 +59,12 @@ export const ConfigSchema = z.object({
       kubeconfig: z.string().optional(),
       context: z.string().optional(),
       kindName: z.string().default('kubenotes'),
+      /** kind's cluster config; default sandbox-server/kind/kind-config.yaml */
+      kindConfig: z.string().optional(),
+      /** a node image other than kind's default */
+      kindImage: z.string().optional(),
+      /** images loaded into the kind nodes at start, for venues with a bad network */
+      preloadImages: list.default([]),
     })
     .prefault({}),
   sessions: z
@@ -186,6 +192,25 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--kind-name',
     env: ['KUBENOTES_KIND_NAME'],
     help: 'name of the kind cluster',
+  },
+  {
+    path: 'cluster.kindConfig',
+    flag: '--kind-config',
+    env: ['KUBENOTES_KIND_CONFIG'],
+    help: "kind's cluster config file (nodes, port mappings)",
+  },
+  {
+    path: 'cluster.kindImage',
+    flag: '--kind-image',
+    env: ['KUBENOTES_KIND_IMAGE'],
+    help: 'node image for a new kind cluster',
+  },
+  {
+    path: 'cluster.preloadImages',
+    flag: '--preload-image',
+    env: ['KUBENOTES_PRELOAD_IMAGES'],
+    repeatable: true,
+    help: 'image loaded into the kind nodes at start (repeatable)',
   },
   {
     path: 'sessions.max',

@@ -407,6 +407,12 @@ async function main(): Promise<void> {
     );
     if (e2e.code === 0 && /1 passed/.test(e2e.stdout)) tally.passed++;
     else tally.failed++;
+
+    // The user-facing kind provider on this cluster: reuse it, export its kubeconfig,
+    // preload an image, report ready.
+    say('sandbox server with --cluster kind (reuse, kubeconfig, preload)…');
+    if (await kindProviderWorks(tools, work)) tally.passed++;
+    else tally.failed++;
   } catch (error) {
     say(`FAILED: ${(error as Error).message}`);
     tally.failed++;
@@ -420,6 +426,67 @@ async function main(): Promise<void> {
   }
   say(`done in ${since()}`);
   finish(tally);
+}
+
+/** Starts the sandbox with `--cluster kind` and checks what /api/health and its log say. */
+async function kindProviderWorks(tools: string, work: string): Promise<boolean> {
+  const child = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'sandbox-server', 'bin', 'kubenotes.mjs'),
+      'sandbox',
+      '--port',
+      '0',
+      '--cluster',
+      'kind',
+      '--kind-name',
+      CLUSTER,
+      '--preload-image',
+      'alpine:3.22',
+      '--state-dir',
+      join(work, 'provider-state'),
+    ],
+    {
+      env: { ...process.env, PATH: `${tools}:${process.env.PATH}` },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let logs = '';
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error('the sandbox did not start in 120 s')),
+        120_000,
+      );
+      child.stdout?.on('data', (chunk: Buffer) => {
+        logs += chunk.toString();
+        const match = /"event":"listening","url":"([^"]+)"/.exec(logs);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+        }
+      });
+      child.on('exit', (code) =>
+        reject(new Error(`the sandbox exited with ${code}: ${logs.slice(-2000)}`)),
+      );
+    });
+    const health = (await (await fetch(`${url}/api/health`)).json()) as {
+      cluster: { provider: string; ready: boolean; message?: string };
+    };
+    const ok =
+      health.cluster.provider === 'kind' &&
+      health.cluster.ready &&
+      /preloaded alpine:3\.22/.test(logs);
+    say(
+      `  health: ${JSON.stringify(health.cluster)}; preload logged: ${/preloaded alpine/.test(logs)}`,
+    );
+    return ok;
+  } catch (error) {
+    say(`  FAILED: ${(error as Error).message}`);
+    return false;
+  } finally {
+    child.kill('SIGTERM');
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -4,14 +4,15 @@
  * says what is missing. The reader's current kubectl context is never used implicitly.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { DEFAULT_LIMITS } from '../tenancy/tenancy-objects.ts';
 import { TenancyProvider } from '../tenancy/tenancy-provider.ts';
 import { ExistingProvider, loadKubeconfig } from './existing-provider.ts';
+import { ensureKindCluster } from './kind-cluster.ts';
 import { NoneProvider } from './none-provider.ts';
 import type { ClusterProvider } from './provider.ts';
 
@@ -46,7 +47,7 @@ export async function chooseProvider(
   onTiming?: (what: 'create' | 'delete', ms: number) => void,
 ): Promise<ClusterProvider> {
   if (config.mode === 'workshop') return workshopProvider(config, stateDir, env, log, onTiming);
-  return localProvider(config, stateDir, env);
+  return localProvider(config, stateDir, env, log);
 }
 
 /**
@@ -68,13 +69,13 @@ async function workshopProvider(
       throw new Error('--cluster existing needs both --kubeconfig FILE and --context NAME.');
     }
   } else if (provider === 'kind' || provider === 'auto') {
-    const kind = await kindCluster(kindName, stateDir, env);
-    if (!kind) {
+    try {
+      file = await kindCluster(config, stateDir, env, log);
+    } catch (error) {
       throw new Error(
-        `Workshop mode needs a cluster: the kind cluster "${kindName}" was not found. Create it (kind create cluster --name ${kindName}) or use --cluster existing --kubeconfig FILE --context NAME.`,
+        `Workshop mode needs a cluster, and the kind cluster could not be had: ${(error as Error).message} Or use --cluster existing --kubeconfig FILE --context NAME.`,
       );
     }
-    file = kind;
     name = `kind-${kindName}`;
   } else {
     throw new Error(
@@ -95,6 +96,7 @@ async function localProvider(
   config: Config,
   stateDir: string,
   env: NodeJS.ProcessEnv,
+  log: Logger,
 ): Promise<ClusterProvider> {
   const { provider, kubeconfig, context, kindName } = config.cluster;
   // Only a trusted local reader's shell may use the host's Docker engine and kind.
@@ -114,41 +116,51 @@ async function localProvider(
       return new ExistingProvider({ kubeconfig, context, capabilities });
     case 'kind':
     case 'auto': {
-      const kind = await kindCluster(kindName, stateDir, env);
-      if (kind) {
-        return new ExistingProvider({
-          kubeconfig: kind,
-          context: `kind-${kindName}`,
-          name: 'kind',
+      const usable = capabilities.includes('docker') && capabilities.includes('kind');
+      if (provider === 'auto' && !usable) {
+        const missing = !capabilities.includes('docker')
+          ? 'Docker is not installed or not running'
+          : 'kind is not installed';
+        return new NoneProvider(
+          `no Kubernetes cluster: ${missing}. kubectl will fail; the shell still works. See the README's "What you need".`,
           capabilities,
-        });
+        );
       }
-      const missing = !capabilities.includes('docker')
-        ? 'Docker is not installed or not running'
-        : !capabilities.includes('kind')
-          ? 'kind is not installed'
-          : `the kind cluster "${kindName}" does not exist (create it: kind create cluster --name ${kindName})`;
-      if (provider === 'kind') throw new Error(`--cluster kind: ${missing}.`);
-      return new NoneProvider(
-        `no Kubernetes cluster: ${missing}. kubectl will fail; the shell still works. See the README's "Clusters" section.`,
+      let kubeconfig: string;
+      try {
+        kubeconfig = await kindCluster(config, stateDir, env, log);
+      } catch (error) {
+        if (provider === 'kind') throw new Error(`--cluster kind: ${(error as Error).message}`);
+        return new NoneProvider(`no Kubernetes cluster: ${(error as Error).message}`, capabilities);
+      }
+      return new ExistingProvider({
+        kubeconfig,
+        context: `kind-${kindName}`,
+        name: 'kind',
         capabilities,
-      );
+      });
     }
   }
 }
 
-/** The kubeconfig of the named kind cluster, written to the state folder, or null. */
-async function kindCluster(
-  name: string,
+/** The sandbox's kind cluster, reused or created; errors say what is missing. */
+function kindCluster(
+  config: Config,
   stateDir: string,
   env: NodeJS.ProcessEnv,
-): Promise<string | null> {
-  const clusters = await succeeds('kind', ['get', 'clusters'], env);
-  if (!clusters?.split('\n').includes(name)) return null;
-  const kubeconfig = await succeeds('kind', ['get', 'kubeconfig', '--name', name], env);
-  if (!kubeconfig) return null;
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const path = join(stateDir, `kind-${name}.kubeconfig`);
-  writeFileSync(path, kubeconfig, { mode: 0o600 });
-  return path;
+  log: Logger,
+): Promise<string> {
+  const { kindName, kindConfig, kindImage, preloadImages } = config.cluster;
+  return ensureKindCluster({
+    name: kindName,
+    configFile:
+      kindConfig ?? fileURLToPath(new URL('../../kind/kind-config.yaml', import.meta.url)),
+    image: kindImage,
+    stateDir,
+    env,
+    create: true,
+    preload: preloadImages,
+    internal: existsSync('/.dockerenv') || env.KUBENOTES_KIND_INTERNAL === '1',
+    progress: (line) => log.log('info', 'kind', { message: line }),
+  });
 }
