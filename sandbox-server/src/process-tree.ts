@@ -5,8 +5,11 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** Live process ids whose session id is `sid` (Linux), the leader included. */
-export function processesInSession(sid: number): number[] {
+/**
+ * Live process ids (zombies excluded) whose `/proc/<pid>/<file>` satisfies `match`. Linux
+ * only; elsewhere there is no /proc and the answer is empty.
+ */
+export function findProcesses(file: 'stat' | 'status', match: (text: string) => boolean): number[] {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
@@ -17,16 +20,22 @@ export function processesInSession(sid: number): number[] {
   for (const name of entries) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // Fields after the command name, which may contain spaces and parentheses.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // A zombie has ended already; it only waits for its parent to collect it.
-      if (Number(fields[3]) === sid && fields[0] !== 'Z') found.push(Number(name));
+      if (match(readFileSync(`/proc/${name}/${file}`, 'utf8'))) found.push(Number(name));
     } catch {
       // The process ended while we looked.
     }
   }
   return found;
+}
+
+/** Live process ids whose session id is `sid` (Linux), the leader included. */
+export function processesInSession(sid: number): number[] {
+  return findProcesses('stat', (stat) => {
+    // Fields after the command name, which may contain spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // A zombie has ended already; it only waits for its parent to collect it.
+    return Number(fields[3]) === sid && fields[0] !== 'Z';
+  });
 }
 
 export function killSession(sid: number): void {

@@ -1,14 +1,6 @@
-/**
- * What a chapter page costs a reader before the first Run: every script fetched before the
- * first click (idle-time prefetches included) plus inline scripts, gzipped; then Lighthouse's
- * performance and accessibility scores, in Debian's Chromium. Prints; asserts nothing.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium } from '@playwright/test';
+import { startServerProcess } from '../support/server-process.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FLAGS = [
@@ -21,33 +13,6 @@ const FLAGS = [
   '--no-first-run',
 ];
 
-async function serve(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    [
-      'sandbox-server/bin/kubenotes.mjs',
-      'serve',
-      '--port',
-      '0',
-      '--cluster',
-      'none',
-      '--state-dir',
-      mkdtempSync(join(tmpdir(), 'kubenotes-page-')),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let logs = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      logs += chunk.toString();
-      const match = /"event":"listening","url":"([^"]+)"/.exec(logs);
-      if (match) resolve(match[1]!);
-    });
-    child.on('exit', () => reject(new Error(`the server exited: ${logs}`)));
-  });
-  return { url, child };
-}
-
 export interface PageFigures {
   scripts: { url: string; gzipBytes: number }[];
   inlineGzipBytes: number;
@@ -57,7 +22,11 @@ export interface PageFigures {
 }
 
 export async function measurePage(path = '/pods/'): Promise<PageFigures> {
-  const { url, child } = await serve();
+  const server = await startServerProcess(['--cluster', 'none'], {
+    command: 'serve',
+    timeoutMs: 180_000,
+  });
+  const { url } = server;
   try {
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
     const page = await browser.newPage();
@@ -95,7 +64,7 @@ export async function measurePage(path = '/pods/'): Promise<PageFigures> {
       lighthouse: await lighthouse(url + path),
     };
   } finally {
-    child.kill('SIGTERM');
+    await server.stop();
   }
 }
 

@@ -1,16 +1,6 @@
-/**
- * The sandbox server's figures against the floor (node-pty straight, no network):
- * keystroke echo p50/p99, bulk output throughput, RSS per idle session, create-to-prompt —
- * with the server-side screen on, then off, so its cost is visible. Prints; asserts nothing.
- *
- * The server runs in its own process (so its RSS is its own); this process is the client, and
- * on a 2-core machine it competes with the server and the shell for CPU.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import * as pty from 'node-pty';
+import { startServerProcess } from '../support/server-process.ts';
 import { createSession, TerminalClient } from '../support/terminal-client.ts';
 
 const KEYSTROKES = 300;
@@ -85,43 +75,18 @@ function rssMiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-async function startServer(screen: boolean): Promise<{ url: string; child: ChildProcess }> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'kubenotes-bench-'));
-  const child = spawn(
-    process.execPath,
-    [
-      'sandbox-server/bin/kubenotes.mjs',
-      'sandbox',
-      '--port',
-      '0',
-      '--cluster',
-      'none',
-      '--max-sessions',
-      String(IDLE_SESSIONS + PROMPT_SAMPLES + 10),
-      '--sessions-per-minute',
-      '1000',
-      '--state-dir',
-      stateDir,
-      screen ? '--screen' : '--no-screen',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let logs = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      logs += chunk.toString();
-      const match = /"event":"listening","url":"([^"]+)"/.exec(logs);
-      if (match) resolve(match[1]!);
-    });
-    child.on('exit', () => reject(new Error(`the server exited: ${logs}`)));
-  });
-  child.stdout?.resume();
-  return { url, child };
-}
-
 /** The same measurements through the sandbox server over loopback. */
 export async function throughServer(screen: boolean): Promise<Figures> {
-  const { url, child } = await startServer(screen);
+  const server = await startServerProcess([
+    '--cluster',
+    'none',
+    '--max-sessions',
+    String(IDLE_SESSIONS + PROMPT_SAMPLES + 10),
+    '--sessions-per-minute',
+    '1000',
+    screen ? '--screen' : '--no-screen',
+  ]);
+  const { url, child } = server;
   try {
     // Create-to-prompt: POST, attach, first prompt mark.
     const prompts: number[] = [];
@@ -177,7 +142,6 @@ export async function throughServer(screen: boolean): Promise<Figures> {
       promptMs: percentile(prompts, 50),
     };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await server.stop();
   }
 }

@@ -1,14 +1,7 @@
-/**
- * Workshop mode at a workshop's size, on the test cluster (a real API server): POST to first
- * prompt with tenancy and sandboxing; 300 sessions created, idle (server memory and CPU), then
- * ended, with a check that nothing is left behind (namespaces, processes). Prints figures.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ensureTestCluster } from '../cluster/cluster.ts';
+import { startServerProcess } from '../support/server-process.ts';
 import { type CreatedSession, createSession, TerminalClient } from '../support/terminal-client.ts';
 
 const SESSIONS = Number(process.env.KUBENOTES_BENCH_SESSIONS ?? 300);
@@ -69,51 +62,33 @@ export async function workshopBench(): Promise<WorkshopFigures> {
   const context =
     /^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(cluster.kubeconfig, 'utf8'))?.[1] ?? '';
   const instance = `bench${Date.now().toString(36)}`;
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      'sandbox-server/bin/kubenotes.mjs',
-      'sandbox',
-      '--port',
-      '0',
-      '--mode',
-      'workshop',
-      '--cluster',
-      'existing',
-      '--kubeconfig',
-      cluster.kubeconfig,
-      '--context',
-      context,
-      '--instance',
-      instance,
-      '--join-code',
-      JOIN,
-      '--max-sessions',
-      String(SESSIONS + PROMPT_SAMPLES + 5),
-      '--sessions-per-minute',
-      '100000',
-      '--sandbox-uid-first',
-      String(UID_FIRST),
-      '--sandbox-uid-last',
-      String(UID_FIRST + 999),
-      '--sandbox-read-only',
-      cluster.binDir,
-      '--shell-path',
-      `${cluster.binDir}:/usr/local/bin:/usr/bin:/bin`,
-      '--state-dir',
-      mkdtempSync(join(tmpdir(), 'kubenotes-wsbench-')),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let logs = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      logs = (logs + chunk.toString()).slice(-20_000);
-      const match = /"event":"listening","url":"([^"]+)"/.exec(logs);
-      if (match) resolve(match[1]!);
-    });
-    child.on('exit', () => reject(new Error(`the server exited: ${logs}`)));
-  });
+  const server = await startServerProcess([
+    '--mode',
+    'workshop',
+    '--cluster',
+    'existing',
+    '--kubeconfig',
+    cluster.kubeconfig,
+    '--context',
+    context,
+    '--instance',
+    instance,
+    '--join-code',
+    JOIN,
+    '--max-sessions',
+    String(SESSIONS + PROMPT_SAMPLES + 5),
+    '--sessions-per-minute',
+    '100000',
+    '--sandbox-uid-first',
+    String(UID_FIRST),
+    '--sandbox-uid-last',
+    String(UID_FIRST + 999),
+    '--sandbox-read-only',
+    cluster.binDir,
+    '--shell-path',
+    `${cluster.binDir}:/usr/local/bin:/usr/bin:/bin`,
+  ]);
+  const { url, child } = server;
   const end = (s: CreatedSession) =>
     fetch(`${url}/api/sessions/${s.id}`, {
       method: 'DELETE',
@@ -181,7 +156,6 @@ export async function workshopBench(): Promise<WorkshopFigures> {
       sessions: SESSIONS,
     };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await server.stop();
   }
 }

@@ -3,13 +3,10 @@
  * every shell and every process the shells started.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processesInSession } from '../../sandbox-server/src/process-tree.ts';
+import { startServerProcess } from '../support/server-process.ts';
 import { createSession, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer } from '../support/test-server.ts';
 
@@ -75,35 +72,9 @@ test('a session with no terminal attached ends after the grace period', async ()
 });
 
 test('SIGTERM drains: terminals are told, shells and their children end, exit code 0', async () => {
-  const stateDir = mkdtempSync(join(tmpdir(), 'kubenotes-sigterm-'));
-  const child = spawn(
-    process.execPath,
-    [
-      'sandbox-server/bin/kubenotes.mjs',
-      'sandbox',
-      '--port',
-      '0',
-      '--cluster',
-      'none',
-      '--state-dir',
-      stateDir,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let logs = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    logs += chunk.toString();
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line: ${logs}`)), 20_000);
-    child.stdout.on('data', () => {
-      const match = /"event":"listening","url":"([^"]+)"/.exec(logs);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-  });
+  const server = await startServerProcess(['--cluster', 'none']);
+  const { url, child } = server;
+  const logs = () => server.logs();
   const sids: number[] = [];
   const terms: TerminalClient[] = [];
   for (let i = 0; i < 2; i++) {
@@ -115,7 +86,7 @@ test('SIGTERM drains: terminals are told, shells and their children end, exit co
     await term.waitForMark('command-start');
     const shell = Number(
       /"event":"shell_started","session":"[^"]+","pid":(\d+)/g.exec(
-        logs
+        logs()
           .split('\n')
           .filter((l) => l.includes(session.id))
           .join('\n'),

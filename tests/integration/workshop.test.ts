@@ -4,12 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { startServerProcess } from '../support/server-process.ts';
 import { createSession, plain, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
@@ -280,36 +280,9 @@ describe('workshop tenancy', { skip }, () => {
 describe('crash recovery', { skip }, () => {
   test('after SIGKILL and a restart, the namespaces the crash left behind are removed', async () => {
     const instance = `crash${Date.now().toString(36)}`;
-    const start = () => {
-      const stateDir = mkdtempSync(join(tmpdir(), 'kubenotes-crash-'));
-      const child = spawn(
-        process.execPath,
-        [
-          'sandbox-server/bin/kubenotes.mjs',
-          'sandbox',
-          '--port',
-          '0',
-          '--state-dir',
-          stateDir,
-          ...workshopArgs(instance),
-        ],
-        { stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: shellPath } },
-      );
-      let logs = '';
-      child.stdout.on('data', (c: Buffer) => {
-        logs += c.toString();
-      });
-      const url = new Promise<string>((resolve, reject) => {
-        child.stdout.on('data', () => {
-          const m = /"event":"listening","url":"([^"]+)"/.exec(logs);
-          if (m) resolve(m[1]!);
-        });
-        child.on('exit', () => reject(new Error(`server exited: ${logs}`)));
-      });
-      return { child, url, logs: () => logs };
-    };
-    const first = start();
-    const url = await first.url;
+    const start = () => startServerProcess(workshopArgs(instance), { env: { PATH: shellPath } });
+    const first = await start();
+    const url = first.url;
     const sessions = [
       await createSession(url, { joinCode: 'kube-2026' }),
       await createSession(url, { joinCode: 'kube-2026' }),
@@ -319,12 +292,10 @@ describe('crash recovery', { skip }, () => {
     for (const s of sessions)
       assert.equal(await namespaceEnded(s.namespace), false, 'left behind by the crash');
 
-    const second = start();
-    await second.url;
+    const second = await start();
     for (const s of sessions)
       assert.ok(await namespaceEnded(s.namespace), `${s.namespace} removed on restart`);
     assert.match(second.logs(), /"event":"orphans_removed"/);
-    second.child.kill('SIGTERM');
-    await new Promise((resolve) => second.child.once('exit', resolve));
+    await second.stop();
   });
 });

@@ -3,30 +3,17 @@
  * processes, wherever they went: another process group, another session (setsid), another
  * cgroup. The last word on "nothing of the session is left", with or without cgroups.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+
 import { setTimeout as sleep } from 'node:timers/promises';
+import { findProcesses } from '../process-tree.ts';
 
 /** Live pids (not zombies) whose real, effective, saved or filesystem uid is `uid`. */
 export function processesOfUid(uid: number): number[] {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  const found: number[] = [];
-  for (const name of entries) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const status = readFileSync(`/proc/${name}/status`, 'utf8');
-      if (/^State:\s+Z/m.test(status)) continue;
-      const uids = /^Uid:\s+(.*)$/m.exec(status)?.[1]?.split(/\s+/).map(Number) ?? [];
-      if (uids.includes(uid)) found.push(Number(name));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return found;
+  return findProcesses('status', (status) => {
+    if (/^State:\s+Z/m.test(status)) return false;
+    const uids = /^Uid:\s+(.*)$/m.exec(status)?.[1]?.split(/\s+/).map(Number) ?? [];
+    return uids.includes(uid);
+  });
 }
 
 /**

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds the sandbox image (sandbox-server/Dockerfile) from the repository root, on a machine
+# with no container registry: the base is made locally first (make-local-base.sh), and CA
+# certificates this machine added to its trust store (a TLS-intercepting proxy's, say) are
+# passed to the build stages, which fetch from Debian, npm and the Go module proxy.
+#
+#   bash sandbox-server/deploy/build-image.sh                 # → kubenotes:local
+#   bash sandbox-server/deploy/build-image.sh --tag kubenotes:dev --base debian:bookworm-slim
+#
+# Prints the build time and the image size as its last lines.
+# Environment: KUBENOTES_BUILD_CA_FILE (a PEM file to pass instead of the detected ones).
+set -euo pipefail
+
+main() {
+  local here repo tag="kubenotes:local" base="kubenotes-base:bookworm" extra=()
+  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  repo="$(cd "$here/../.." && pwd)"
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --tag) tag="${2:?--tag needs NAME:TAG}"; shift ;;
+      --base) base="${2:?--base needs an image}"; shift ;;
+      -h | --help) sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return 0 ;;
+      *) extra+=("$1") ;;
+    esac
+    shift
+  done
+  local start=$SECONDS
+  if [[ "$base" == kubenotes-base:* ]]; then
+    bash "$here/make-local-base.sh" --tag "$base"
+  fi
+  local ca
+  ca="$(extra_ca_certs)"
+  [[ -n "$ca" ]] && echo "[build-image] passing $(grep -c 'BEGIN CERTIFICATE' <<<"$ca") extra CA certificate(s) of this machine to the build stages"
+  echo "[build-image] docker build -f sandbox-server/Dockerfile --build-arg BASE_IMAGE=$base -t $tag ."
+  docker build -f "$repo/sandbox-server/Dockerfile" \
+    --build-arg "BASE_IMAGE=$base" --build-arg "EXTRA_CA_CERTS=$ca" \
+    -t "$tag" "${extra[@]}" "$repo"
+  local size
+  size="$(docker image inspect "$tag" --format '{{.Size}}')"
+  echo "[build-image] built $tag in $((SECONDS - start))s"
+  echo "[build-image] image size: $(awk -v s="$size" 'BEGIN { printf "%.0f MB", s / 1e6 }') ($size bytes)"
+}
+
+# CA certificates the machine's administrator added: local files in /etc/ssl/certs (Debian's
+# own are symlinks into /usr/share/ca-certificates) and /usr/local/share/ca-certificates.
+extra_ca_certs() {
+  if [[ -n "${KUBENOTES_BUILD_CA_FILE:-}" ]]; then
+    cat "$KUBENOTES_BUILD_CA_FILE"
+    return
+  fi
+  local f
+  for f in /etc/ssl/certs/*.pem /usr/local/share/ca-certificates/*.crt /usr/local/share/ca-certificates/*/*.crt; do
+    [[ -f "$f" && ! -L "$f" ]] || continue
+    grep -q 'BEGIN CERTIFICATE' "$f" && cat "$f"
+  done
+  return 0
+}
+
+main "$@"
