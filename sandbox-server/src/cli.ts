@@ -4,12 +4,19 @@
  *   kubenotes serve [settings]    build the guide if it changed, serve it and the sandbox (npm start)
  *   kubenotes sandbox [settings]  the sandbox server alone (the site hosted elsewhere)
  *   kubenotes dev                 the authors' loop: astro dev with a sandbox beside it (npm run dev)
+ *   kubenotes workshop --join-code CODE [settings]
+ *                                 serve in workshop mode (an admin token is made if none is given)
+ *   kubenotes pack [--out FILE]   save every image the chapters use into one archive (src/pack)
+ *   kubenotes preload FILE        load such an archive into the kind cluster's nodes, and check
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Config, ConfigError, helpText, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
+import { PACK_USAGE, PackError, pack, packSummary, parsePackArgs, plan } from './pack/pack.ts';
+import { PRELOAD_USAGE, parsePreloadArgs, preload, preloadSummary } from './pack/preload.ts';
 import { type SandboxServer, startSandboxServer } from './server.ts';
 import { buildSite, siteIsCurrent } from './site-build.ts';
 
@@ -21,11 +28,23 @@ Commands:
   serve     build the guide when it changed, then serve it and the sandbox on one port
   sandbox   run only the sandbox server (the guide is hosted elsewhere)
   dev       astro dev (hot reload) with a sandbox beside it
+  workshop  serve in workshop mode: --join-code CODE required; prints a new admin token
+            when --admin-token is not given
+  pack      save the images the chapters use into one archive (kubenotes pack --help)
+  preload   load such an archive into a kind cluster and check it (kubenotes preload --help)
 
 ${helpText()}`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  // pack and preload take their own options, not the server's settings.
+  if (command === 'pack' || command === 'preload') {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      console.log(command === 'pack' ? PACK_USAGE : PRELOAD_USAGE);
+      return;
+    }
+    return command === 'pack' ? packCommand(rest) : preloadCommand(rest);
+  }
   if (!command || command === '--help' || command === 'help' || rest.includes('--help')) {
     console.log(USAGE);
     return;
@@ -35,6 +54,8 @@ async function main(argv: string[]): Promise<void> {
       return serve(rest, true);
     case 'sandbox':
       return serve(rest, false);
+    case 'workshop':
+      return workshop(rest);
     case 'dev':
       return dev(rest);
     default:
@@ -43,7 +64,10 @@ async function main(argv: string[]): Promise<void> {
 }
 
 async function serve(argv: string[], withSite: boolean): Promise<void> {
-  const config = loadConfig({ argv, env: process.env });
+  await serveConfig(loadConfig({ argv, env: process.env }), withSite);
+}
+
+async function serveConfig(config: Config, withSite: boolean): Promise<SandboxServer> {
   const outDir = join(ROOT, 'dist');
   if (withSite && !config.siteDir) {
     if (siteIsCurrent(ROOT, outDir)) {
@@ -58,6 +82,65 @@ async function serve(argv: string[], withSite: boolean): Promise<void> {
   const server = await listen(config);
   console.error(`\nkubenotes: the guide and its sandbox are at ${server.url}/\n`);
   stopOnSignals(server);
+  return server;
+}
+
+/**
+ * `kubenotes workshop`: `serve` in workshop mode, which strangers use, so it insists on a join
+ * code, and makes (and prints, once) an instructor token when none is given.
+ */
+async function workshop(argv: string[]): Promise<void> {
+  const config = loadConfig({ argv: [...argv, '--mode', 'workshop'], env: process.env });
+  const mode = loadConfig({ argv, env: process.env }).mode;
+  if (argv.includes('--mode') || argv.some((a) => a.startsWith('--mode='))) {
+    if (mode !== 'workshop') {
+      throw new ConfigError('kubenotes workshop always runs in workshop mode; leave out --mode.');
+    }
+  }
+  if (config.joinCodes.length === 0) {
+    throw new ConfigError(
+      'kubenotes workshop needs a join code, which participants type to get a terminal: --join-code CODE (repeatable), KUBENOTES_JOIN_CODES, or "joinCodes" in the --config file.',
+    );
+  }
+  let generated: string | undefined;
+  if (!config.adminToken) {
+    generated = randomBytes(18).toString('base64url');
+    config.adminToken = generated;
+  }
+  const server = await serveConfig(config, true);
+  const lines = [
+    `kubenotes: workshop mode, ${config.sessions.max} sessions at most, join code${config.joinCodes.length > 1 ? 's' : ''} required.`,
+    `kubenotes: the instructor page is ${server.url}/instructor/`,
+  ];
+  if (generated) {
+    lines.push(
+      `kubenotes: instructor (admin) token, made for this run: ${generated}`,
+      '           keep it to yourself; pass --admin-token (or KUBENOTES_ADMIN_TOKEN) to choose one.',
+    );
+  }
+  console.error(`${lines.join('\n')}\n`);
+}
+
+async function packCommand(argv: string[]): Promise<void> {
+  const options = parsePackArgs(argv, {
+    contentDir: join(ROOT, 'content'),
+    kindConfig: join(ROOT, 'sandbox-server', 'kind', 'kind-config.yaml'),
+  });
+  if (options.list) {
+    const manifest = options.withNodeImage ? await pack(options) : plan([]);
+    console.log(JSON.stringify(options.withNodeImage ? manifest : await pack(options), null, 2));
+    return;
+  }
+  const manifest = await pack(options);
+  console.log(packSummary(manifest, options.out));
+  if (manifest.missing.length > 0) process.exitCode = 1;
+}
+
+async function preloadCommand(argv: string[]): Promise<void> {
+  const options = parsePreloadArgs(argv);
+  const result = await preload(options);
+  console.log(preloadSummary(result, options.name));
+  if (!result.ok) process.exitCode = 1;
 }
 
 async function dev(argv: string[]): Promise<void> {
@@ -135,7 +218,7 @@ function stopOnSignals(server: SandboxServer, before?: () => void): void {
 }
 
 main(process.argv.slice(2)).catch((error: Error) => {
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof PackError) {
     console.error(`kubenotes: ${error.message}`);
   } else {
     console.error(`kubenotes: ${error.message}`);

@@ -94,7 +94,12 @@ export function chapterImages(chapters: readonly ChapterSource[]): ChapterImages
       text += node.value.slice(from);
       const line = node.position?.start.line ?? 0;
       for (const { image, where } of imagesInYaml(text)) {
-        use(image, where, { chapter: chapter.slug, file: chapter.file, snippet: `yaml@${line}`, line });
+        use(image, where, {
+          chapter: chapter.slug,
+          file: chapter.file,
+          snippet: `yaml@${line}`,
+          line,
+        });
       }
     }
   }

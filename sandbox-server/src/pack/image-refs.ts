@@ -288,7 +288,8 @@ export function normalizeImage(ref: string): string {
   }
   const slash = name.indexOf('/');
   const first = slash < 0 ? '' : name.slice(0, slash);
-  const hasRegistry = first !== '' && (first.includes('.') || first.includes(':') || first === 'localhost');
+  const hasRegistry =
+    first !== '' && (first.includes('.') || first.includes(':') || first === 'localhost');
   if (!hasRegistry) name = `docker.io/${slash < 0 ? `library/${name}` : name}`;
   else if (first === 'index.docker.io') name = `docker.io${name.slice(first.length)}`;
   const lastSlash = name.lastIndexOf('/');

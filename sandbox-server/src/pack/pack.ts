@@ -282,7 +282,9 @@ export async function pack(options: PackOptions, deps: PackDeps = {}): Promise<P
       members.push({ name, file });
     }
     if (members.length === 0) {
-      throw new PackError('Nothing to pack: the chapters use no image, and no node image is packed.');
+      throw new PackError(
+        'Nothing to pack: the chapters use no image, and no node image is packed.',
+      );
     }
     log(`kubenotes pack: writing ${options.out}`);
     await writeTar(options.out, [

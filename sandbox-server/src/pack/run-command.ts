@@ -53,7 +53,9 @@ export async function mustRun(
   const result = await run(command, args, options);
   if (result.code !== 0) {
     const detail = (result.stderr || result.stdout).trim().split('\n').slice(-5).join('\n  ');
-    throw new Error(`\`${[command, ...args].join(' ')}\` failed (exit ${result.code}):\n  ${detail}`);
+    throw new Error(
+      `\`${[command, ...args].join(' ')}\` failed (exit ${result.code}):\n  ${detail}`,
+    );
   }
   return result.stdout;
 }

@@ -16,7 +16,11 @@ export interface TarMember {
   offset: number;
 }
 
-export function tarHeader(name: string, size: number, mtime = Math.floor(Date.now() / 1000)): Buffer {
+export function tarHeader(
+  name: string,
+  size: number,
+  mtime = Math.floor(Date.now() / 1000),
+): Buffer {
   if (Buffer.byteLength(name) > 100) throw new Error(`tar: member name too long: ${name}`);
   const header = Buffer.alloc(BLOCK);
   header.write(name, 0, 100, 'utf8');

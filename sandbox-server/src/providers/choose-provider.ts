@@ -4,7 +4,6 @@
  * says what is missing. The reader's current kubectl context is never used implicitly.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Config } from '../config.ts';
@@ -160,7 +159,9 @@ function kindCluster(
     env,
     create: true,
     preload: preloadImages,
-    internal: existsSync('/.dockerenv') || env.KUBENOTES_KIND_INTERNAL === '1',
+    // Inside a container on the kind network (the compose file sets it), the node's own
+    // address; on the host, the port kind published. Being in some container says neither.
+    internal: env.KUBENOTES_KIND_INTERNAL === '1',
     progress: (line) => log.log('info', 'kind', { message: line }),
   });
 }
