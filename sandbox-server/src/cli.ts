@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Config, ConfigError, helpText, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
-import { PACK_USAGE, PackError, pack, packSummary, parsePackArgs, plan } from './pack/pack.ts';
+import { PACK_USAGE, PackError, pack, packSummary, parsePackArgs } from './pack/pack.ts';
 import { PRELOAD_USAGE, parsePreloadArgs, preload, preloadSummary } from './pack/preload.ts';
 import { type SandboxServer, startSandboxServer } from './server.ts';
 import { buildSite, siteIsCurrent } from './site-build.ts';
@@ -90,13 +90,12 @@ async function serveConfig(config: Config, withSite: boolean): Promise<SandboxSe
  * code, and makes (and prints, once) an instructor token when none is given.
  */
 async function workshop(argv: string[]): Promise<void> {
-  const config = loadConfig({ argv: [...argv, '--mode', 'workshop'], env: process.env });
-  const mode = loadConfig({ argv, env: process.env }).mode;
-  if (argv.includes('--mode') || argv.some((a) => a.startsWith('--mode='))) {
-    if (mode !== 'workshop') {
-      throw new ConfigError('kubenotes workshop always runs in workshop mode; leave out --mode.');
-    }
+  const modeAt = argv.findIndex((a) => a === '--mode' || a.startsWith('--mode='));
+  const mode = argv[modeAt]?.includes('=') ? argv[modeAt]?.split('=')[1] : argv[modeAt + 1];
+  if (modeAt >= 0 && mode !== 'workshop') {
+    throw new ConfigError('kubenotes workshop always runs in workshop mode; leave out --mode.');
   }
+  const config = loadConfig({ argv: [...argv, '--mode', 'workshop'], env: process.env });
   if (config.joinCodes.length === 0) {
     throw new ConfigError(
       'kubenotes workshop needs a join code, which participants type to get a terminal: --join-code CODE (repeatable), KUBENOTES_JOIN_CODES, or "joinCodes" in the --config file.',
@@ -127,8 +126,7 @@ async function packCommand(argv: string[]): Promise<void> {
     kindConfig: join(ROOT, 'sandbox-server', 'kind', 'kind-config.yaml'),
   });
   if (options.list) {
-    const manifest = options.withNodeImage ? await pack(options) : plan([]);
-    console.log(JSON.stringify(options.withNodeImage ? manifest : await pack(options), null, 2));
+    console.log(JSON.stringify(await pack(options), null, 2));
     return;
   }
   const manifest = await pack(options);

@@ -100,6 +100,8 @@ export const ConfigSchema = z.object({
       /** extra environment variable names passed through to the shells */
       passEnv: list.default([]),
       stateDir: z.string().optional(),
+      /** workshop: run each shell as a pod of this image in the cluster */
+      podImage: z.string().optional(),
     })
     .prefault({}),
   joinCodes: list.default([]),
@@ -303,6 +305,12 @@ export const SETTINGS: readonly Setting[] = [
     env: ['KUBENOTES_PASS_ENV'],
     repeatable: true,
     help: 'extra variable names passed to the shells',
+  },
+  {
+    path: 'shell.podImage',
+    flag: '--shell-pod-image',
+    env: ['KUBENOTES_SHELL_POD_IMAGE'],
+    help: 'workshop: run each shell as a pod of this image (needs bash)',
   },
   {
     path: 'shell.stateDir',

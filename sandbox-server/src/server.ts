@@ -64,7 +64,8 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
   // Workshop shells run sandboxed; if this host cannot, say so and stop rather than hand
   // strangers a plain shell.
   const isolation =
-    config.mode === 'workshop' && config.sandbox.isolation === 'bwrap'
+    // (a shell in a pod runs on the cluster: nothing of the participant's runs here)
+    config.mode === 'workshop' && config.sandbox.isolation === 'bwrap' && !config.shell.podImage
       ? Isolation.create(
           {
             uidFirst: config.sandbox.uidFirst,

@@ -216,6 +216,7 @@ export class Session {
       env: this.#lease.env,
       banner: this.#lease.banner,
       sandbox: this.#sandbox,
+      remoteShell: this.#lease.remoteShell,
     });
     this.#pty = pty;
     this.#paused = false;

@@ -30,6 +30,8 @@ export interface ShellOptions {
   banner?: string | undefined;
   /** workshop mode: the session's sandbox (own uid, cgroup, bubblewrap) */
   sandbox?: SessionSandbox | undefined;
+  /** the shell runs in a pod; this pty only carries the exec stream (see ClusterLease) */
+  remoteShell?: ((rc: string) => { file: string; args: string[] }) | undefined;
 }
 
 /**
@@ -92,8 +94,21 @@ export function shellEnvironment(options: ShellOptions): Record<string, string> 
 }
 
 export function spawnShell(options: ShellOptions): pty.IPty {
-  const { sandbox } = options;
+  const { sandbox, remoteShell } = options;
   let rc: string;
+  if (remoteShell) {
+    // Nothing of the participant's runs here: the home only holds the exec's kubeconfig.
+    mkdirSync(options.home, { recursive: true, mode: 0o700 });
+    const { file, args } = remoteShell(rcfile(options.banner));
+    return pty.spawn(file, args, {
+      name: 'xterm-256color',
+      encoding: null,
+      cols: options.cols,
+      rows: options.rows,
+      cwd: options.home,
+      env: shellEnvironment(options),
+    });
+  }
   if (sandbox) {
     // The participant owns this home: write as root without following links they made.
     mkdirSync(options.home, { recursive: true, mode: 0o700 });

@@ -299,3 +299,29 @@ describe('crash recovery', { skip }, () => {
     await second.stop();
   });
 });
+
+describe('shells as pods', { skip }, () => {
+  test('with --shell-pod-image the shell runs in a pod of the session namespace, through the exec API', async () => {
+    const server = await startTestServer(
+      workshopArgs(`pod${Date.now().toString(36)}`, ['--shell-pod-image', 'debian:bookworm-slim']),
+      { env: { PATH: shellPath } },
+    );
+    try {
+      const session = await createSession(server.url, { joinCode: 'kube-2026' });
+      const admin = new KubeConfig();
+      admin.loadFromFile(kubeconfig ?? '');
+      const pod = await admin
+        .makeApiClient(CoreV1Api)
+        .readNamespacedPod({ name: 'shell', namespace: session.namespace });
+      assert.equal(pod.spec?.serviceAccountName, 'participant');
+      const term = await TerminalClient.open(server.url, session);
+      const ran = await term.run('echo "pod-shell-$((40+2))"');
+      assert.equal(ran.exitCode, 0);
+      assert.match(plain(ran.output), /pod-shell-42/);
+      assert.equal((await term.run('(exit 3)')).exitCode, 3);
+      term.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});

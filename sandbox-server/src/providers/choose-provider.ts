@@ -86,6 +86,7 @@ async function workshopProvider(
     instance: config.instance,
     tokenSeconds: Math.ceil((config.sessions.lifetime ?? 2 * 3_600_000) / 1000),
     limits: { ...DEFAULT_LIMITS, ...config.quota },
+    podShell: config.shell.podImage ? { image: config.shell.podImage } : undefined,
     log,
     ...(onTiming ? { onTiming } : {}),
   });

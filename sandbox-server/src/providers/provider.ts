@@ -19,6 +19,11 @@ export interface ClusterLease {
   env: Record<string, string>;
   /** one line shown when the shell starts, e.g. that no cluster is connected */
   banner?: string | undefined;
+  /**
+   * Where the shell runs when not on this machine: a pod in the cluster, reached through the
+   * Kubernetes exec API. Given the rcfile's text, returns the command to run in the pty.
+   */
+  remoteShell?: ((rc: string) => { file: string; args: string[] }) | undefined;
   /** removes what the lease created (namespace, kubeconfig); idempotent */
   dispose(): Promise<void>;
   /**

@@ -22,11 +22,14 @@ import { sessionKubeconfig } from './session-kubeconfig.ts';
 import {
   DEFAULT_LIMITS,
   instanceSelector,
+  labels,
   PARTICIPANT,
   SESSION,
   type TenancyLimits,
   tenancyObjects,
 } from './tenancy-objects.ts';
+
+const SHELL_POD = 'shell';
 
 export interface TenancyOptions {
   admin: KubeConfig;
@@ -36,6 +39,11 @@ export interface TenancyOptions {
   tokenSeconds: number;
   limits?: TenancyLimits;
   log: Logger;
+  /**
+   * Run each shell as a pod in its namespace (this image needs bash; kubectl in it uses the
+   * pod's ServiceAccount), reached through the exec API, instead of on this machine.
+   */
+  podShell?: { image: string } | undefined;
   /** called with how long a namespace took to create or delete (metrics) */
   onTiming?: (what: 'create' | 'delete', ms: number) => void;
 }
@@ -111,11 +119,15 @@ export class TenancyProvider implements ClusterProvider {
       writeFileSync(path, sessionKubeconfig(this.#options.admin, token, namespace), {
         mode: 0o600,
       });
+      const remoteShell = this.#options.podShell
+        ? await this.#startShellPod(sessionId, namespace, path, this.#options.podShell.image)
+        : undefined;
       this.#options.onTiming?.('create', Date.now() - started);
       let disposed: Promise<void> | undefined;
       return {
         namespace,
         env: { KUBECONFIG: path },
+        remoteShell,
         dispose: () => {
           disposed ??= this.#deleteNamespace(namespace);
           return disposed;
@@ -125,6 +137,77 @@ export class TenancyProvider implements ClusterProvider {
       await this.#deleteNamespace(namespace).catch(() => undefined);
       throw new Error(`Could not prepare namespace ${namespace}: ${apiMessage(error)}`);
     }
+  }
+
+  /**
+   * Starts the participant's shell pod and waits for it to be Ready; returns how to attach a
+   * shell to it: `kubectl exec -it` with the participant's own token (the exec API; the pty on
+   * this machine only carries the stream, and its flow control reaches the pod through it).
+   */
+  async #startShellPod(
+    sessionId: string,
+    namespace: string,
+    kubeconfig: string,
+    image: string,
+  ): Promise<(rc: string) => { file: string; args: string[] }> {
+    await this.#core.createNamespacedPod({
+      namespace,
+      body: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: SHELL_POD, namespace, labels: labels(this.#options.instance, sessionId) },
+        spec: {
+          serviceAccountName: PARTICIPANT,
+          automountServiceAccountToken: true,
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            {
+              name: SHELL_POD,
+              image,
+              command: ['sleep', 'infinity'],
+              resources: {
+                requests: { cpu: '50m', memory: '64Mi' },
+                limits: { cpu: '500m', memory: '256Mi' },
+              },
+            },
+          ],
+        },
+      },
+    });
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const pod = await this.#core.readNamespacedPod({ name: SHELL_POD, namespace });
+      const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+      if (ready) break;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `the shell pod did not become Ready in 120 s (phase ${pod.status?.phase ?? 'unknown'})`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    return (rc) => {
+      // The rcfile (OSC 133 marks) travels as base64 so no quoting can break it.
+      const script = `rc=$(mktemp) && printf %s ${Buffer.from(rc).toString('base64')} | base64 -d > "$rc" && exec bash --rcfile "$rc" -i`;
+      return {
+        file: 'kubectl',
+        args: [
+          '--kubeconfig',
+          kubeconfig,
+          'exec',
+          '-it',
+          '-n',
+          namespace,
+          SHELL_POD,
+          '-c',
+          SHELL_POD,
+          '--',
+          'bash',
+          '-c',
+          script,
+        ],
+      };
+    };
   }
 
   async #deleteNamespace(namespace: string): Promise<void> {
