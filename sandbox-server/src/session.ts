@@ -30,6 +30,9 @@ export interface SessionSettings {
   shell: Omit<ShellOptions, 'cols' | 'rows' | 'home' | 'env' | 'banner'>;
 }
 
+/** Output gathered in one turn of the event loop is sent as one frame, up to this size. */
+const OUTPUT_BATCH_BYTES = 256 * 1024;
+
 export type EndReason = 'idle_timeout' | 'session_expired' | 'session_ended' | 'server_shutdown';
 
 export interface SessionEvents {
@@ -62,6 +65,9 @@ export class Session {
   #warnedFor = 0;
   #timer: NodeJS.Timeout | undefined;
   #disposed: Promise<void> | undefined;
+  #outgoing: Buffer[] = [];
+  #outgoingBytes = 0;
+  #flushScheduled = false;
   lastProgress: ProgressMessage | undefined;
 
   constructor(init: {
@@ -222,23 +228,47 @@ export class Session {
     this.#paused = false;
     this.#log.log('info', 'shell_started', { session: this.id, pid: pty.pid });
     pty.onData((data) => this.#output(data as unknown as Buffer));
-    pty.onExit(({ exitCode }) => {
+    pty.onExit(({ exitCode, signal }) => {
       if (this.#pty !== pty) return;
       this.#pty = undefined;
       killSession(pty.pid);
+      // A shell killed by a signal (kill -9, the OOM killer) has exitCode 0 from node-pty;
+      // report it as a shell would, 128 + the signal, not as a success (reliability suite,
+      // kill-shell scenario: `kill -9 $$` was announced as "exited with code 0").
+      const code = signal ? 128 + signal : exitCode;
       this.#log.log('info', 'shell_exited', {
         session: this.id,
-        code: exitCode,
+        code,
         ms: Date.now() - started,
       });
-      if (!this.ended) this.broadcast({ type: 'exit', code: exitCode });
+      if (!this.ended) this.broadcast({ type: 'exit', code });
     });
   }
 
+  /**
+   * A pty is read a few KiB at a time, often several reads in one turn of the event loop: they
+   * go out as one frame at the end of the turn (no added wait), so a flood costs fewer frames,
+   * fewer acks and fewer parser calls, while a keystroke's echo still leaves at once.
+   */
   #output(chunk: Buffer): void {
-    if (this.#metrics) this.#metrics.outputBytes += chunk.length;
-    this.#screen?.write(chunk);
-    for (const attachment of this.#attachments) attachment.sendOutput(chunk);
+    this.#outgoing.push(chunk);
+    this.#outgoingBytes += chunk.length;
+    if (this.#outgoingBytes >= OUTPUT_BATCH_BYTES) this.#flushOutput();
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flushOutput());
+    }
+  }
+
+  #flushOutput(): void {
+    this.#flushScheduled = false;
+    if (this.#outgoing.length === 0) return;
+    const data = this.#outgoing.length === 1 ? this.#outgoing[0]! : Buffer.concat(this.#outgoing);
+    this.#outgoing = [];
+    this.#outgoingBytes = 0;
+    if (this.#metrics) this.#metrics.outputBytes += data.length;
+    this.#screen?.write(data);
+    for (const attachment of this.#attachments) attachment.sendOutput(data);
     this.#updateFlow();
   }
 
