@@ -31,28 +31,48 @@ main() {
   local ca
   ca="$(extra_ca_certs)"
   [[ -n "$ca" ]] && echo "[build-image] passing $(grep -c 'BEGIN CERTIFICATE' <<<"$ca") extra CA certificate(s) of this machine to the build stages"
-  echo "[build-image] docker build -f sandbox-server/Dockerfile --build-arg BASE_IMAGE=$base -t $tag ."
-  docker build -f "$repo/sandbox-server/Dockerfile" \
-    --build-arg "BASE_IMAGE=$base" --build-arg "EXTRA_CA_CERTS=$ca" \
-    -t "$tag" "${extra[@]}" "$repo"
+  # The build stages are tagged too (kubenotes-build-cache:tools, :app): the classic builder
+  # keeps its cache in untagged images, which `docker image prune` on a shared engine removes.
+  # --no-cache applies to the first build only; the next two reuse what it just made.
+  local target first=1
+  for target in tools app ""; do
+    if [[ $first -eq 0 ]]; then
+      local kept=() arg
+      for arg in ${extra[@]+"${extra[@]}"}; do [[ "$arg" == --no-cache ]] || kept+=("$arg"); done
+      extra=(${kept[@]+"${kept[@]}"})
+    fi
+    first=0
+    echo "[build-image] docker build -f sandbox-server/Dockerfile --build-arg BASE_IMAGE=$base ${target:+--target $target }-t ${target:+kubenotes-build-cache:}${target:-$tag} ."
+    docker build -f "$repo/sandbox-server/Dockerfile" \
+      --build-arg "BASE_IMAGE=$base" --build-arg "EXTRA_CA_CERTS=$ca" \
+      ${target:+--target "$target"} -t "${target:+kubenotes-build-cache:}${target:-$tag}" \
+      ${extra[@]+"${extra[@]}"} "$repo"
+  done
   local size
   size="$(docker image inspect "$tag" --format '{{.Size}}')"
   echo "[build-image] built $tag in $((SECONDS - start))s"
   echo "[build-image] image size: $(awk -v s="$size" 'BEGIN { printf "%.0f MB", s / 1e6 }') ($size bytes)"
 }
 
-# CA certificates the machine's administrator added: local files in /etc/ssl/certs (Debian's
-# own are symlinks into /usr/share/ca-certificates) and /usr/local/share/ca-certificates.
+# CA certificates the machine's administrator added, where Debian keeps them
+# (/usr/local/share/ca-certificates); else plain files in /etc/ssl/certs (Debian's own are
+# symlinks), the snakeoil server certificate left out.
 extra_ca_certs() {
   if [[ -n "${KUBENOTES_BUILD_CA_FILE:-}" ]]; then
     cat "$KUBENOTES_BUILD_CA_FILE"
     return
   fi
-  local f
-  for f in /etc/ssl/certs/*.pem /usr/local/share/ca-certificates/*.crt /usr/local/share/ca-certificates/*/*.crt; do
-    [[ -f "$f" && ! -L "$f" ]] || continue
-    grep -q 'BEGIN CERTIFICATE' "$f" && cat "$f"
+  local f found=()
+  for f in /usr/local/share/ca-certificates/*.crt /usr/local/share/ca-certificates/*/*.crt; do
+    [[ -f "$f" ]] && grep -q 'BEGIN CERTIFICATE' "$f" && found+=("$f")
   done
+  if [[ ${#found[@]} -eq 0 ]]; then
+    for f in /etc/ssl/certs/*.pem; do
+      [[ -f "$f" && ! -L "$f" && "$f" != */ssl-cert-snakeoil.pem ]] || continue
+      grep -q 'BEGIN CERTIFICATE' "$f" && found+=("$f")
+    done
+  fi
+  [[ ${#found[@]} -gt 0 ]] && cat "${found[@]}"
   return 0
 }
 

@@ -250,8 +250,16 @@ export async function pack(options: PackOptions, deps: PackDeps = {}): Promise<P
   }
   let nodeMissing = false;
   if (manifest.nodeImage) {
-    const found = await inspect(manifest.nodeImage.image);
-    if (found) Object.assign(manifest.nodeImage, found);
+    const node = manifest.nodeImage;
+    let found = await inspect(node.image);
+    // kind pulls its node image by digest, which leaves it untagged: tag it, so that it can be
+    // saved under a name `kind create cluster --image` finds at the venue.
+    if (!found && node.pinned && (await inspect(node.pinned))) {
+      await mustRun(run, 'docker', ['tag', node.pinned, node.image]);
+      log(`kubenotes pack: tagged ${node.pinned} as ${node.image}`);
+      found = await inspect(node.image);
+    }
+    if (found) Object.assign(node, found);
     else nodeMissing = true;
   }
   if ((manifest.missing.length > 0 || nodeMissing) && !options.allowMissing) {
