@@ -413,6 +413,28 @@ async function main(): Promise<void> {
     say('sandbox server with --cluster kind (reuse, kubeconfig, preload)…');
     if (await kindProviderWorks(tools, work)) tally.passed++;
     else tally.failed++;
+
+    // Offline venues: pack the chapters' images, preload them into this cluster's node.
+    say('kubenotes pack, then preload into the kind node…');
+    const packed = await run(
+      process.execPath,
+      [
+        '--test',
+        '--test-name-pattern=preload',
+        join(ROOT, 'tests', 'integration', 'self-hosting.test.ts'),
+      ],
+      {
+        env: { KUBENOTES_TEST_KIND_CLUSTER: CLUSTER, PATH: `${tools}:${process.env.PATH}` },
+        stream: '  │ ',
+      },
+    );
+    if (
+      packed.code === 0 &&
+      /ℹ pass [1-9]/.test(packed.stdout) &&
+      /ℹ skipped 0/.test(packed.stdout)
+    )
+      tally.passed++;
+    else tally.failed++;
   } catch (error) {
     say(`FAILED: ${(error as Error).message}`);
     tally.failed++;
