@@ -8,7 +8,8 @@
  *   5. site         astro build
  *   6. doc-tests    every runnable block of every chapter, through the sandbox, on the cluster
  *   7. end-to-end   Playwright in Chromium against `kubenotes serve`
- *   8. kind tier    only when the offline kind node image is cached
+ *   8. reliability  the short report: load, faults, fuzzing, escape attempts
+ *   9. kind tier    only when the offline kind node image is cached
  *
  * It stops the test cluster it started, and ends with one line: `N passed, N failed`.
  */
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
   if (want('unit')) await step('unit', process.execPath, ['--test', 'tests/unit/**/*.test.ts']);
 
   let cluster: TestCluster | undefined;
-  const needsCluster = ['integration', 'doc', 'e2e'].some(want);
+  const needsCluster = ['integration', 'doc', 'e2e', 'reliability'].some(want);
   if (needsCluster) {
     console.log('\n━━ test cluster: building or reusing the Kubernetes binaries, then starting it');
     try {
@@ -161,6 +162,14 @@ async function main(): Promise<void> {
     }
     if (want('e2e'))
       await step('end-to-end', process.execPath, [join(BIN, 'playwright'), 'test'], clusterEnv);
+    // The short reliability report (load, faults, fuzzing, escapes); `npm run test:reliability`
+    // runs the full one.
+    if (want('reliability')) {
+      await step('reliability (short)', process.execPath, ['tests/reliability/run.ts'], {
+        ...clusterEnv,
+        KUBENOTES_RELIABILITY: process.env.KUBENOTES_RELIABILITY ?? 'short',
+      });
+    }
     if (want('kind') && existsSync(join(ROOT, 'tests', 'kind', 'run-kind-tier.ts'))) {
       await step('kind tier', process.execPath, ['tests/kind/run-kind-tier.ts']);
     }

@@ -8,7 +8,7 @@ import type { Config } from './config.ts';
 import { HttpError, readJsonBody, sendJson } from './http-error.ts';
 import { CreateSessionRequest, type HealthBody, PROTOCOL_VERSION } from './protocol.ts';
 import type { ClusterStatus } from './providers/provider.ts';
-import { clientAddress, RateLimiter } from './rate-limit.ts';
+import { clientAddress, RateLimiter, WRONG_TOKENS_PER_MINUTE } from './rate-limit.ts';
 import type { Session } from './session.ts';
 import { CapacityError, LeaseError, type SessionRegistry } from './session-registry.ts';
 import { tokensEqual } from './tokens.ts';
@@ -17,6 +17,8 @@ export interface ApiContext {
   config: Config;
   registry: SessionRegistry;
   clusterStatus(): Promise<ClusterStatus>;
+  /** wrong session tokens per client, shared with the terminal sockets */
+  wrongTokens?: RateLimiter;
 }
 
 const SESSION_PATH = /^\/api\/sessions\/([A-Za-z0-9_-]{1,64})$/;
@@ -24,10 +26,12 @@ const SESSION_PATH = /^\/api\/sessions\/([A-Za-z0-9_-]{1,64})$/;
 export class HttpApi {
   readonly #ctx: ApiContext;
   readonly #createLimit: RateLimiter;
+  readonly #wrongTokens: RateLimiter;
 
   constructor(ctx: ApiContext) {
     this.#ctx = ctx;
     this.#createLimit = new RateLimiter(ctx.config.sessions.perClientPerMinute);
+    this.#wrongTokens = ctx.wrongTokens ?? new RateLimiter(WRONG_TOKENS_PER_MINUTE);
   }
 
   /** Answers an /api request; throws HttpError for the caller to send. */
@@ -141,6 +145,22 @@ export class HttpApi {
     }
     const token = bearer(req.headers.authorization);
     if (!token || !tokensEqual(token, session.token)) {
+      // Guessing is slowed down: wrong tokens were answered 401 without limit (reliability
+      // suite, token-guessing scenario).
+      const client = clientAddress(
+        req.socket.remoteAddress,
+        req.headers['x-forwarded-for'],
+        this.#ctx.config.trustProxy,
+      );
+      const budget = this.#wrongTokens.take(client);
+      if (!budget.ok) {
+        throw new HttpError(
+          429,
+          'rate_limited',
+          `Too many wrong session tokens from your address; try again in ${budget.retryAfterSeconds} s.`,
+          { 'retry-after': String(budget.retryAfterSeconds) },
+        );
+      }
       throw new HttpError(
         401,
         'bad_token',

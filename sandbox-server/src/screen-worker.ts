@@ -58,7 +58,11 @@ port.on('message', (message: ScreenRequest) => {
       if (!entry) return reply({ op: 'serialized', request: message.request, text: '' });
       // An empty write completes after every write queued before it.
       entry.terminal.write('', () => {
-        reply({ op: 'serialized', request: message.request, text: entry.serializer.serialize() });
+        // The session may have ended (its screen closed) meanwhile: serializing a disposed
+        // terminal touches freed state (reliability suite, token-hygiene scenario: an attach
+        // right before a DELETE made xterm report a leak from this thread).
+        const text = screens.get(message.id) === entry ? entry.serializer.serialize() : '';
+        reply({ op: 'serialized', request: message.request, text });
       });
       return;
     }

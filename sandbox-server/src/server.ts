@@ -19,12 +19,28 @@ import { Isolation } from './isolation/isolation.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { corsHeaders, isOriginAllowed } from './origins.ts';
+import { killOrphansOfDeadServers } from './process-tree.ts';
 import { chooseProvider } from './providers/choose-provider.ts';
 import type { ClusterProvider, ClusterStatus } from './providers/provider.ts';
+import { RateLimiter, WRONG_TOKENS_PER_MINUTE } from './rate-limit.ts';
 import { ScreenHost } from './screen.ts';
 import { SessionRegistry } from './session-registry.ts';
 import { StaticSite } from './static-site.ts';
-import { TerminalSockets } from './terminal-socket.ts';
+import { refuse, TerminalSockets } from './terminal-socket.ts';
+
+/**
+ * The path of a request target, or undefined when it is not a URL at all (`GET http://[`).
+ * `new URL` throws on those: in the upgrade listener that was an uncaught exception, and one
+ * such request from anyone stopped the server and every session (reliability suite, fuzz-http
+ * scenario); in a plain request it was a 500.
+ */
+function pathOf(target: string | undefined): string | undefined {
+  try {
+    return new URL(target ?? '/', 'http://localhost').pathname;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface SandboxServer {
   readonly url: string;
@@ -60,6 +76,9 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
       log.log('error', 'reconcile_failed', { message: error.message });
     });
   }
+  // Likewise on this machine: what the shells of a server that crashed left running.
+  const orphans = killOrphansOfDeadServers();
+  if (orphans.length > 0) log.log('warn', 'orphan_processes_killed', { pids: orphans.join(',') });
 
   // Workshop shells run sandboxed; if this host cannot, say so and stop rather than hand
   // strangers a plain shell.
@@ -116,20 +135,30 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
       },
     },
   });
+  // Wrong session tokens, counted per client over HTTP and terminal attaches together.
+  const wrongTokens = new RateLimiter(WRONG_TOKENS_PER_MINUTE);
   const api = new HttpApi({
     config,
     registry,
+    wrongTokens,
     clusterStatus: async () => {
       clusterStatus = await provider.status();
       return clusterStatus;
     },
   });
   admin = new AdminApi({ config, registry, metrics });
-  const sockets = new TerminalSockets({ config, registry, log, metrics });
+  const sockets = new TerminalSockets({ config, registry, log, metrics, wrongTokens });
   const site = config.siteDir ? new StaticSite(config.siteDir) : undefined;
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
+      // The client hung up before its request was read (a cancelled upload, a broken chunked
+      // body): nothing to answer, and no fault of the server's, which logged it as one
+      // (reliability suite, fuzz-http scenario).
+      if ((error as NodeJS.ErrnoException).code === 'ECONNRESET') {
+        res.destroy();
+        return;
+      }
       if (!(error instanceof HttpError)) {
         log.log('error', 'request_failed', {
           path: req.url,
@@ -148,7 +177,10 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const path = pathOf(req.url);
+    if (path === undefined) {
+      throw new HttpError(400, 'bad_request', 'The request target is not a valid URL.');
+    }
     if (path.startsWith('/api/')) {
       if (!isOriginAllowed(req.headers, config.allowedOrigins)) {
         throw new HttpError(
@@ -177,7 +209,10 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
   }
 
   server.on('upgrade', (req, socket, head) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const path = pathOf(req.url);
+    if (path === undefined) {
+      return refuse(socket, 400, 'bad_request', 'The request target is not a valid URL.');
+    }
     sockets.handleUpgrade(req, socket, head, path);
   });
   server.on('clientError', (_error, socket) => socket.destroy());

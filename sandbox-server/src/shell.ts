@@ -4,11 +4,12 @@
  * and an rcfile that emits the OSC 133 shell-integration marks without changing what the
  * user sees.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as pty from 'node-pty';
 import type { SessionSandbox } from './isolation/isolation.ts';
 import { writeHomeFile } from './isolation/sandbox-home.ts';
+import { OWNER_VARIABLE, ownerMark } from './process-tree.ts';
 
 /** Variables a shell may inherit from the server, besides those the session sets itself. */
 const INHERITED = ['LANG', 'LC_ALL', 'TZ', 'USER', 'LOGNAME', 'DOCKER_HOST', 'DOCKER_CONFIG'];
@@ -90,7 +91,47 @@ export function shellEnvironment(options: ShellOptions): Record<string, string> 
     const value = options.serverEnv[name];
     if (value !== undefined) env[name] = value;
   }
+  // Which server started this shell: after a crash, the next server finds what the shell
+  // left running by this mark and ends it (see killOrphansOfDeadServers).
+  env[OWNER_VARIABLE] = ownerMark();
   return { ...env, ...options.env };
+}
+
+/**
+ * Closes every inherited descriptor above 2, then execs the command. node-pty leaves each
+ * pty's master open across exec, and the server holds one per session, so without this every
+ * shell inherited the masters of all the sessions started before it (reliability suite,
+ * server-crash scenario: it could type into their terminals; an ended session's pty stayed
+ * allocated while later shells lived; and after a server crash a session's pty was never hung
+ * up, so its shell and jobs lived on). The sandboxed path does the same in JOIN_AND_EXEC.
+ * Needs bash ≥ 4.1 and /proc, so Linux only; elsewhere the command runs as before.
+ */
+const CLOSE_FDS_AND_EXEC = `for fd in /proc/self/fd/*; do
+  fd=\${fd##*/}
+  if [ "$fd" -gt 2 ]; then { exec {fd}>&-; } 2>/dev/null; fi
+done
+exec "$@"
+`;
+
+function closingInheritedFds(command: { file: string; args: string[] }): {
+  file: string;
+  args: string[];
+} {
+  if (process.platform !== 'linux' || !existsSync('/bin/bash')) return command;
+  return {
+    file: '/bin/bash',
+    // POSIX mode and no startup files: nothing but this script runs before the command.
+    args: [
+      '--posix',
+      '--norc',
+      '--noprofile',
+      '-c',
+      CLOSE_FDS_AND_EXEC,
+      'kubenotes-shell',
+      command.file,
+      ...command.args,
+    ],
+  };
 }
 
 export function spawnShell(options: ShellOptions): pty.IPty {
@@ -99,7 +140,7 @@ export function spawnShell(options: ShellOptions): pty.IPty {
   if (remoteShell) {
     // Nothing of the participant's runs here: the home only holds the exec's kubeconfig.
     mkdirSync(options.home, { recursive: true, mode: 0o700 });
-    const { file, args } = remoteShell(rcfile(options.banner));
+    const { file, args } = closingInheritedFds(remoteShell(rcfile(options.banner)));
     return pty.spawn(file, args, {
       name: 'xterm-256color',
       encoding: null,
@@ -117,7 +158,7 @@ export function spawnShell(options: ShellOptions): pty.IPty {
     rc = prepareHome(options.home, options.banner);
   }
   const inner = { file: options.command, args: ['--rcfile', rc, '-i'] };
-  const { file, args } = sandbox ? sandbox.command(inner) : inner;
+  const { file, args } = sandbox ? sandbox.command(inner) : closingInheritedFds(inner);
   return pty.spawn(file, args, {
     name: 'xterm-256color',
     // Bytes, not strings: output goes out as binary frames, and a UTF-8 sequence split across

@@ -14,6 +14,7 @@ import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import { isOriginAllowed } from './origins.ts';
 import { CloseCode, decodeClientMessage, type ErrorCode, Limits } from './protocol.ts';
+import { clientAddress, RateLimiter, WRONG_TOKENS_PER_MINUTE } from './rate-limit.ts';
 import type { Session } from './session.ts';
 import type { SessionRegistry } from './session-registry.ts';
 import { tokensEqual } from './tokens.ts';
@@ -32,9 +33,18 @@ export class TerminalSockets {
   readonly #alive = new WeakMap<WebSocket, boolean>();
   readonly #heartbeat: NodeJS.Timeout;
   readonly #metrics: Metrics | undefined;
+  readonly #wrongTokens: RateLimiter;
 
-  constructor(init: { config: Config; registry: SessionRegistry; log: Logger; metrics?: Metrics }) {
+  constructor(init: {
+    config: Config;
+    registry: SessionRegistry;
+    log: Logger;
+    metrics?: Metrics;
+    /** wrong session tokens per client, shared with the HTTP API */
+    wrongTokens?: RateLimiter;
+  }) {
     this.#metrics = init.metrics;
+    this.#wrongTokens = init.wrongTokens ?? new RateLimiter(WRONG_TOKENS_PER_MINUTE);
     this.#config = init.config;
     this.#registry = init.registry;
     this.#log = init.log;
@@ -74,10 +84,15 @@ export class TerminalSockets {
       this.#metrics?.error('no_session');
       return refuse(socket, 404, 'no_session', `There is no session ${id}; start a new one.`);
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, session));
+    const client = clientAddress(
+      req.socket.remoteAddress,
+      req.headers['x-forwarded-for'],
+      this.#config.trustProxy,
+    );
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, session, client));
   }
 
-  #accept(ws: WebSocket, session: Session): void {
+  #accept(ws: WebSocket, session: Session, client: string): void {
     this.#alive.set(ws, true);
     ws.on('pong', () => this.#alive.set(ws, true));
     let attachment: Attachment | undefined;
@@ -100,7 +115,7 @@ export class TerminalSockets {
         }
         clearTimeout(timer);
         attaching = true;
-        this.#attach(ws, session, bytes, isBinary).then(
+        this.#attach(ws, session, client, bytes, isBinary).then(
           (attached) => {
             attachment = attached;
             const queued = early;
@@ -128,6 +143,7 @@ export class TerminalSockets {
   async #attach(
     ws: WebSocket,
     session: Session,
+    client: string,
     bytes: Buffer,
     isBinary: boolean,
   ): Promise<Attachment | undefined> {
@@ -145,9 +161,11 @@ export class TerminalSockets {
     const isOwner = tokensEqual(token, session.token);
     const isAdmin = admin !== undefined && tokensEqual(token, admin);
     if (!isOwner && !isAdmin) {
-      this.#log.log('warn', 'bad_token', { session: session.id });
-      this.#metrics?.error('bad_token');
-      close(ws, CloseCode.badToken, 'bad_token');
+      // Past the budget of wrong tokens the reason says so (see WRONG_TOKENS_PER_MINUTE).
+      const limited = !this.#wrongTokens.take(client).ok;
+      this.#log.log('warn', 'bad_token', { session: session.id, limited });
+      this.#metrics?.error(limited ? 'rate_limited' : 'bad_token');
+      close(ws, CloseCode.badToken, limited ? 'rate_limited' : 'bad_token');
       return undefined;
     }
     if (session.ended) {
@@ -215,9 +233,12 @@ function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
 }
 
 /** Answers an upgrade request with an HTTP error and the JSON error body, then hangs up. */
-function refuse(socket: Duplex, status: number, code: ErrorCode, message: string): void {
+export function refuse(socket: Duplex, status: number, code: ErrorCode, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
-  const reason = { 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? '';
+  const reason =
+    { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[
+      status
+    ] ?? '';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\n` +
       'Content-Type: application/json; charset=utf-8\r\n' +

@@ -39,6 +39,18 @@ export const DEFAULT_LIMITS: TenancyLimits = {
   defaultMemoryRequest: '64Mi',
 };
 
+/**
+ * Pod Security admission, baseline level, enforced on every participant namespace. Without it
+ * the Role's `pods: create` let a participant run a privileged pod with the node's / and pid
+ * namespace mounted, i.e. root on the node (reliability suite, workshop-escape scenario).
+ * Baseline refuses privileged pods, host namespaces, hostPath volumes, host ports and added
+ * capabilities, and still runs what the guide runs (nginx, busybox, the shell pod).
+ */
+export const POD_SECURITY: Record<string, string> = {
+  'pod-security.kubernetes.io/enforce': 'baseline',
+  'pod-security.kubernetes.io/enforce-version': 'latest',
+};
+
 export function labels(instance: string, sessionId: string): Record<string, string> {
   return { [MANAGED_BY]: 'kubenotes', [INSTANCE]: instance, [SESSION]: sessionId };
 }
@@ -120,7 +132,7 @@ export function tenancyObjects(
     namespace: {
       apiVersion: 'v1',
       kind: 'Namespace',
-      metadata: { name, labels: labels(instance, sessionId) },
+      metadata: { name, labels: { ...labels(instance, sessionId), ...POD_SECURITY } },
     },
     serviceAccount: {
       apiVersion: 'v1',

@@ -55,6 +55,10 @@ export class TenancyProvider implements ClusterProvider {
   readonly #rbac: RbacAuthorizationV1Api;
   readonly #net: NetworkingV1Api;
   #checked: { at: number; status: ClusterStatus } | undefined;
+  /** namespaces of ended sessions that could not be deleted yet (see #retryDelete) */
+  readonly #undeleted = new Set<string>();
+  #retryTimer: NodeJS.Timeout | undefined;
+  #disposed = false;
 
   constructor(options: TenancyOptions) {
     this.#options = options;
@@ -98,8 +102,13 @@ export class TenancyProvider implements ClusterProvider {
       await this.#core.createNamespace({ body: objects.namespace });
       await Promise.all([
         this.#core.createNamespacedServiceAccount({ namespace, body: objects.serviceAccount }),
-        this.#rbac.createNamespacedRole({ namespace, body: objects.role }),
-        this.#rbac.createNamespacedRoleBinding({ namespace, body: objects.roleBinding }),
+        // The binding after its Role: without the `bind` verb, the API server checks the
+        // Role's rules when the binding is made, so the Role must exist by then.
+        this.#rbac
+          .createNamespacedRole({ namespace, body: objects.role })
+          .then(() =>
+            this.#rbac.createNamespacedRoleBinding({ namespace, body: objects.roleBinding }),
+          ),
         this.#core.createNamespacedResourceQuota({ namespace, body: objects.quota }),
         this.#core.createNamespacedLimitRange({ namespace, body: objects.limitRange }),
         this.#net.createNamespacedNetworkPolicy({ namespace, body: objects.networkPolicy }),
@@ -129,12 +138,15 @@ export class TenancyProvider implements ClusterProvider {
         env: { KUBECONFIG: path },
         remoteShell,
         dispose: () => {
-          disposed ??= this.#deleteNamespace(namespace);
+          disposed ??= this.#deleteNamespace(namespace).catch((error: unknown) => {
+            this.#retryDelete(namespace);
+            throw error;
+          });
           return disposed;
         },
       };
     } catch (error) {
-      await this.#deleteNamespace(namespace).catch(() => undefined);
+      await this.#deleteNamespace(namespace).catch(() => this.#retryDelete(namespace));
       throw new Error(`Could not prepare namespace ${namespace}: ${apiMessage(error)}`);
     }
   }
@@ -245,7 +257,36 @@ export class TenancyProvider implements ClusterProvider {
     return names;
   }
 
-  async dispose(): Promise<void> {}
+  /**
+   * A namespace whose deletion failed (the API server was down when its session ended) is
+   * deleted again every 10 s until that works, rather than left until the next restart's
+   * reconcile (reliability suite, api-outage scenario: a session ended during an outage left
+   * its namespace, and its participant's still-valid token, behind for good).
+   */
+  #retryDelete(namespace: string): void {
+    this.#undeleted.add(namespace);
+    if (this.#retryTimer || this.#disposed) return;
+    this.#retryTimer = setTimeout(async () => {
+      for (const name of [...this.#undeleted]) {
+        try {
+          await this.#deleteNamespace(name);
+          this.#undeleted.delete(name);
+          this.#options.log.log('info', 'namespace_deleted_on_retry', { namespace: name });
+        } catch {
+          // still unreachable: next round
+        }
+      }
+      this.#retryTimer = undefined;
+      const [next] = this.#undeleted;
+      if (next !== undefined) this.#retryDelete(next);
+    }, 10_000);
+    this.#retryTimer.unref();
+  }
+
+  async dispose(): Promise<void> {
+    this.#disposed = true;
+    clearTimeout(this.#retryTimer);
+  }
 }
 
 function isTerminating(
