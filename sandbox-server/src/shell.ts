@@ -136,29 +136,30 @@ function closingInheritedFds(command: { file: string; args: string[] }): {
 
 export function spawnShell(options: ShellOptions): pty.IPty {
   const { sandbox, remoteShell } = options;
-  let rc: string;
-  if (remoteShell) {
-    // Nothing of the participant's runs here: the home only holds the exec's kubeconfig.
-    mkdirSync(options.home, { recursive: true, mode: 0o700 });
-    const { file, args } = closingInheritedFds(remoteShell(rcfile(options.banner)));
-    return pty.spawn(file, args, {
-      name: 'xterm-256color',
-      encoding: null,
-      cols: options.cols,
-      rows: options.rows,
-      cwd: options.home,
-      env: shellEnvironment(options),
-    });
-  }
-  if (sandbox) {
-    // The participant owns this home: write as root without following links they made.
-    mkdirSync(options.home, { recursive: true, mode: 0o700 });
-    rc = writeHomeFile(options.home, '.kubenotes-rc', rcfile(options.banner), sandbox.uid);
-  } else {
-    rc = prepareHome(options.home, options.banner);
-  }
-  const inner = { file: options.command, args: ['--rcfile', rc, '-i'] };
-  const { file, args } = sandbox ? sandbox.command(inner) : closingInheritedFds(inner);
+  return startInPty(options, () => {
+    if (remoteShell) {
+      // Nothing of the participant's runs here: the home only holds the exec's kubeconfig.
+      mkdirSync(options.home, { recursive: true, mode: 0o700 });
+      return closingInheritedFds(remoteShell(rcfile(options.banner)));
+    }
+    let rc: string;
+    if (sandbox) {
+      // The participant owns this home: write as root without following links they made.
+      mkdirSync(options.home, { recursive: true, mode: 0o700 });
+      rc = writeHomeFile(options.home, '.kubenotes-rc', rcfile(options.banner), sandbox.uid);
+    } else {
+      rc = prepareHome(options.home, options.banner);
+    }
+    const inner = { file: options.command, args: ['--rcfile', rc, '-i'] };
+    return sandbox ? sandbox.command(inner) : closingInheritedFds(inner);
+  });
+}
+
+function startInPty(
+  options: ShellOptions,
+  command: () => { file: string; args: string[] },
+): pty.IPty {
+  const { file, args } = command();
   return pty.spawn(file, args, {
     name: 'xterm-256color',
     // Bytes, not strings: output goes out as binary frames, and a UTF-8 sequence split across
