@@ -120,7 +120,14 @@ export class TerminalClient {
   ): Promise<TerminalClient> {
     const client = await TerminalClient.connect(baseUrl, session, options);
     await client.waitFor(() => client.ready !== undefined, 10_000, 'ready');
-    if (!client.ready?.resumed && !options.readOnly) await client.waitForMark('prompt', 10_000);
+    // The first prompt may have arrived in the same read as `ready`: count it from the start.
+    if (!client.ready?.resumed && !options.readOnly) {
+      await client.waitFor(
+        () => client.#markLog.some((e) => e.mark.kind === 'prompt'),
+        10_000,
+        'the first prompt',
+      );
+    }
     return client;
   }
 

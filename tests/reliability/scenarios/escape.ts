@@ -33,11 +33,16 @@ interface Attempt {
   fails?: boolean;
 }
 
+const SLOW =
+  /Client\.Timeout|deadline exceeded|i\/o timeout|TLS handshake timeout|Timeout exceeded/i;
+
 async function attempt(
   term: TerminalClient,
   a: Attempt,
 ): Promise<{ ok: boolean; text: string; code: number | undefined }> {
-  const result = await term.run(a.command, 60_000);
+  let result = await term.run(a.command, 60_000);
+  // A slow API server (the test cluster is shared) is not an answer: ask once more.
+  if (SLOW.test(plain(result.output))) result = await term.run(a.command, 60_000);
   const text = plain(result.output).trim();
   const failed = result.exitCode !== 0;
   const ok =
@@ -84,6 +89,8 @@ export async function workshopEscape(ctx: Context): Promise<void> {
   const b = await createWorkshopSession(server.url);
   const termA = await openTerminal(server.url, a, { cols: 250 });
   const termB = await openTerminal(server.url, b, { cols: 250 });
+  // Every API call bounded, so a slow shared API server shows as a timeout, not a hang.
+  await termA.run("alias kubectl='kubectl --request-timeout=20s'");
   const homeB = plain((await termB.run('echo "$HOME"')).output).trim();
   const secretB = `secret-of-b-${Date.now()}`;
   await termB.run(`echo ${secretB} > ~/notes.txt; chmod 644 ~/notes.txt`);
@@ -179,8 +186,7 @@ export async function workshopEscape(ctx: Context): Promise<void> {
   // ---- the cluster's API ----------------------------------------------------------------
   const curl = `curl -sk --max-time 5 -w ' HTTP %{http_code}'`;
   const refusedHttp = /HTTP 40[13]/;
-  const forbidden =
-    /forbidden|Unauthorized|must be logged in|exceeded quota|violates PodSecurity|unknown|error/i;
+  const forbidden = /forbidden|Unauthorized|must be logged in|exceeded quota|violates PodSecurity/i;
   const privileged = JSON.stringify({
     spec: {
       hostPID: true,
