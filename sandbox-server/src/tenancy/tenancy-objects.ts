@@ -33,8 +33,10 @@ export const DEFAULT_LIMITS: TenancyLimits = {
   pods: 20,
   cpu: '2',
   memory: '2Gi',
-  defaultCpu: '500m',
-  defaultMemory: '256Mi',
+  // Small enough that the quota's CPU and memory admit the pod count (2 CPU / 200m = 10 pods):
+  // with 500m, 4 pods filled it, and the rolling-update chapter needs 4 plus a surge pod.
+  defaultCpu: '200m',
+  defaultMemory: '128Mi',
   defaultCpuRequest: '50m',
   defaultMemoryRequest: '64Mi',
 };
