@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as pty from 'node-pty';
 import { startServerProcess } from '../support/server-process.ts';
-import { createSession, TerminalClient } from '../support/terminal-client.ts';
+import { createSession, endSession, TerminalClient } from '../support/terminal-client.ts';
 
 const KEYSTROKES = 300;
 const BULK_BYTES = 32 * 1024 * 1024;
@@ -96,10 +96,7 @@ export async function throughServer(screen: boolean): Promise<Figures> {
       const term = await TerminalClient.open(url, session);
       prompts.push(performance.now() - t);
       term.close();
-      await fetch(`${url}/api/sessions/${session.id}`, {
-        method: 'DELETE',
-        headers: { authorization: `Bearer ${session.token}` },
-      });
+      await endSession(url, session);
     }
 
     const session = await createSession(url);

@@ -2,7 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ensureTestCluster } from '../cluster/cluster.ts';
 import { startServerProcess } from '../support/server-process.ts';
-import { type CreatedSession, createSession, TerminalClient } from '../support/terminal-client.ts';
+import {
+  type CreatedSession,
+  createSession,
+  endSession,
+  TerminalClient,
+} from '../support/terminal-client.ts';
 
 const SESSIONS = Number(process.env.KUBENOTES_BENCH_SESSIONS ?? 300);
 const PROMPT_SAMPLES = 10;
@@ -89,11 +94,7 @@ export async function workshopBench(): Promise<WorkshopFigures> {
     `${cluster.binDir}:/usr/local/bin:/usr/bin:/bin`,
   ]);
   const { url, child } = server;
-  const end = (s: CreatedSession) =>
-    fetch(`${url}/api/sessions/${s.id}`, {
-      method: 'DELETE',
-      headers: { authorization: `Bearer ${s.token}` },
-    });
+  const end = (s: CreatedSession) => endSession(url, s);
   try {
     const prompts: number[] = [];
     for (let i = 0; i < PROMPT_SAMPLES; i++) {

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { SnippetRunner } from '../../src/client/snippet-runner.ts';
 import { type CollectedChapter, collectSnippets } from '../../src/snippets/extract.ts';
 import { fillPlaceholders } from '../../src/snippets/placeholders.ts';
-import { createSession, plain, TerminalClient } from '../support/terminal-client.ts';
+import { createSession, endSession, plain, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer } from '../support/test-server.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -119,10 +119,7 @@ async function main(): Promise<void> {
         }
       }
       term.close();
-      await fetch(`${server.url}/api/sessions/${session.id}`, {
-        method: 'DELETE',
-        headers: { authorization: `Bearer ${session.token}` },
-      });
+      await endSession(server.url, session);
     }
   } finally {
     await server.stop();

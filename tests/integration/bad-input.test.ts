@@ -8,6 +8,7 @@ import { WebSocket } from 'ws';
 import { terminalPath } from '../../sandbox-server/src/protocol.ts';
 import {
   createSession,
+  endSession,
   plain,
   TerminalClient,
   type UpgradeRefused,
@@ -86,10 +87,7 @@ for (const { name, send, code, reason } of attachCases) {
     const term = await TerminalClient.open(server.url, session);
     assert.equal((await term.run('true')).exitCode, 0);
     term.close();
-    await fetch(`${server.url}/api/sessions/${session.id}`, {
-      method: 'DELETE',
-      headers: { authorization: `Bearer ${session.token}` },
-    });
+    await endSession(server.url, session);
   });
 }
 
@@ -184,10 +182,7 @@ test('HTTP: sessions answer 404 for unknown ids and 401 for wrong tokens', async
 test('HTTP: DELETE ends the session: 204, then its socket closes and the id is gone', async () => {
   const session = await createSession(server.url);
   const term = await TerminalClient.open(server.url, session);
-  const res = await fetch(`${server.url}/api/sessions/${session.id}`, {
-    method: 'DELETE',
-    headers: { authorization: `Bearer ${session.token}` },
-  });
+  const res = await endSession(server.url, session);
   assert.equal(res.status, 204);
   assert.deepEqual(await term.waitForClose(), { code: 1000, reason: 'session_ended' });
   const gone = await fetch(`${server.url}/api/sessions/${session.id}`, {
@@ -268,10 +263,7 @@ test('HTTP: a full server answers 503 with Retry-After, and frees a place when o
   assert.ok(Number(full.headers.get('retry-after')) > 0);
   assert.equal((await full.json()).error.code, 'server_full');
   const first = created[0]!;
-  await fetch(`${server.url}/api/sessions/${first.id}`, {
-    method: 'DELETE',
-    headers: { authorization: `Bearer ${first.token}` },
-  });
+  await endSession(server.url, first);
   const again = await fetch(`${server.url}/api/sessions`, { method: 'POST' });
   assert.equal(again.status, 201);
 });

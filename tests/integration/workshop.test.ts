@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { startServerProcess } from '../support/server-process.ts';
-import { createSession, plain, TerminalClient } from '../support/terminal-client.ts';
+import { createSession, endSession, plain, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
 const kubeconfig = process.env.KUBENOTES_TEST_KUBECONFIG;
@@ -124,10 +124,7 @@ describe('workshop tenancy', { skip }, () => {
     assert.match(plain(flood.output), /exceeded quota/);
     term.close();
     for (const s of [a, b]) {
-      await fetch(`${server.url}/api/sessions/${s.id}`, {
-        method: 'DELETE',
-        headers: { authorization: `Bearer ${s.token}` },
-      });
+      await endSession(server.url, s);
     }
   });
 
@@ -162,10 +159,7 @@ describe('workshop tenancy', { skip }, () => {
     termA.close();
     termB.close();
     for (const s of [a, b]) {
-      await fetch(`${server.url}/api/sessions/${s.id}`, {
-        method: 'DELETE',
-        headers: { authorization: `Bearer ${s.token}` },
-      });
+      await endSession(server.url, s);
     }
   });
 
@@ -187,19 +181,13 @@ describe('workshop tenancy', { skip }, () => {
     termA.close();
     termB.close();
     for (const s of [a, b]) {
-      await fetch(`${server.url}/api/sessions/${s.id}`, {
-        method: 'DELETE',
-        headers: { authorization: `Bearer ${s.token}` },
-      });
+      await endSession(server.url, s);
     }
     const c = await createSession(server.url, { joinCode: 'kube-2026' });
     const termC = await TerminalClient.open(server.url, c);
     assert.equal((await termC.run('true')).exitCode, 0);
     termC.close();
-    await fetch(`${server.url}/api/sessions/${c.id}`, {
-      method: 'DELETE',
-      headers: { authorization: `Bearer ${c.token}` },
-    });
+    await endSession(server.url, c);
   });
 
   test('ending A deletes its namespace and its token stops working', async () => {
@@ -219,10 +207,7 @@ describe('workshop tenancy', { skip }, () => {
     ).trim();
     term.close();
 
-    const res = await fetch(`${server.url}/api/sessions/${a.id}`, {
-      method: 'DELETE',
-      headers: { authorization: `Bearer ${a.token}` },
-    });
+    const res = await endSession(server.url, a);
     assert.equal(res.status, 204);
     for (let i = 0; i < 50 && !(await namespaceEnded(a.namespace)); i++) await sleep(100);
     assert.ok(await namespaceEnded(a.namespace), 'the namespace is deleted');

@@ -36,6 +36,17 @@ export async function createSession(
   return SessionCreatedBody.parse(await res.json());
 }
 
+/** Ends a session as its owner would (DELETE with its token); resolves with the answer. */
+export function endSession(
+  baseUrl: string,
+  session: { id: string; token: string },
+): Promise<Response> {
+  return fetch(`${baseUrl}/api/sessions/${session.id}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${session.token}` },
+  });
+}
+
 export interface AttachOptions {
   cols?: number;
   rows?: number;
