@@ -37,7 +37,9 @@ export class ScreenHost {
     const worker = new Worker(new URL('./screen-worker.ts', import.meta.url));
     worker.unref();
     worker.on('message', (message: ScreenReply) => {
-      if (message.op === 'parsed') this.#screens.get(message.id)?.parsed(message.bytes);
+      if (message.op === 'parsed') {
+        this.#screens.get(message.id)?.parsed(message.bytes, message.skipped);
+      }
       else {
         this.#serializing.get(message.request)?.(message.text);
         this.#serializing.delete(message.request);
@@ -100,6 +102,8 @@ export class Screen {
   #scheduled = false;
   #disposed = false;
   #onDrain: (() => void) | undefined;
+  /** output the worker left unparsed because it could not change the screen (screen-flood.ts) */
+  skippedBytes = 0;
 
   constructor(host: ScreenHost, id: number) {
     this.#host = host;
@@ -142,8 +146,9 @@ export class Screen {
     this.#host.post({ op: 'write', id: this.#id, data: batch }, [batch.buffer]);
   }
 
-  /** The worker parsed `bytes` more. */
-  parsed(bytes: number): void {
+  /** The worker took `bytes` more, `skipped` of them a flood's middle it had no need to parse. */
+  parsed(bytes: number, skipped: number): void {
+    this.skippedBytes += skipped;
     this.#posted = Math.max(0, this.#posted - bytes);
     if (this.pendingBytes === 0) this.#onDrain?.();
   }

@@ -12,6 +12,7 @@ import { Attachment } from './attachment.ts';
 import type { SessionSandbox } from './isolation/isolation.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
+import { OutputFrames } from './output-frames.ts';
 import { killSession } from './process-tree.ts';
 import { CloseCode, type ErrorCode, type ProgressMessage } from './protocol.ts';
 import type { ClusterLease } from './providers/provider.ts';
@@ -29,9 +30,6 @@ export interface SessionSettings {
   screen: { enabled: boolean; scrollback: number };
   shell: Omit<ShellOptions, 'cols' | 'rows' | 'home' | 'env' | 'banner'>;
 }
-
-/** Output gathered in one turn of the event loop is sent as one frame, up to this size. */
-const OUTPUT_BATCH_BYTES = 256 * 1024;
 
 export type EndReason = 'idle_timeout' | 'session_expired' | 'session_ended' | 'server_shutdown';
 
@@ -65,9 +63,7 @@ export class Session {
   #warnedFor = 0;
   #timer: NodeJS.Timeout | undefined;
   #disposed: Promise<void> | undefined;
-  #outgoing: Buffer[] = [];
-  #outgoingBytes = 0;
-  #flushScheduled = false;
+  readonly #frames = new OutputFrames((frame) => this.#sendOutput(frame));
   lastProgress: ProgressMessage | undefined;
 
   constructor(init: {
@@ -227,7 +223,7 @@ export class Session {
     this.#pty = pty;
     this.#paused = false;
     this.#log.log('info', 'shell_started', { session: this.id, pid: pty.pid });
-    pty.onData((data) => this.#output(data as unknown as Buffer));
+    pty.onData((data) => this.#frames.push(data as unknown as Buffer));
     pty.onExit(({ exitCode, signal }) => {
       if (this.#pty !== pty) return;
       this.#pty = undefined;
@@ -241,31 +237,13 @@ export class Session {
         code,
         ms: Date.now() - started,
       });
+      this.#frames.flush();
       if (!this.ended) this.broadcast({ type: 'exit', code });
     });
   }
 
-  /**
-   * A pty is read a few KiB at a time, often several reads in one turn of the event loop: they
-   * go out as one frame at the end of the turn (no added wait), so a flood costs fewer frames,
-   * fewer acks and fewer parser calls, while a keystroke's echo still leaves at once.
-   */
-  #output(chunk: Buffer): void {
-    this.#outgoing.push(chunk);
-    this.#outgoingBytes += chunk.length;
-    if (this.#outgoingBytes >= OUTPUT_BATCH_BYTES) this.#flushOutput();
-    else if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => this.#flushOutput());
-    }
-  }
-
-  #flushOutput(): void {
-    this.#flushScheduled = false;
-    if (this.#outgoing.length === 0) return;
-    const data = this.#outgoing.length === 1 ? this.#outgoing[0]! : Buffer.concat(this.#outgoing);
-    this.#outgoing = [];
-    this.#outgoingBytes = 0;
+  /** One frame of output (output-frames.ts decides how much) to the screen and every socket. */
+  #sendOutput(data: Buffer): void {
     if (this.#metrics) this.#metrics.outputBytes += data.length;
     this.#screen?.write(data);
     for (const attachment of this.#attachments) attachment.sendOutput(data);
@@ -349,6 +327,7 @@ export class Session {
 
   async #dispose(): Promise<void> {
     clearTimeout(this.#timer);
+    this.#frames.dispose();
     this.#attachments.clear();
     const pty = this.#pty;
     this.#pty = undefined;
