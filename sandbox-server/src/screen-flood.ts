@@ -38,6 +38,27 @@ PLAIN[LF] = 1;
 export function plainLength(bytes: Uint8Array, from = 0): number {
   const end = bytes.length;
   let i = from;
+  // Byte by byte up to a 4-byte boundary, then a word at a time (every byte of a flood is
+  // checked, so this is the screen's hot loop), then byte by byte again.
+  while (i < end && (bytes.byteOffset + i) % 4 !== 0) {
+    if (PLAIN[bytes[i]!] !== 1) return i - from;
+    i++;
+  }
+  const words = Math.floor((end - i) / 4);
+  if (words >= 16) {
+    const view = new Uint32Array(bytes.buffer, bytes.byteOffset + i, words);
+    for (let w = 0; w < words; w++) {
+      const word = view[w]!;
+      // Some byte below 0x20, or some byte above 0x7e (SWAR: no byte's borrow or carry can
+      // hide another's): look at its four bytes, as CR and LF are plain too.
+      if ((((word - 0x20202020) & ~word) | (word + 0x01010101) | word) & 0x80808080) {
+        for (let k = 0; k < 4; k++) {
+          if (PLAIN[bytes[i + k]!] !== 1) return i + k - from;
+        }
+      }
+      i += 4;
+    }
+  }
   while (i < end && PLAIN[bytes[i]!] === 1) i++;
   return i - from;
 }

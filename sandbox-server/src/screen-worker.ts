@@ -25,10 +25,12 @@ export type ScreenReply =
 /** Below this, a batch is parsed as it is: skipping would save little. */
 const FLOOD_MINIMUM = 64 * 1024;
 /**
- * After a batch that big, wait this long before the next, so a flood arrives in batches large
- * enough to skip most of (its screen and scrollback are all that must be parsed of each).
+ * After a batch of more than a screenful or two, wait this long before the next, so a flood
+ * arrives in batches large enough to skip most of (of each, only the lines that stay in the
+ * screen and scrollback must be parsed). Typing and prompts are parsed at once.
  */
-const FLOOD_PAUSE_MS = 8;
+const PAUSE_AFTER_BYTES = 16 * 1024;
+const FLOOD_PAUSE_MS = 20;
 
 type Task =
   | { op: 'write'; chunks: Uint8Array[]; bytes: number }
@@ -99,7 +101,8 @@ class Entry {
         const skipped = await this.#feed(concat(task.chunks, task.bytes));
         if (this.#closed) break;
         reply({ op: 'parsed', id: this.#id, bytes: task.bytes, skipped });
-        if (task.bytes >= FLOOD_MINIMUM) await new Promise((r) => setTimeout(r, FLOOD_PAUSE_MS));
+        if (task.bytes >= PAUSE_AFTER_BYTES)
+          await new Promise((r) => setTimeout(r, FLOOD_PAUSE_MS));
       } else if (task.op === 'resize') {
         this.terminal.resize(task.cols, task.rows);
       } else {

@@ -39,8 +39,7 @@ export class ScreenHost {
     worker.on('message', (message: ScreenReply) => {
       if (message.op === 'parsed') {
         this.#screens.get(message.id)?.parsed(message.bytes, message.skipped);
-      }
-      else {
+      } else {
         this.#serializing.get(message.request)?.(message.text);
         this.#serializing.delete(message.request);
       }

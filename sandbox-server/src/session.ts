@@ -31,6 +31,9 @@ export interface SessionSettings {
   shell: Omit<ShellOptions, 'cols' | 'rows' | 'home' | 'env' | 'banner'>;
 }
 
+/** How many times the high-water mark the screen's parser may be behind. */
+const SCREEN_SLACK = 4;
+
 export type EndReason = 'idle_timeout' | 'session_expired' | 'session_ended' | 'server_shutdown';
 
 export interface SessionEvents {
@@ -258,7 +261,9 @@ export class Session {
   #updateFlow(): void {
     if (!this.#pty) return;
     const { highWaterBytes: high, lowWaterBytes: low } = this.#settings;
-    let worst = this.#screen?.pendingBytes ?? 0;
+    // The screen may fall further behind than a socket: it leaves a flood's middle unparsed
+    // (screen-flood.ts), and needs big batches to.
+    let worst = (this.#screen?.pendingBytes ?? 0) / SCREEN_SLACK;
     for (const attachment of this.#attachments) worst = Math.max(worst, attachment.unacked);
     if (!this.#paused && worst > high) {
       this.#paused = true;

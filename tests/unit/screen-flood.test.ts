@@ -4,7 +4,7 @@ import serialize from '@xterm/addon-serialize';
 import headless from '@xterm/headless';
 import { silentLogger } from '../../sandbox-server/src/log.ts';
 import { ScreenHost } from '../../sandbox-server/src/screen.ts';
-import { floodCut, GroundTracker } from '../../sandbox-server/src/screen-flood.ts';
+import { floodCut, GroundTracker, plainLength } from '../../sandbox-server/src/screen-flood.ts';
 
 const bytes = (text: string) => Buffer.from(text, 'latin1');
 
@@ -104,6 +104,22 @@ test('floodCut agrees with a byte-by-byte count on random text', () => {
       `${JSON.stringify(geometry)} from column ${start}: ${JSON.stringify(text)}`,
     );
   }
+});
+
+test('plainLength finds the first byte that is not plain, wherever it is', () => {
+  const base = Buffer.alloc(1100, 'k');
+  base.fill('\r\n', 500, 520);
+  for (const odd of [0x00, 0x07, 0x09, 0x1b, 0x1f, 0x7f, 0x80, 0x9b, 0xc2, 0xff]) {
+    for (const offset of [0, 1, 2, 3]) {
+      for (const at of [0, 1, 63, 64, 65, 66, 67, 255, 510, 999]) {
+        const copy = Buffer.from(base);
+        copy[offset + at] = odd;
+        const view = new Uint8Array(copy.buffer, copy.byteOffset + offset, 1000);
+        assert.equal(plainLength(view), at, `byte ${odd} at ${at}, offset ${offset}`);
+      }
+    }
+  }
+  assert.equal(plainLength(new Uint8Array(base.buffer, base.byteOffset + 1, 1000)), 1000);
 });
 
 describe('GroundTracker: only runs the parser would print count', () => {
