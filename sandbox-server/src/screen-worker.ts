@@ -30,7 +30,7 @@ const FLOOD_MINIMUM = 64 * 1024;
  * screen and scrollback must be parsed). Typing and prompts are parsed at once.
  */
 const PAUSE_AFTER_BYTES = 16 * 1024;
-const FLOOD_PAUSE_MS = 20;
+const FLOOD_PAUSE_MS = 40;
 
 type Task =
   | { op: 'write'; chunks: Uint8Array[]; bytes: number }

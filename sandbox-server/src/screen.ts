@@ -12,6 +12,10 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from './log.ts';
 import type { ScreenReply, ScreenRequest } from './screen-worker.ts';
 
+/** A frame this big is part of a flood (output-frames.ts sends a read or more at a time then). */
+const FLOOD_FRAME_BYTES = 16 * 1024;
+const FLOOD_BATCH_MS = 10;
+
 export interface ScreenOptions {
   cols: number;
   rows: number;
@@ -123,10 +127,12 @@ export class Screen {
     if (this.#disposed) return;
     this.#queue.push(data);
     this.#queued += data.length;
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(() => this.#flush());
-    }
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    // Typing goes to the parser at once; a flood (frames of many reads) every few ms, so the
+    // worker is woken, and copies, a few hundred times less often.
+    if (data.length < FLOOD_FRAME_BYTES) setImmediate(() => this.#flush());
+    else setTimeout(() => this.#flush(), FLOOD_BATCH_MS);
   }
 
   #flush(): void {
