@@ -8,9 +8,9 @@
  * cursor, never modes, colours or tab stops. Once enough lines follow a point in it that every
  * line of the buffer (screen and scrollback, twice over for where the cursor started) was
  * written after that point, nothing before the point can be seen any more, except the cursor's
- * column, which this scan works out. The caller then parses `CR`, a cursor-forward to that
- * column, and the rest. The scan assumes autowrap on and insert mode off, with no scroll region;
- * the caller checks those first.
+ * column, which a `PlainRun` works out as the text arrives. The screen then parses `CR`, a
+ * cursor-forward to that column, and the rest. This assumes autowrap on and insert mode off,
+ * with no scroll region; the caller checks those first.
  */
 
 export interface ScreenGeometry {
@@ -20,7 +20,7 @@ export interface ScreenGeometry {
 }
 
 export interface FloodCut {
-  /** bytes at the start that need no parsing */
+  /** bytes at the start of the run that need no parsing */
   skip: number;
   /** the cursor's column after them, 0 ≤ column < cols */
   column: number;
@@ -93,27 +93,23 @@ export class GroundTracker {
   }
 
   /**
-   * Reads `bytes`; returns the first plain run of at least `minimum` bytes that starts in the
-   * ground state, if there is one.
+   * Reads `bytes` from `from` up to the first plain byte met in the ground state, and returns
+   * its index (`bytes.length` if there is none). The caller then reads the plain text there and
+   * tells `sawPlain` where it ended.
    */
-  scan(bytes: Uint8Array, minimum: number): { start: number; length: number } | undefined {
-    let found: { start: number; length: number } | undefined;
-    let i = 0;
-    while (i < bytes.length) {
-      if (!found && this.ground) {
-        const length = plainLength(bytes, i);
-        if (length >= minimum) found = { start: i, length };
-        if (length > 0) {
-          i += length; // plain bytes keep the ground state
-          this.#last = bytes[i - 1]!;
-          this.#afterC2 = false;
-          continue;
-        }
-      }
-      this.#read(bytes[i]!);
-      i++;
+  untilPlain(bytes: Uint8Array, from: number): number {
+    for (let i = from; i < bytes.length; i++) {
+      const byte = bytes[i]!;
+      if (PLAIN[byte] === 1 && this.ground) return i;
+      this.#read(byte);
     }
-    return found;
+    return bytes.length;
+  }
+
+  /** Plain text (from the ground state) ended with `last`. */
+  sawPlain(last: number): void {
+    this.#last = last;
+    this.#afterC2 = false;
   }
 
   #read(byte: number): void {
@@ -163,67 +159,135 @@ export class GroundTracker {
 }
 
 /**
- * Where a run of plain text (nothing but plain bytes: the caller found it) may be cut.
- * `startColumn` is the cursor's column before it (cols when a wrap is pending). Undefined when
- * too few lines follow. One pass, remembering where the last `needed` line advances were.
+ * Plain text received but not parsed yet, of which only what the screen can still show is kept:
+ * once `2·rows + scrollback` line advances follow a point, everything before it is dropped.
+ * It follows the cursor's column (autowrap included) as text arrives, in one pass, remembering
+ * where the last `needed` line advances were; memory stays at about that many lines.
  */
-export function floodCut(
-  run: Uint8Array,
-  startColumn: number,
-  geometry: ScreenGeometry,
-): FloodCut | undefined {
-  const { cols, rows, scrollback } = geometry;
-  if (cols < 2) return undefined;
-  const needed = 2 * rows + scrollback;
-  const at = new Int32Array(needed);
-  const columnBefore = new Int32Array(needed);
-  let advances = 0;
-  const advance = (position: number, column: number) => {
-    const slot = advances % needed;
-    at[slot] = position;
-    columnBefore[slot] = column;
-    advances++;
-  };
-  let column = startColumn;
-  const end = run.length;
-  // Segment by segment: characters up to the next CR or LF, then that byte. Buffer's indexOf
-  // is memchr; a typed array's is a loop in JavaScript.
-  const text = Buffer.from(run.buffer, run.byteOffset, run.byteLength);
-  let nextCR = text.indexOf(CR);
-  let nextLF = text.indexOf(LF);
-  for (let i = 0; i < end; ) {
-    if (nextCR !== -1 && nextCR < i) nextCR = text.indexOf(CR, i);
-    if (nextLF !== -1 && nextLF < i) nextLF = text.indexOf(LF, i);
-    const control = Math.min(nextCR === -1 ? end : nextCR, nextLF === -1 ? end : nextLF);
-    const length = control - i;
-    if (length > 0) {
-      // Autowrap: a character printed with the cursor past the last column (`cols`) goes to
-      // the start of the next line. That happens to the characters at offsets m·cols − column.
-      const wraps = Math.floor((length - 1 + column) / cols);
-      // Only the last `needed` can matter; the others are counted.
-      const uncounted = Math.max(0, wraps - needed);
-      advances += uncounted;
-      for (let m = uncounted + 1; m <= wraps; m++) advance(i + m * cols - column, cols);
-      column = column + length - wraps * cols;
-    }
-    if (control === end) break;
-    if (control === nextCR) column = 0;
-    else {
-      advance(control, column);
-      // A line feed just after the last column leaves the cursor on the last column.
-      if (column >= cols) column = cols - 1;
-    }
-    i = control + 1;
+export class PlainRun {
+  readonly #cols: number;
+  readonly #needed: number;
+  readonly #dropEvery: number;
+  /** where each of the last `needed` line advances happened, and the column just before */
+  readonly #at: Float64Array;
+  readonly #columnBefore: Int32Array;
+  #advances = 0;
+  #column: number;
+  #chunks: Uint8Array[] = [];
+  /** the run's offsets of the first byte kept and of the end */
+  #start = 0;
+  #end = 0;
+  #cut: FloodCut | undefined;
+
+  /**
+   * `startColumn`: the cursor's column where the run begins (cols when a wrap is pending).
+   * `dropEvery`: drop only once this much can go, rather than on every append.
+   */
+  constructor(startColumn: number, geometry: ScreenGeometry, dropEvery = 64 * 1024) {
+    this.#cols = geometry.cols;
+    this.#needed = 2 * geometry.rows + geometry.scrollback;
+    this.#dropEvery = dropEvery;
+    this.#at = new Float64Array(this.#needed);
+    this.#columnBefore = new Int32Array(this.#needed);
+    this.#column = startColumn;
   }
-  if (advances < needed) return undefined;
-  // The first of the last `needed` advances: cut there, or just before it when a wrap was
-  // pending there (a cursor-forward cannot leave one pending; a character before it can).
-  const oldest = advances % needed;
-  const cut =
-    columnBefore[oldest]! < cols
-      ? { skip: at[oldest]!, column: columnBefore[oldest]! }
-      : { skip: at[oldest]! - 1, column: cols - 1 };
-  return cut.skip > 0 ? cut : undefined;
+
+  /** Bytes kept, waiting to be parsed. */
+  get keptBytes(): number {
+    return this.#end - this.#start;
+  }
+
+  /** What has been dropped so far, and the column the cursor is in after it. */
+  get cut(): FloodCut | undefined {
+    return this.#cut;
+  }
+
+  /** Appends plain bytes (the caller has checked they are). They are kept, not copied. */
+  append(bytes: Uint8Array): void {
+    this.#follow(bytes, this.#end);
+    this.#chunks.push(bytes);
+    this.#end += bytes.length;
+    this.#drop();
+  }
+
+  /** What to parse in place of the run: back to the cut's column, then the bytes kept. */
+  take(): { lead: string; chunks: Uint8Array[] } {
+    return { lead: this.#cut ? cursorTo(this.#cut.column) : '', chunks: this.#chunks };
+  }
+
+  #advance(position: number, column: number): void {
+    const slot = this.#advances % this.#needed;
+    this.#at[slot] = position;
+    this.#columnBefore[slot] = column;
+    this.#advances++;
+  }
+
+  /** Moves the cursor model over `bytes`, which start at offset `base` of the run. */
+  #follow(bytes: Uint8Array, base: number): void {
+    const cols = this.#cols;
+    const needed = this.#needed;
+    // Segment by segment: characters up to the next CR or LF, then that byte. Buffer's indexOf
+    // is memchr; a typed array's is a loop in JavaScript.
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const end = text.length;
+    let nextCR = text.indexOf(CR);
+    let nextLF = text.indexOf(LF);
+    for (let i = 0; i < end; ) {
+      if (nextCR !== -1 && nextCR < i) nextCR = text.indexOf(CR, i);
+      if (nextLF !== -1 && nextLF < i) nextLF = text.indexOf(LF, i);
+      const control = Math.min(nextCR === -1 ? end : nextCR, nextLF === -1 ? end : nextLF);
+      const length = control - i;
+      if (length > 0) {
+        // Autowrap: a character printed with the cursor past the last column (`cols`) goes to
+        // the start of the next line. That happens to the characters at offsets m·cols − column.
+        const wraps = Math.floor((length - 1 + this.#column) / cols);
+        // Only the last `needed` can matter; the others are counted.
+        const uncounted = Math.max(0, wraps - needed);
+        this.#advances += uncounted;
+        for (let m = uncounted + 1; m <= wraps; m++) {
+          this.#advance(base + i + m * cols - this.#column, cols);
+        }
+        this.#column = this.#column + length - wraps * cols;
+      }
+      if (control === end) break;
+      if (control === nextCR) this.#column = 0;
+      else {
+        this.#advance(base + control, this.#column);
+        // A line feed just after the last column leaves the cursor on the last column.
+        if (this.#column >= cols) this.#column = cols - 1;
+      }
+      i = control + 1;
+    }
+  }
+
+  /**
+   * Drops what lies before the first of the last `needed` advances: there, or just before it
+   * when a wrap was pending there (a cursor-forward cannot leave one pending; a character can).
+   */
+  #drop(): void {
+    if (this.#cols < 2 || this.#advances < this.#needed) return;
+    const oldest = this.#advances % this.#needed;
+    let cut = this.#at[oldest]!;
+    let column = this.#columnBefore[oldest]!;
+    if (column >= this.#cols) {
+      cut -= 1;
+      column = this.#cols - 1;
+    }
+    if (cut <= this.#start || cut - this.#start < this.#dropEvery) return;
+    let remove = cut - this.#start;
+    while (remove > 0) {
+      const first = this.#chunks[0]!;
+      if (first.length <= remove) {
+        remove -= first.length;
+        this.#chunks.shift();
+      } else {
+        this.#chunks[0] = first.subarray(remove);
+        remove = 0;
+      }
+    }
+    this.#start = cut;
+    this.#cut = { skip: cut, column };
+  }
 }
 
 /** What the screen parses in place of the skipped bytes: back to the column they left. */

@@ -9,7 +9,7 @@
 import { parentPort } from 'node:worker_threads';
 import serialize from '@xterm/addon-serialize';
 import headless from '@xterm/headless';
-import { cursorTo, floodCut, GroundTracker } from './screen-flood.ts';
+import { GroundTracker, PlainRun, plainLength } from './screen-flood.ts';
 
 export type ScreenRequest =
   | { op: 'open'; id: number; cols: number; rows: number; scrollback: number }
@@ -22,15 +22,10 @@ export type ScreenReply =
   | { op: 'parsed'; id: number; bytes: number; skipped: number }
   | { op: 'serialized'; request: number; text: string };
 
-/** Below this, a batch is parsed as it is: skipping would save little. */
-const FLOOD_MINIMUM = 64 * 1024;
-/**
- * After a batch of more than a screenful or two, wait this long before the next, so a flood
- * arrives in batches large enough to skip most of (of each, only the lines that stay in the
- * screen and scrollback must be parsed). Typing and prompts are parsed at once.
- */
-const PAUSE_AFTER_BYTES = 16 * 1024;
-const FLOOD_PAUSE_MS = 40;
+/** Plain text shorter than this between two sequences (a prompt, a coloured name) is parsed as it is. */
+const SHORTEST_RUN = 256;
+/** A run that keeps more than this (carriage returns without line feeds, say) is parsed. */
+const LONGEST_KEPT = 1024 * 1024;
 
 type Task =
   | { op: 'write'; chunks: Uint8Array[]; bytes: number }
@@ -49,6 +44,10 @@ class Entry {
   #tasks: Task[] = [];
   #running = false;
   #closed = false;
+  /** plain text received and not parsed yet (screen-flood.ts) */
+  #plain: PlainRun | undefined;
+  #dropped = 0;
+  #droppedReported = 0;
 
   constructor(id: number, cols: number, rows: number, scrollback: number) {
     this.#id = id;
@@ -98,14 +97,22 @@ class Entry {
     while (!this.#closed && this.#tasks.length > 0) {
       const task = this.#tasks.shift()!;
       if (task.op === 'write') {
-        const skipped = await this.#feed(concat(task.chunks, task.bytes));
+        for (const chunk of task.chunks) await this.#feed(chunk);
         if (this.#closed) break;
+        const skipped = this.#dropped - this.#droppedReported;
+        this.#droppedReported = this.#dropped;
+        // Bytes kept in a run count as taken: they are bounded, and the session's flow control
+        // must not wait for text that is only parsed when someone looks.
         reply({ op: 'parsed', id: this.#id, bytes: task.bytes, skipped });
-        if (task.bytes >= PAUSE_AFTER_BYTES)
-          await new Promise((r) => setTimeout(r, FLOOD_PAUSE_MS));
-      } else if (task.op === 'resize') {
-        this.terminal.resize(task.cols, task.rows);
-      } else {
+        continue;
+      }
+      await this.#endRun();
+      if (this.#closed) break;
+      if (task.op === 'resize') this.terminal.resize(task.cols, task.rows);
+      else {
+        const skipped = this.#dropped - this.#droppedReported;
+        this.#droppedReported = this.#dropped;
+        if (skipped > 0) reply({ op: 'parsed', id: this.#id, bytes: 0, skipped });
         reply({ op: 'serialized', request: task.request, text: this.#serializer.serialize() });
       }
     }
@@ -120,46 +127,67 @@ class Entry {
     return new Promise((resolve) => this.terminal.write(data, resolve));
   }
 
-  /**
-   * Parses `bytes`, leaving out the part of a flood that cannot change the screen; resolves
-   * with how many bytes it left out.
-   */
-  async #feed(bytes: Uint8Array): Promise<number> {
-    const run = this.#ground.scan(bytes, FLOOD_MINIMUM);
-    if (!run) return this.#write(bytes).then(() => 0);
-    if (run.start > 0) await this.#write(bytes.subarray(0, run.start));
-    if (this.#closed) return 0;
-    const { terminal } = this;
-    const buffer = terminal.buffer.active;
-    const simple =
-      terminal.modes.wraparoundMode &&
-      !terminal.modes.insertMode &&
-      !terminal.modes.originMode &&
-      !this.#regions[buffer.type];
-    const rest = bytes.subarray(run.start);
-    const cut = simple
-      ? floodCut(rest.subarray(0, run.length), buffer.cursorX, {
-          cols: terminal.cols,
-          rows: terminal.rows,
-          scrollback: this.#scrollback,
-        })
-      : undefined;
-    if (!cut) return this.#write(rest).then(() => 0);
-    this.terminal.write(cursorTo(cut.column));
-    await this.#write(rest.subarray(cut.skip));
-    return cut.skip;
+  /** Parses what can change the screen now; keeps plain text in a run until it ends. */
+  async #feed(bytes: Uint8Array): Promise<void> {
+    const n = bytes.length;
+    let i = 0;
+    let parseFrom = 0;
+    while (i < n && !this.#closed) {
+      if (this.#plain) {
+        const length = plainLength(bytes, i);
+        if (length > 0) {
+          this.#plain.append(bytes.subarray(i, i + length));
+          this.#ground.sawPlain(bytes[i + length - 1]!);
+          i += length;
+        }
+        parseFrom = i;
+        if (i < n || this.#plain.keptBytes > LONGEST_KEPT) await this.#endRun();
+        continue;
+      }
+      const at = this.#ground.untilPlain(bytes, i);
+      if (at >= n) break;
+      const length = plainLength(bytes, at);
+      i = at + length;
+      this.#ground.sawPlain(bytes[i - 1]!);
+      if (length < SHORTEST_RUN && i < n) continue;
+      // A run begins: what came before it is parsed first, for the cursor's column.
+      await this.#write(bytes.subarray(parseFrom, at));
+      parseFrom = at;
+      if (this.#closed || !this.#simple()) continue;
+      const { terminal } = this;
+      this.#plain = new PlainRun(terminal.buffer.active.cursorX, {
+        cols: terminal.cols,
+        rows: terminal.rows,
+        scrollback: this.#scrollback,
+      });
+      this.#plain.append(bytes.subarray(at, i));
+      parseFrom = i;
+    }
+    if (parseFrom < n && !this.#closed) await this.#write(bytes.subarray(parseFrom));
   }
-}
 
-function concat(chunks: Uint8Array[], bytes: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const all = new Uint8Array(bytes);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.length;
+  /** Where a flood may be cut: autowrap on, insert mode off, no scroll region. */
+  #simple(): boolean {
+    const { modes, buffer } = this.terminal;
+    return (
+      modes.wraparoundMode &&
+      !modes.insertMode &&
+      !modes.originMode &&
+      !this.#regions[buffer.active.type]
+    );
   }
-  return all;
+
+  /** Parses the run's kept text, after the move that stands for what it dropped. */
+  async #endRun(): Promise<void> {
+    const run = this.#plain;
+    if (!run) return;
+    this.#plain = undefined;
+    this.#dropped += run.cut?.skip ?? 0;
+    const { lead, chunks } = run.take();
+    if (lead) this.terminal.write(lead);
+    for (const chunk of chunks) this.terminal.write(chunk);
+    await this.#write('');
+  }
 }
 
 const screens = new Map<number, Entry>();

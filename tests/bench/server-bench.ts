@@ -9,7 +9,12 @@ import * as pty from 'node-pty';
 import { WebSocket } from 'ws';
 import { encode, terminalPath } from '../../sandbox-server/src/protocol.ts';
 import { startServerProcess } from '../support/server-process.ts';
-import { createSession, endSession, TerminalClient } from '../support/terminal-client.ts';
+import {
+  type CreatedSession,
+  createSession,
+  endSession,
+  TerminalClient,
+} from '../support/terminal-client.ts';
 
 const KEYSTROKES = 1000;
 /** Bash's line is cleared this often (outside the timing), so echoes never wrap. */
@@ -175,21 +180,25 @@ export async function throughServer(screen: boolean): Promise<Figures> {
       await endSession(url, session);
     }
 
+    // Idle sessions, each attached once (so each has its shell and, if on, its screen), on a
+    // server that has not yet moved 100 MiB of output (its garbage would hide them).
+    const baseline = rssMiB(child.pid!);
+    const idle: { session: CreatedSession; term: TerminalClient }[] = [];
+    for (let i = 0; i < IDLE_SESSIONS; i++) {
+      const session = await createSession(url);
+      idle.push({ session, term: await TerminalClient.open(url, session) });
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    const perSession = (rssMiB(child.pid!) - baseline) / IDLE_SESSIONS;
+    for (const { session, term } of idle) {
+      term.close();
+      await endSession(url, session);
+    }
+
     const session = await createSession(url);
     const lean = await leanAttach(url, session);
     const figures = await measure(lean.terminal, lean.consumer);
     lean.close();
-
-    // Idle sessions, each attached once (so each has its shell and, if on, its screen).
-    const baseline = rssMiB(child.pid!);
-    const idle: TerminalClient[] = [];
-    for (let i = 0; i < IDLE_SESSIONS; i++) {
-      const s = await createSession(url);
-      idle.push(await TerminalClient.open(url, s));
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-    const perSession = (rssMiB(child.pid!) - baseline) / IDLE_SESSIONS;
-    for (const c of idle) c.close();
 
     return { ...figures, rssPerSessionMiB: perSession, promptMs: percentile(prompts, 50) };
   } finally {

@@ -4,11 +4,42 @@ import serialize from '@xterm/addon-serialize';
 import headless from '@xterm/headless';
 import { silentLogger } from '../../sandbox-server/src/log.ts';
 import { ScreenHost } from '../../sandbox-server/src/screen.ts';
-import { floodCut, GroundTracker, plainLength } from '../../sandbox-server/src/screen-flood.ts';
+import {
+  type FloodCut,
+  GroundTracker,
+  PlainRun,
+  plainLength,
+  type ScreenGeometry,
+} from '../../sandbox-server/src/screen-flood.ts';
 
 const bytes = (text: string) => Buffer.from(text, 'latin1');
 
-describe('floodCut: where a flood of plain text may be cut', () => {
+/** Where a PlainRun that drops as soon as it can has cut `pieces`, appended one by one. */
+function floodCut(
+  pieces: string | string[],
+  startColumn: number,
+  geometry: ScreenGeometry,
+): FloodCut | undefined {
+  const run = new PlainRun(startColumn, geometry, 0);
+  for (const piece of typeof pieces === 'string' ? [pieces] : pieces) run.append(bytes(piece));
+  return run.cut;
+}
+
+/** The first plain run of at least `minimum` bytes that starts in the ground state, or -1. */
+function firstRun(tracker: GroundTracker, chunk: Uint8Array, minimum: number): number {
+  let found = -1;
+  for (let i = 0; i < chunk.length; ) {
+    const at = tracker.untilPlain(chunk, i);
+    if (at >= chunk.length) break;
+    const length = plainLength(chunk, at);
+    if (found < 0 && length >= minimum) found = at;
+    i = at + length;
+    tracker.sawPlain(chunk[i - 1]!);
+  }
+  return found;
+}
+
+describe('PlainRun: where a flood of plain text may be cut', () => {
   // 10 columns, 2 rows, 1 line of scrollback: 2·2 + 1 = 5 line advances must follow the cut.
   const small = { cols: 10, rows: 2, scrollback: 1 };
   const cases: {
@@ -45,7 +76,7 @@ describe('floodCut: where a flood of plain text may be cut', () => {
     },
   ];
   for (const { name, text, start, want } of cases) {
-    test(name, () => assert.deepEqual(floodCut(bytes(text), start ?? 0, small), want));
+    test(name, () => assert.deepEqual(floodCut(text, start ?? 0, small), want));
   }
 });
 
@@ -80,7 +111,7 @@ function floodCutByteByByte(
   return cut.skip > 0 ? cut : undefined;
 }
 
-test('floodCut agrees with a byte-by-byte count on random text', () => {
+test('PlainRun agrees with a byte-by-byte count on random text, appended in pieces', () => {
   let state = 7;
   const r = () => {
     state = (state * 1103515245 + 12345) % 2 ** 31;
@@ -98,8 +129,15 @@ test('floodCut agrees with a byte-by-byte count on random text', () => {
       () => alphabet[Math.floor(r() * alphabet.length)],
     ).join('');
     const start = Math.floor(r() * (geometry.cols + 1));
+    // Appended in random pieces, as reads arrive.
+    const pieces: string[] = [];
+    for (let at = 0; at < text.length; ) {
+      const size = 1 + Math.floor(r() * 60);
+      pieces.push(text.slice(at, at + size));
+      at += size;
+    }
     assert.deepEqual(
-      floodCut(bytes(text), start, geometry),
+      floodCut(pieces, start, geometry),
       floodCutByteByByte(bytes(text), start, geometry),
       `${JSON.stringify(geometry)} from column ${start}: ${JSON.stringify(text)}`,
     );
@@ -147,7 +185,7 @@ describe('GroundTracker: only runs the parser would print count', () => {
     test(name, () => {
       const tracker = new GroundTracker();
       assert.deepEqual(
-        chunks.map((chunk) => tracker.scan(bytes(chunk), 100)?.start ?? -1),
+        chunks.map((chunk) => firstRun(tracker, bytes(chunk), 100)),
         want,
       );
     });
