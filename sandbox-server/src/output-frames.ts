@@ -22,8 +22,8 @@ export interface OutputFrameOptions {
 
 export const DEFAULT_OUTPUT_FRAMES: OutputFrameOptions = {
   maxFrameBytes: 256 * 1024,
-  streamingDelayMs: 2,
-  // Half a pty read in 2 ms: 1 MiB/s, far above anything typed, far below a flood.
+  streamingDelayMs: 5,
+  // Half a pty read in 5 ms (400 KiB/s): far above anything typed, far below a flood.
   streamingBytes: 2048,
 };
 

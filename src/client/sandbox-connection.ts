@@ -10,6 +10,7 @@ import {
   SessionCreatedBody,
   terminalPath,
 } from '../../sandbox-server/src/protocol.ts';
+import { AckBatcher } from './ack-batcher.ts';
 
 export type ConnectionStatus =
   | { state: 'connecting' }
@@ -45,6 +46,8 @@ export class SandboxConnection {
   #pendingInput: Uint8Array<ArrayBuffer>[] = [];
   #joinCode: string | undefined;
   #connecting: Promise<void> | undefined;
+  /** acks for the current socket, sent in batches */
+  #acks: { ws: WebSocket; batcher: AckBatcher } | undefined;
   /** an instructor watching someone else's session: that session only, read-only */
   readonly #watch: StoredSession | undefined;
 
@@ -275,8 +278,19 @@ export class SandboxConnection {
     if (this.connected) this.#ws?.send(encode({ type: 'resize', cols, rows }));
   }
 
+  /** The terminal rendered `bytes` more of the output. */
   ack(bytes: number): void {
-    if (this.connected) this.#ws?.send(encode({ type: 'ack', bytes }));
+    const ws = this.#ws;
+    if (!ws || !this.connected) return;
+    // Bytes that came on an earlier socket are not this attachment's to acknowledge.
+    if (this.#acks?.ws !== ws) {
+      this.#acks?.batcher.dispose();
+      const batcher = new AckBatcher((n) => {
+        if (ws === this.#ws && this.connected) ws.send(encode({ type: 'ack', bytes: n }));
+      });
+      this.#acks = { ws, batcher };
+    }
+    this.#acks.batcher.rendered(bytes);
   }
 
   progress(snippet: string, state: 'running' | 'succeeded' | 'failed', code?: number): void {
@@ -308,6 +322,7 @@ export class SandboxConnection {
   dispose(): void {
     this.#disposed = true;
     clearTimeout(this.#retryTimer);
+    this.#acks?.batcher.dispose();
     this.#ws?.close();
     this.#ws = undefined;
   }

@@ -5,11 +5,15 @@
  */
 import { cpus } from 'node:os';
 import { measurePage } from './page-bench.ts';
-import { type Figures, floor, throughServer } from './server-bench.ts';
+import { type Figures, floorSubject, measureInTurn, serverSubject } from './server-bench.ts';
 import { workshopBench } from './workshop-bench.ts';
 
 const only = process.argv.slice(2);
 const want = (name: string) => only.length === 0 || only.includes(name);
+
+function pick(server: { promptMs: number; rssPerSessionMiB: number }) {
+  return { promptMs: server.promptMs, rssPerSessionMiB: server.rssPerSessionMiB };
+}
 
 function row(name: string, f: Figures, base: Figures): string {
   const cells = [
@@ -31,23 +35,34 @@ async function main(): Promise<void> {
   );
   if (want('server')) {
     console.log(
-      '\nSandbox server vs node-pty straight (the floor): 1000 keystrokes; 32 MiB of output, 3 runs,',
+      '\nSandbox server vs node-pty read straight (the floor), loopback: 1000 keystrokes each and five runs',
     );
     console.log(
-      'median (all runs in brackets); loopback. Both are read by the same lean client (count, ack), which',
+      'of 32 MiB of output each, taken in turn so that drift hits all three alike; bulk is the median run.',
     );
     console.log(
-      'runs in this process and competes with the server and the shell for the same cores.\n',
+      'One lean client (count, keep the tail, ack in batches as the browser does) reads all three; it runs',
     );
-    const base = await floor();
-    const on = await throughServer(true);
-    const off = await throughServer(false);
+    console.log(
+      'in this process and competes with the server and the shell for the same 2 cores.\n',
+    );
+    const floorSide = await floorSubject();
+    const screenOn = await serverSubject(true);
+    const screenOff = await serverSubject(false);
+    const subjects = [floorSide, screenOn, screenOff];
+    let figures: Figures[];
+    try {
+      figures = await measureInTurn(subjects);
+    } finally {
+      for (const subject of subjects) await subject.close();
+    }
+    const [base, on, off] = figures as [Figures, Figures, Figures];
     console.log(
       `${'system'.padEnd(26)} ${'echo p50'.padStart(8)} ${'echo p99'.padStart(8)} ${'MiB/s'.padStart(8)} ${'p50 ×'.padStart(8)} ${'tput ×'.padStart(8)} ${'MiB/sess'.padStart(10)} ${'prompt'.padStart(8)}`,
     );
     console.log(row('node-pty (floor)', base, base));
-    console.log(row('kubenotes, screen on', on, base));
-    console.log(row('kubenotes, screen off', off, base));
+    console.log(row('kubenotes, screen on', { ...on, ...pick(screenOn) }, base));
+    console.log(row('kubenotes, screen off', { ...off, ...pick(screenOff) }, base));
     const runs = (f: Figures) => f.bulkRuns.map((r) => r.toFixed(0)).join(', ');
     console.log(
       `\nbulk runs, MiB/s: floor [${runs(base)}]; screen on [${runs(on)}]; screen off [${runs(off)}]`,

@@ -1,6 +1,7 @@
 /**
  * The sandbox server against its floor, node-pty read straight in this process. Both sides are
- * read by the same lean consumer (count the bytes, keep the last 256, ack), so the figures
+ * read by the same lean consumer (count the bytes, keep the last 256; the server's side acks as
+ * the browser does, in batches), so the figures
  * compare the server, not two clients: the full TerminalClient decodes, keeps every byte and
  * reads marks, which on 2 cores takes CPU from the server it measures.
  */
@@ -8,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import * as pty from 'node-pty';
 import { WebSocket } from 'ws';
 import { encode, terminalPath } from '../../sandbox-server/src/protocol.ts';
+import { AckBatcher } from '../../src/client/ack-batcher.ts';
 import { startServerProcess } from '../support/server-process.ts';
 import {
   type CreatedSession,
@@ -16,12 +18,15 @@ import {
   TerminalClient,
 } from '../support/terminal-client.ts';
 
+/** Keystrokes per system, in blocks of 100 taken in turn, so drift hits all three alike. */
 const KEYSTROKES = 1000;
-/** Bash's line is cleared this often (outside the timing), so echoes never wrap. */
-const CLEAR_EVERY = 100;
+const BLOCK = 100;
 const BULK_BYTES = 32 * 1024 * 1024;
-/** Bulk runs per system; the median is reported (single runs vary ±30 % on 2 cores). */
-const BULK_RUNS = 3;
+/**
+ * Bulk runs per system, taken in turn (floor, screen on, screen off, floor, …); the median is
+ * reported. Single runs vary ±30 % on 2 cores, and a slow minute would otherwise fall on one.
+ */
+const BULK_RUNS = 5;
 const IDLE_SESSIONS = 40;
 const PROMPT_SAMPLES = 20;
 const BULK_COMMAND = `head -c ${BULK_BYTES} /dev/zero | tr '\\0' 'k'`;
@@ -72,43 +77,63 @@ class Consumer {
   }
 }
 
-async function measure(terminal: Terminal, consumer: Consumer) {
-  const echoes: number[] = [];
-  for (let i = 0; i < KEYSTROKES; i++) {
-    if (i % CLEAR_EVERY === 0) {
-      terminal.type('\x15');
-      await new Promise((r) => setTimeout(r, 30));
-    }
+/** A terminal being measured: how to type into it and what it has shown. */
+export interface Subject {
+  terminal: Terminal;
+  consumer: Consumer;
+  close(): void | Promise<void>;
+}
+
+/** `BLOCK` keystrokes, each timed from typing to its echo; the line is cleared first. */
+async function echoBlock(subject: Subject, into: number[]): Promise<void> {
+  const { terminal, consumer } = subject;
+  terminal.type('\x15');
+  await new Promise((r) => setTimeout(r, 30));
+  for (let i = 0; i < BLOCK; i++) {
     const before = consumer.received;
     const t = performance.now();
     terminal.type('x');
     await consumer.until(() => consumer.received > before);
-    echoes.push(performance.now() - t);
+    into.push(performance.now() - t);
   }
   terminal.type('\x15');
-  await new Promise((r) => setTimeout(r, 100));
-  const bulkRuns: number[] = [];
-  for (let run = 0; run < BULK_RUNS; run++) {
-    const start = consumer.received;
-    const t = performance.now();
-    // The quotes keep the command's own echo from matching.
-    terminal.type(`${BULK_COMMAND}; echo BULK-""DONE\r`);
-    await consumer.until(
-      () => consumer.received - start > BULK_BYTES && consumer.tail.includes(`${DONE}\r\n`),
-    );
-    bulkRuns.push(BULK_BYTES / 1024 / 1024 / ((performance.now() - t) / 1000));
-    await new Promise((r) => setTimeout(r, 200));
+  await new Promise((r) => setTimeout(r, 30));
+}
+
+/** One bulk run: 32 MiB of output and the end marker; MiB/s. */
+async function bulkRun({ terminal, consumer }: Subject): Promise<number> {
+  const start = consumer.received;
+  const t = performance.now();
+  // The quotes keep the command's own echo from matching.
+  terminal.type(`${BULK_COMMAND}; echo BULK-""DONE\r`);
+  await consumer.until(
+    () => consumer.received - start > BULK_BYTES && consumer.tail.includes(`${DONE}\r\n`),
+  );
+  const mibPerSecond = BULK_BYTES / 1024 / 1024 / ((performance.now() - t) / 1000);
+  await new Promise((r) => setTimeout(r, 200));
+  return mibPerSecond;
+}
+
+/** Echo and bulk figures for each subject, measured in turn. */
+export async function measureInTurn(subjects: Subject[]): Promise<Figures[]> {
+  const echoes = subjects.map((): number[] => []);
+  for (let block = 0; block < KEYSTROKES / BLOCK; block++) {
+    for (const [i, subject] of subjects.entries()) await echoBlock(subject, echoes[i]!);
   }
-  return {
-    echoP50: percentile(echoes, 50),
-    echoP99: percentile(echoes, 99),
-    mibPerSecond: percentile(bulkRuns, 50),
-    bulkRuns,
-  };
+  const bulk = subjects.map((): number[] => []);
+  for (let run = 0; run < BULK_RUNS; run++) {
+    for (const [i, subject] of subjects.entries()) bulk[i]!.push(await bulkRun(subject));
+  }
+  return subjects.map((_, i) => ({
+    echoP50: percentile(echoes[i]!, 50),
+    echoP99: percentile(echoes[i]!, 99),
+    mibPerSecond: percentile(bulk[i]!, 50),
+    bulkRuns: bulk[i]!,
+  }));
 }
 
 /** The floor: node-pty with bash, in this process, no sockets. */
-export async function floor(): Promise<Figures> {
+export async function floorSubject(): Promise<Subject> {
   const shell = pty.spawn('bash', ['--norc', '--noprofile', '-i'], {
     cols: 120,
     rows: 40,
@@ -118,11 +143,7 @@ export async function floor(): Promise<Figures> {
   const consumer = new Consumer();
   shell.onData((data) => consumer.take(data as unknown as Buffer));
   await consumer.until(() => consumer.tail.includes('$ '));
-  try {
-    return await measure({ type: (text) => shell.write(text) }, consumer);
-  } finally {
-    shell.kill();
-  }
+  return { terminal: { type: (text) => shell.write(text) }, consumer, close: () => shell.kill() };
 }
 
 function rssMiB(pid: number): number {
@@ -134,17 +155,19 @@ function rssMiB(pid: number): number {
 async function leanAttach(
   baseUrl: string,
   session: { id: string; token: string },
-): Promise<{ terminal: Terminal; consumer: Consumer; close: () => void }> {
+): Promise<Subject> {
   const ws = new WebSocket(baseUrl.replace(/^http/, 'ws') + terminalPath(session.id));
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);
   });
   const consumer = new Consumer();
+  // Acks batched as the browser's client sends them.
+  const acks = new AckBatcher((bytes) => ws.send(encode({ type: 'ack', bytes })));
   ws.on('message', (data: Buffer, isBinary) => {
     if (!isBinary) return;
     consumer.take(data);
-    ws.send(`{"type":"ack","bytes":${data.length}}`);
+    acks.rendered(data.length);
   });
   ws.send(encode({ type: 'attach', token: session.token, cols: 120, rows: 40 }));
   // The rcfile's first prompt mark.
@@ -152,12 +175,20 @@ async function leanAttach(
   return {
     terminal: { type: (text) => ws.send(Buffer.from(text), { binary: true }) },
     consumer,
-    close: () => ws.close(),
+    close: () => {
+      acks.dispose();
+      ws.close();
+    },
   };
 }
 
-/** The same measurements through the sandbox server over loopback. */
-export async function throughServer(screen: boolean): Promise<Figures> {
+/**
+ * A sandbox server of its own, with its create-to-prompt time and RSS per idle session already
+ * measured, and one session attached by the lean client for the echo and bulk runs.
+ */
+export async function serverSubject(
+  screen: boolean,
+): Promise<Subject & { promptMs: number; rssPerSessionMiB: number }> {
   const server = await startServerProcess([
     '--cluster',
     'none',
@@ -189,19 +220,24 @@ export async function throughServer(screen: boolean): Promise<Figures> {
       idle.push({ session, term: await TerminalClient.open(url, session) });
     }
     await new Promise((r) => setTimeout(r, 1000));
-    const perSession = (rssMiB(child.pid!) - baseline) / IDLE_SESSIONS;
+    const rssPerSessionMiB = (rssMiB(child.pid!) - baseline) / IDLE_SESSIONS;
     for (const { session, term } of idle) {
       term.close();
       await endSession(url, session);
     }
 
-    const session = await createSession(url);
-    const lean = await leanAttach(url, session);
-    const figures = await measure(lean.terminal, lean.consumer);
-    lean.close();
-
-    return { ...figures, rssPerSessionMiB: perSession, promptMs: percentile(prompts, 50) };
-  } finally {
+    const lean = await leanAttach(url, await createSession(url));
+    return {
+      ...lean,
+      promptMs: percentile(prompts, 50),
+      rssPerSessionMiB,
+      close: async () => {
+        lean.close();
+        await server.stop();
+      },
+    };
+  } catch (error) {
     await server.stop();
+    throw error;
   }
 }
