@@ -13,6 +13,8 @@
  * with no scroll region; the caller checks those first.
  */
 
+import { GroundTracker, plainLength } from './vt-ground.ts';
+
 export interface ScreenGeometry {
   cols: number;
   rows: number;
@@ -28,135 +30,6 @@ export interface FloodCut {
 
 const CR = 0x0d;
 const LF = 0x0a;
-
-const PLAIN = new Uint8Array(256);
-for (let byte = 0x20; byte <= 0x7e; byte++) PLAIN[byte] = 1;
-PLAIN[CR] = 1;
-PLAIN[LF] = 1;
-
-/** The length of the plain text at `from`. */
-export function plainLength(bytes: Uint8Array, from = 0): number {
-  const end = bytes.length;
-  let i = from;
-  // Byte by byte up to a 4-byte boundary, then a word at a time (every byte of a flood is
-  // checked, so this is the screen's hot loop), then byte by byte again.
-  while (i < end && (bytes.byteOffset + i) % 4 !== 0) {
-    if (PLAIN[bytes[i]!] !== 1) return i - from;
-    i++;
-  }
-  const words = Math.floor((end - i) / 4);
-  if (words >= 16) {
-    const view = new Uint32Array(bytes.buffer, bytes.byteOffset + i, words);
-    for (let w = 0; w < words; w++) {
-      const word = view[w]!;
-      // Some byte below 0x20, or some byte above 0x7e (SWAR: no byte's borrow or carry can
-      // hide another's): look at its four bytes, as CR and LF are plain too.
-      if ((((word - 0x20202020) & ~word) | (word + 0x01010101) | word) & 0x80808080) {
-        for (let k = 0; k < 4; k++) {
-          if (PLAIN[bytes[i + k]!] !== 1) return i + k - from;
-        }
-      }
-      i += 4;
-    }
-  }
-  while (i < end && PLAIN[bytes[i]!] === 1) i++;
-  return i - from;
-}
-
-const Vt = {
-  ground: 0,
-  escape: 1,
-  escapeIntermediate: 2,
-  csi: 3,
-  /** OSC: ends with BEL or ST */
-  osc: 4,
-  /** DCS, SOS, PM, APC, and a C1 control we do not follow: end only with ST, CAN or SUB */
-  string: 5,
-} as const;
-type VtState = (typeof Vt)[keyof typeof Vt];
-
-/**
- * Follows just enough of the VT parser (the DEC state machine xterm.js implements) to know
- * where the terminal is back in its ground state, printing text. Plain bytes only print there:
- * inside a CSI they are parameters, inside an OSC a title or a clipboard payload. Where it is
- * unsure, it says "not ground", which only means "parse normally".
- */
-export class GroundTracker {
-  #state: VtState = Vt.ground;
-  #afterC2 = false;
-  /** the last byte read; one of 0x80 and above may be the start of a character still to come */
-  #last = 0;
-
-  /** In the ground state, with no UTF-8 character begun. */
-  get ground(): boolean {
-    return this.#state === Vt.ground && this.#last < 0x80;
-  }
-
-  /**
-   * Reads `bytes` from `from` up to the first plain byte met in the ground state, and returns
-   * its index (`bytes.length` if there is none). The caller then reads the plain text there and
-   * tells `sawPlain` where it ended.
-   */
-  untilPlain(bytes: Uint8Array, from: number): number {
-    for (let i = from; i < bytes.length; i++) {
-      const byte = bytes[i]!;
-      if (PLAIN[byte] === 1 && this.ground) return i;
-      this.#read(byte);
-    }
-    return bytes.length;
-  }
-
-  /** Plain text (from the ground state) ended with `last`. */
-  sawPlain(last: number): void {
-    this.#last = last;
-    this.#afterC2 = false;
-  }
-
-  #read(byte: number): void {
-    const wasC2 = this.#afterC2;
-    this.#afterC2 = byte === 0xc2;
-    this.#last = byte;
-    if (byte === 0x1b) {
-      this.#state = Vt.escape;
-      return;
-    }
-    if (byte === 0x18 || byte === 0x1a) {
-      this.#state = Vt.ground;
-      return;
-    }
-    // U+0080–U+009F, a C1 control after UTF-8 decoding: may open a sequence; wait for ESC.
-    if (wasC2 && byte >= 0x80 && byte <= 0x9f) {
-      this.#state = Vt.string;
-      return;
-    }
-    switch (this.#state) {
-      case Vt.ground:
-        return;
-      case Vt.escape:
-        if (byte < 0x20 || byte === 0x7f) return;
-        if (byte <= 0x2f) this.#state = Vt.escapeIntermediate;
-        else if (byte === 0x5b)
-          this.#state = Vt.csi; // [
-        else if (byte === 0x5d)
-          this.#state = Vt.osc; // ]
-        else if (byte === 0x50 || byte === 0x58 || byte === 0x5e || byte === 0x5f) {
-          this.#state = Vt.string; // P X ^ _
-        } else if (byte <= 0x7e) this.#state = Vt.ground;
-        return;
-      case Vt.escapeIntermediate:
-        if (byte >= 0x30 && byte <= 0x7e) this.#state = Vt.ground;
-        return;
-      case Vt.csi:
-        if (byte >= 0x40 && byte <= 0x7e) this.#state = Vt.ground;
-        return;
-      case Vt.osc:
-        if (byte === 0x07) this.#state = Vt.ground;
-        return;
-      case Vt.string:
-        return;
-    }
-  }
-}
 
 /**
  * Plain text received but not parsed yet, of which only what the screen can still show is kept:
@@ -293,4 +166,148 @@ export class PlainRun {
 /** What the screen parses in place of the skipped bytes: back to the column they left. */
 export function cursorTo(column: number): string {
   return column > 0 ? `\r\x1b[${column}C` : '\r';
+}
+
+/** Plain text shorter than this between two sequences (a prompt, a coloured name) is parsed as it is. */
+const SHORTEST_RUN = 256;
+/** A run that keeps more than this (carriage returns without line feeds, say) is parsed. */
+const LONGEST_KEPT = 1024 * 1024;
+/** Output held while the parser says where its cursor is; past this it is parsed as it is. */
+const LONGEST_HELD = 4 * 1024 * 1024;
+
+/** Where the parser's cursor is, once it has parsed everything it was given. */
+export interface ParserCursor {
+  column: number;
+  /** autowrap on, insert and origin modes off, no scroll region: a flood may be cut */
+  simple: boolean;
+}
+
+export interface FloodFilterOutput {
+  /** bytes the parser must parse, in order */
+  parse(bytes: Uint8Array): void;
+  /** Ask the parser for its cursor once it has parsed everything given so far; answer with `cursor(question, …)`. */
+  askCursor(question: number): void;
+}
+
+/**
+ * Stands between a session's output and its screen's parser, and leaves out of it the middle
+ * of every flood (see PlainRun). Output goes through as it is until plain text begins in the
+ * ground state; then the filter asks the parser where its cursor is (the parser runs behind, in
+ * another thread), holds the output meanwhile, and follows the text from that column. When
+ * anything but plain text comes, or someone is about to look (`release`), the parser gets a
+ * cursor move standing for what was dropped, then what was kept.
+ */
+export class FloodFilter {
+  readonly #out: FloodFilterOutput;
+  #geometry: ScreenGeometry;
+  readonly #ground = new GroundTracker();
+  #run: PlainRun | undefined;
+  #held: Uint8Array[] | undefined;
+  #heldBytes = 0;
+  #question = 0;
+  /** plain text the parser was not able to have cut: passed through until it ends */
+  #passingPlain = false;
+  /** bytes left out of the parser so far */
+  skippedBytes = 0;
+
+  constructor(geometry: ScreenGeometry, out: FloodFilterOutput) {
+    this.#geometry = geometry;
+    this.#out = out;
+  }
+
+  /** Bytes held while the parser is asked where its cursor is. */
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+
+  write(data: Uint8Array): void {
+    if (this.#held) {
+      this.#held.push(data);
+      this.#heldBytes += data.length;
+      if (this.#heldBytes > LONGEST_HELD) this.release();
+      return;
+    }
+    this.#take(data);
+  }
+
+  /** The parser's answer to `askCursor(question)`. */
+  cursor(question: number, cursor: ParserCursor): void {
+    if (question !== this.#question || !this.#held) return;
+    const held = this.#held;
+    this.#held = undefined;
+    this.#heldBytes = 0;
+    if (cursor.simple) this.#run = new PlainRun(cursor.column, this.#geometry);
+    else this.#passingPlain = true;
+    for (const chunk of held) this.write(chunk);
+  }
+
+  /** Gives the parser everything: before a serialize or a resize, which must see it all. */
+  release(): void {
+    const held = this.#held;
+    this.#held = undefined;
+    this.#heldBytes = 0;
+    this.#question++;
+    this.#endRun();
+    // What was held started with plain text in the ground state; it is parsed as it is, and
+    // no new run starts before the caller has had its look.
+    if (held) {
+      this.#passingPlain = true;
+      for (const chunk of held) this.#take(chunk, false);
+    }
+  }
+
+  resize(geometry: ScreenGeometry): void {
+    this.release();
+    this.#geometry = geometry;
+  }
+
+  #take(data: Uint8Array, mayFollow = true): void {
+    const n = data.length;
+    let i = 0;
+    let from = 0;
+    while (i < n) {
+      if (this.#run || this.#passingPlain) {
+        const length = plainLength(data, i);
+        if (length > 0) {
+          this.#run?.append(data.subarray(i, i + length));
+          this.#ground.sawPlain(data[i + length - 1]!);
+          i += length;
+        }
+        if (this.#run) from = i;
+        if (i < n) {
+          this.#passingPlain = false;
+          this.#endRun();
+        } else if (this.#run && this.#run.keptBytes > LONGEST_KEPT) this.#endRun();
+        continue;
+      }
+      const at = this.#ground.untilPlain(data, i);
+      if (at >= n) break;
+      const length = plainLength(data, at);
+      i = at + length;
+      if ((length < SHORTEST_RUN && i < n) || !mayFollow) {
+        this.#ground.sawPlain(data[i - 1]!);
+        continue;
+      }
+      // Plain text begins: the parser must say where its cursor is before it can be followed.
+      // What follows is held, from the start of the text (the tracker is in the same state
+      // there as after it: ground, after a plain byte).
+      if (at > from) this.#out.parse(data.subarray(from, at));
+      this.#ground.sawPlain(data[i - 1]!);
+      this.#held = [data.subarray(at)];
+      this.#heldBytes = n - at;
+      this.#out.askCursor(++this.#question);
+      return;
+    }
+    if (from < n) this.#out.parse(data.subarray(from));
+  }
+
+  #endRun(): void {
+    const run = this.#run;
+    if (!run) return;
+    this.#run = undefined;
+    this.skippedBytes += run.cut?.skip ?? 0;
+    const { lead, chunks } = run.take();
+    if (lead) this.#out.parse(Buffer.from(lead, 'latin1'));
+    for (const chunk of chunks) this.#out.parse(chunk);
+  }
 }

@@ -2,56 +2,46 @@
  * The screens of every session, parsed off the main thread: the server posts each session's
  * output here and goes on serving sockets; this thread keeps a headless xterm.js per session
  * and serializes it when a terminal resumes. Each screen's work is done in order, so a
- * serialize sees every write posted before it; writes that queue up while the thread is busy
- * are parsed as one, and a flood's middle, which cannot change the screen, is left out
- * (screen-flood.ts).
+ * serialize sees every write posted before it, and writes that queue up while the thread is
+ * busy are parsed together. A flood's middle, which cannot change the screen, never gets here:
+ * the session's FloodFilter (screen-flood.ts) leaves it out, asking this thread for its cursor.
  */
 import { parentPort } from 'node:worker_threads';
 import serialize from '@xterm/addon-serialize';
 import headless from '@xterm/headless';
-import { GroundTracker, PlainRun, plainLength } from './screen-flood.ts';
 
 export type ScreenRequest =
   | { op: 'open'; id: number; cols: number; rows: number; scrollback: number }
   | { op: 'write'; id: number; data: Uint8Array }
   | { op: 'resize'; id: number; cols: number; rows: number }
   | { op: 'serialize'; id: number; request: number }
+  | { op: 'cursor'; id: number; request: number }
   | { op: 'close'; id: number };
 
 export type ScreenReply =
-  | { op: 'parsed'; id: number; bytes: number; skipped: number }
-  | { op: 'serialized'; request: number; text: string };
-
-/** Plain text shorter than this between two sequences (a prompt, a coloured name) is parsed as it is. */
-const SHORTEST_RUN = 256;
-/** A run that keeps more than this (carriage returns without line feeds, say) is parsed. */
-const LONGEST_KEPT = 1024 * 1024;
+  | { op: 'parsed'; id: number; bytes: number }
+  | { op: 'serialized'; request: number; text: string }
+  | { op: 'cursor'; request: number; column: number; simple: boolean };
 
 type Task =
   | { op: 'write'; chunks: Uint8Array[]; bytes: number }
   | { op: 'resize'; cols: number; rows: number }
-  | { op: 'serialize'; request: number };
+  | { op: 'serialize'; request: number }
+  | { op: 'cursor'; request: number };
 
 /** One session's screen, and the work queued for it, done in order. */
 class Entry {
   readonly terminal: InstanceType<typeof headless.Terminal>;
   readonly #serializer = new serialize.SerializeAddon();
   readonly #id: number;
-  readonly #scrollback: number;
-  readonly #ground = new GroundTracker();
   /** a scroll region set (by buffer): lines then stay put that a flood would scroll away */
   readonly #regions = { normal: false, alternate: false };
   #tasks: Task[] = [];
   #running = false;
   #closed = false;
-  /** plain text received and not parsed yet (screen-flood.ts) */
-  #plain: PlainRun | undefined;
-  #dropped = 0;
-  #droppedReported = 0;
 
   constructor(id: number, cols: number, rows: number, scrollback: number) {
     this.#id = id;
-    this.#scrollback = scrollback;
     this.terminal = new headless.Terminal({ cols, rows, scrollback, allowProposedApi: true });
     this.terminal.loadAddon(this.#serializer);
     const { parser } = this.terminal;
@@ -87,6 +77,8 @@ class Entry {
     this.#closed = true;
     for (const task of this.#tasks) {
       if (task.op === 'serialize') reply({ op: 'serialized', request: task.request, text: '' });
+      if (task.op === 'cursor')
+        reply({ op: 'cursor', request: task.request, column: 0, simple: false });
     }
     this.#tasks = [];
     if (!this.#running) this.terminal.dispose();
@@ -97,22 +89,16 @@ class Entry {
     while (!this.#closed && this.#tasks.length > 0) {
       const task = this.#tasks.shift()!;
       if (task.op === 'write') {
-        for (const chunk of task.chunks) await this.#feed(chunk);
+        for (const chunk of task.chunks) this.terminal.write(chunk);
+        await new Promise<void>((resolve) => this.terminal.write('', resolve));
         if (this.#closed) break;
-        const skipped = this.#dropped - this.#droppedReported;
-        this.#droppedReported = this.#dropped;
-        // Bytes kept in a run count as taken: they are bounded, and the session's flow control
-        // must not wait for text that is only parsed when someone looks.
-        reply({ op: 'parsed', id: this.#id, bytes: task.bytes, skipped });
-        continue;
-      }
-      await this.#endRun();
-      if (this.#closed) break;
-      if (task.op === 'resize') this.terminal.resize(task.cols, task.rows);
-      else {
-        const skipped = this.#dropped - this.#droppedReported;
-        this.#droppedReported = this.#dropped;
-        if (skipped > 0) reply({ op: 'parsed', id: this.#id, bytes: 0, skipped });
+        reply({ op: 'parsed', id: this.#id, bytes: task.bytes });
+      } else if (task.op === 'resize') {
+        this.terminal.resize(task.cols, task.rows);
+      } else if (task.op === 'cursor') {
+        const column = this.terminal.buffer.active.cursorX;
+        reply({ op: 'cursor', request: task.request, column, simple: this.#simple() });
+      } else {
         reply({ op: 'serialized', request: task.request, text: this.#serializer.serialize() });
       }
     }
@@ -123,50 +109,7 @@ class Entry {
     if (this.#closed) this.terminal.dispose();
   }
 
-  #write(data: Uint8Array | string): Promise<void> {
-    return new Promise((resolve) => this.terminal.write(data, resolve));
-  }
-
-  /** Parses what can change the screen now; keeps plain text in a run until it ends. */
-  async #feed(bytes: Uint8Array): Promise<void> {
-    const n = bytes.length;
-    let i = 0;
-    let parseFrom = 0;
-    while (i < n && !this.#closed) {
-      if (this.#plain) {
-        const length = plainLength(bytes, i);
-        if (length > 0) {
-          this.#plain.append(bytes.subarray(i, i + length));
-          this.#ground.sawPlain(bytes[i + length - 1]!);
-          i += length;
-        }
-        parseFrom = i;
-        if (i < n || this.#plain.keptBytes > LONGEST_KEPT) await this.#endRun();
-        continue;
-      }
-      const at = this.#ground.untilPlain(bytes, i);
-      if (at >= n) break;
-      const length = plainLength(bytes, at);
-      i = at + length;
-      this.#ground.sawPlain(bytes[i - 1]!);
-      if (length < SHORTEST_RUN && i < n) continue;
-      // A run begins: what came before it is parsed first, for the cursor's column.
-      await this.#write(bytes.subarray(parseFrom, at));
-      parseFrom = at;
-      if (this.#closed || !this.#simple()) continue;
-      const { terminal } = this;
-      this.#plain = new PlainRun(terminal.buffer.active.cursorX, {
-        cols: terminal.cols,
-        rows: terminal.rows,
-        scrollback: this.#scrollback,
-      });
-      this.#plain.append(bytes.subarray(at, i));
-      parseFrom = i;
-    }
-    if (parseFrom < n && !this.#closed) await this.#write(bytes.subarray(parseFrom));
-  }
-
-  /** Where a flood may be cut: autowrap on, insert mode off, no scroll region. */
+  /** Where a flood may be cut: autowrap on, insert and origin modes off, no scroll region. */
   #simple(): boolean {
     const { modes, buffer } = this.terminal;
     return (
@@ -175,18 +118,6 @@ class Entry {
       !modes.originMode &&
       !this.#regions[buffer.active.type]
     );
-  }
-
-  /** Parses the run's kept text, after the move that stands for what it dropped. */
-  async #endRun(): Promise<void> {
-    const run = this.#plain;
-    if (!run) return;
-    this.#plain = undefined;
-    this.#dropped += run.cut?.skip ?? 0;
-    const { lead, chunks } = run.take();
-    if (lead) this.terminal.write(lead);
-    for (const chunk of chunks) this.terminal.write(chunk);
-    await this.#write('');
   }
 }
 
@@ -206,7 +137,7 @@ port.on('message', (message: ScreenRequest) => {
     case 'write': {
       const entry = screens.get(message.id);
       const bytes = message.data.length;
-      if (!entry) return reply({ op: 'parsed', id: message.id, bytes, skipped: 0 });
+      if (!entry) return reply({ op: 'parsed', id: message.id, bytes });
       entry.push({ op: 'write', chunks: [message.data], bytes });
       return;
     }
@@ -216,6 +147,14 @@ port.on('message', (message: ScreenRequest) => {
     case 'serialize': {
       const entry = screens.get(message.id);
       if (!entry) return reply({ op: 'serialized', request: message.request, text: '' });
+      entry.push(message);
+      return;
+    }
+    case 'cursor': {
+      const entry = screens.get(message.id);
+      // No screen: the filter is told nothing may be cut, and passes the text through.
+      if (!entry)
+        return reply({ op: 'cursor', request: message.request, column: 0, simple: false });
       entry.push(message);
       return;
     }

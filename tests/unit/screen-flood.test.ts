@@ -3,14 +3,13 @@ import { after, describe, test } from 'node:test';
 import serialize from '@xterm/addon-serialize';
 import headless from '@xterm/headless';
 import { silentLogger } from '../../sandbox-server/src/log.ts';
-import { ScreenHost } from '../../sandbox-server/src/screen.ts';
+import { type Screen, ScreenHost } from '../../sandbox-server/src/screen.ts';
 import {
   type FloodCut,
-  GroundTracker,
   PlainRun,
-  plainLength,
   type ScreenGeometry,
 } from '../../sandbox-server/src/screen-flood.ts';
+import { GroundTracker, plainLength } from '../../sandbox-server/src/vt-ground.ts';
 
 const bytes = (text: string) => Buffer.from(text, 'latin1');
 
@@ -192,6 +191,22 @@ describe('GroundTracker: only runs the parser would print count', () => {
   }
 });
 
+/**
+ * Writes output to a session screen as a pty delivers it: in reads of at most 64 KiB, each
+ * once the parser has caught up with the one before (as it mostly has in a session; the
+ * randomized cases below also write without waiting).
+ */
+async function deliver(screen: Screen, chunks: Uint8Array[]): Promise<void> {
+  for (const chunk of chunks) {
+    for (let at = 0; at < chunk.length; at += 64 * 1024) {
+      screen.write(chunk.subarray(at, at + 64 * 1024));
+      for (let waited = 0; screen.pendingBytes > 0 && waited < 200; waited++) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    }
+  }
+}
+
 /** The screen as a full parse leaves it. */
 async function parsedFully(
   chunks: Uint8Array[],
@@ -217,7 +232,7 @@ describe('a session screen (worker thread) shows what a full parse shows', () =>
     geometry: { cols: number; rows: number; scrollback: number },
   ): Promise<{ screen: string; skipped: number }> {
     const screen = host.open(geometry);
-    for (const chunk of chunks) screen.write(chunk);
+    await deliver(screen, chunks);
     const text = await screen.serialize();
     const skipped = screen.skippedBytes;
     screen.dispose();
@@ -301,6 +316,25 @@ describe('a session screen (worker thread) shows what a full parse shows', () =>
   }
 });
 
+test('a resume in the middle of a flood sees it so far, and the flood goes on being skipped', async () => {
+  const host = new ScreenHost(silentLogger);
+  try {
+    const geometry = { cols: 80, rows: 24, scrollback: 100 };
+    const first = [new Uint8Array(Buffer.from(`$ yes\r\n${'y\r\n'.repeat(60_000)}`))];
+    const second = [new Uint8Array(Buffer.from(`${'y\r\n'.repeat(60_000)}^C\r\n$ `))];
+    const screen = host.open(geometry);
+    await deliver(screen, first);
+    assert.equal(await screen.serialize(), await parsedFully(first, geometry));
+    const before = screen.skippedBytes;
+    await deliver(screen, second);
+    assert.equal(await screen.serialize(), await parsedFully([...first, ...second], geometry));
+    assert.ok(screen.skippedBytes > before, 'the flood after the resume was skipped too');
+    screen.dispose();
+  } finally {
+    await host.dispose();
+  }
+});
+
 describe('random output, randomly split: the worker still shows what a full parse shows', () => {
   const host = new ScreenHost(silentLogger);
   let skipped = 0;
@@ -354,7 +388,8 @@ describe('random output, randomly split: the worker still shows what a full pars
         at += size;
       }
       const screen = host.open(geometry);
-      for (const chunk of chunks) screen.write(chunk);
+      if (seed % 2 === 0) await deliver(screen, chunks);
+      else for (const chunk of chunks) screen.write(chunk);
       const text = await screen.serialize();
       skipped += screen.skippedBytes;
       screen.dispose();
