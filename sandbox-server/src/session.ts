@@ -248,8 +248,9 @@ export class Session {
   /** One frame of output (output-frames.ts decides how much) to the screen and every socket. */
   #sendOutput(data: Buffer): void {
     if (this.#metrics) this.#metrics.outputBytes += data.length;
-    this.#screen?.write(data);
+    // Sockets first: the screen's bookkeeping is nobody's wait, an echo is someone's.
     for (const attachment of this.#attachments) attachment.sendOutput(data);
+    this.#screen?.write(data);
     this.#updateFlow();
   }
 
