@@ -5,41 +5,85 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
-/**
- * Live process ids (zombies excluded) whose `/proc/<pid>/<file>` satisfies `match`. Linux
- * only; elsewhere there is no /proc and the answer is empty.
- */
-export function findProcesses(file: 'stat' | 'status', match: (text: string) => boolean): number[] {
+/** A process, as its `/proc/<pid>/status` tells it. */
+export interface ProcessEntry {
+  pid: number;
+  /** its session id (NSsid, as this /proc sees it); NaN when the kernel does not say */
+  sid: number;
+  /** real, effective, saved and filesystem uid */
+  uids: number[];
+  /** ended, only waiting for its parent to collect it */
+  zombie: boolean;
+}
+
+/** The value of a `Name:\tvalue` line of a status file. */
+function field(status: string, name: string): string | undefined {
+  const at = status.indexOf(`\n${name}:`);
+  if (at < 0) return undefined;
+  const start = at + name.length + 2;
+  const end = status.indexOf('\n', start);
+  return status.slice(start, end < 0 ? undefined : end).trim();
+}
+
+export function parseProcessStatus(pid: number, status: string): ProcessEntry {
+  return {
+    pid,
+    sid: Number(field(status, 'NSsid')?.split(/\s+/)[0] ?? Number.NaN),
+    uids: (field(status, 'Uid') ?? '').split(/\s+/).filter(Boolean).map(Number),
+    zombie: field(status, 'State')?.startsWith('Z') ?? false,
+  };
+}
+
+/** Every process in /proc, read now (Linux; elsewhere there is no /proc and it is empty). */
+export function readProcessTable(): ProcessEntry[] {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
     return [];
   }
-  const found: number[] = [];
+  const table: ProcessEntry[] = [];
   for (const name of entries) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (match(readFileSync(`/proc/${name}/${file}`, 'utf8'))) found.push(Number(name));
+      table.push(parseProcessStatus(Number(name), readFileSync(`/proc/${name}/status`, 'utf8')));
     } catch {
       // The process ended while we looked.
     }
   }
-  return found;
+  return table;
+}
+
+let nextTable: Promise<ProcessEntry[]> | undefined;
+
+/**
+ * The process table, read once for everyone who asks in the same turn of the event loop.
+ * Ending 500 sessions at once walked /proc once or more for each (12 ms a walk with 500 shells
+ * running), and a session typing meanwhile saw echoes of up to 0.8 s (reliability suite,
+ * load-idle).
+ */
+export function processTable(): Promise<ProcessEntry[]> {
+  nextTable ??= new Promise((resolve) => {
+    setImmediate(() => {
+      nextTable = undefined;
+      resolve(readProcessTable());
+    });
+  });
+  return nextTable;
 }
 
 /** Live process ids whose session id is `sid` (Linux), the leader included. */
 export function processesInSession(sid: number): number[] {
-  return findProcesses('stat', (stat) => {
-    // Fields after the command name, which may contain spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // A zombie has ended already; it only waits for its parent to collect it.
-    return Number(fields[3]) === sid && fields[0] !== 'Z';
-  });
+  return inSession(readProcessTable(), sid);
 }
 
-export function killSession(sid: number): void {
-  const pids = processesInSession(sid);
+function inSession(table: ProcessEntry[], sid: number): number[] {
+  return table.filter((entry) => entry.sid === sid && !entry.zombie).map((entry) => entry.pid);
+}
+
+/** SIGKILLs every process of the session led by `sid` (or, without /proc, its process group). */
+export async function killSession(sid: number): Promise<void> {
+  const pids = inSession(await processTable(), sid);
   if (pids.length === 0) {
     try {
       process.kill(-sid, 'SIGKILL');

@@ -230,7 +230,7 @@ export class Session {
     pty.onExit(({ exitCode, signal }) => {
       if (this.#pty !== pty) return;
       this.#pty = undefined;
-      killSession(pty.pid);
+      void killSession(pty.pid);
       // A shell killed by a signal (kill -9, the OOM killer) has exitCode 0 from node-pty;
       // report it as a shell would, 128 + the signal, not as a success (reliability suite,
       // kill-shell scenario: `kill -9 $$` was announced as "exited with code 0").
@@ -337,7 +337,7 @@ export class Session {
     this.#attachments.clear();
     const pty = this.#pty;
     this.#pty = undefined;
-    if (pty) killSession(pty.pid);
+    if (pty) await killSession(pty.pid);
     // The sandbox sweeps what escaped the shell's session (its cgroup, its uid).
     await this.#sandbox?.dispose();
     this.#screen?.dispose();

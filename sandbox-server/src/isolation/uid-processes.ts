@@ -5,15 +5,15 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { findProcesses } from '../process-tree.ts';
+import { type ProcessEntry, processTable, readProcessTable } from '../process-tree.ts';
 
 /** Live pids (not zombies) whose real, effective, saved or filesystem uid is `uid`. */
 export function processesOfUid(uid: number): number[] {
-  return findProcesses('status', (status) => {
-    if (/^State:\s+Z/m.test(status)) return false;
-    const uids = /^Uid:\s+(.*)$/m.exec(status)?.[1]?.split(/\s+/).map(Number) ?? [];
-    return uids.includes(uid);
-  });
+  return ofUid(readProcessTable(), uid);
+}
+
+function ofUid(table: ProcessEntry[], uid: number): number[] {
+  return table.filter((entry) => !entry.zombie && entry.uids.includes(uid)).map((e) => e.pid);
 }
 
 /**
@@ -24,7 +24,8 @@ export function processesOfUid(uid: number): number[] {
 export async function killProcessesOfUid(uid: number, timeoutMs = 5000): Promise<number[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const pids = processesOfUid(uid);
+    // Shared with every other session ending now: one look at /proc for all of them.
+    const pids = ofUid(await processTable(), uid);
     if (pids.length === 0 || Date.now() > deadline) return pids;
     for (const pid of pids) {
       try {
