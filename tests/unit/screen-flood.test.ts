@@ -366,6 +366,12 @@ describe('random output, randomly split: the worker still shows what a full pars
     () => '\x1b[?7h',
     (r) => `\x1b]0;${'t'.repeat(Math.floor(r() * 100_000))}\x07`,
     () => 'ünï ✓\t',
+    // A progress line redrawn with CR only: no line advances, so a run keeps it all, up to a bound.
+    (r) =>
+      Array.from(
+        { length: Math.floor(r() * 20_000) },
+        (_, i) => `\r${i} of 20000 ${'='.repeat(i % 60)}`,
+      ).join(''),
     () => '\n\n\r',
   ];
   for (let seed = 1; seed <= 24; seed++) {
