@@ -46,9 +46,12 @@ class Entry {
     this.terminal.loadAddon(this.#serializer);
     const { parser } = this.terminal;
     // Watched, not handled: returning false lets xterm.js apply them as usual.
+    // A parameter with sub-parameters (`5:1`) counts by its first value, as xterm.js reads it.
+    const value = (param: number | number[] | undefined) =>
+      (Array.isArray(param) ? param[0] : param) ?? 0;
     parser.registerCsiHandler({ final: 'r' }, (params) => {
-      const top = Number(params[0] ?? 0) || 1;
-      const bottom = Number(params[1] ?? 0) || this.terminal.rows;
+      const top = value(params[0]) || 1;
+      const bottom = value(params[1]) || this.terminal.rows;
       this.#regions[this.terminal.buffer.active.type] = top > 1 || bottom < this.terminal.rows;
       return false;
     });

@@ -276,6 +276,11 @@ describe('a session screen (worker thread) shows what a full parse shows', () =>
       skips: true,
     },
     {
+      name: 'a scroll region given with sub-parameters still counts',
+      chunks: ['\x1b[2J\x1b[Htop line\x1b[5:1;24r\x1b[24;1H', lines(0, 9000)],
+      skips: false,
+    },
+    {
       name: 'a scroll region keeps the lines outside it',
       chunks: ['\x1b[2J\x1b[Htop line\x1b[5;20r\x1b[20;1H', lines(0, 9000), '\x1b[r'],
       skips: false,
