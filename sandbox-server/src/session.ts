@@ -262,8 +262,8 @@ export class Session {
   #updateFlow(): void {
     if (!this.#pty) return;
     const { highWaterBytes: high, lowWaterBytes: low } = this.#settings;
-    // The screen may fall further behind than a socket: it leaves a flood's middle unparsed
-    // (screen-flood.ts), and needs big batches to.
+    // The screen may fall further behind than a socket: it holds up to 4 MiB of a flood while
+    // its worker says where the cursor is, then leaves the middle unparsed (screen-flood.ts).
     let worst = (this.#screen?.pendingBytes ?? 0) / SCREEN_SLACK;
     for (const attachment of this.#attachments) worst = Math.max(worst, attachment.unacked);
     if (!this.#paused && worst > high) {
