@@ -340,6 +340,43 @@ test('a resume in the middle of a flood sees it so far, and the flood goes on be
   }
 });
 
+test('a resize in the middle of a flood (held or followed) lands where it did in the output', async () => {
+  const host = new ScreenHost(silentLogger);
+  try {
+    const geometry = { cols: 80, rows: 24, scrollback: 100 };
+    const before = new Uint8Array(
+      Buffer.from(`$ cat log\r\n${'line of a log\r\n'.repeat(20_000)}`),
+    );
+    const after = new Uint8Array(Buffer.from(`${'w'.repeat(150_000)}\r\n$ `));
+    // The reference: the same bytes and the resize at the same point, parsed in full.
+    const terminal = new headless.Terminal({ ...geometry, allowProposedApi: true });
+    const serializer = new serialize.SerializeAddon();
+    terminal.loadAddon(serializer);
+    terminal.write(before);
+    await new Promise<void>((resolve) => terminal.write('', resolve));
+    terminal.resize(100, 30);
+    terminal.write(after);
+    await new Promise<void>((resolve) => terminal.write('', resolve));
+    const reference = serializer.serialize();
+    terminal.dispose();
+
+    for (const wait of [false, true]) {
+      const screen = host.open(geometry);
+      // Without waiting, the resize comes while the filter still holds the flood for the
+      // worker's answer; with waiting, while it follows the flood.
+      if (wait) await deliver(screen, [before]);
+      else screen.write(before);
+      screen.resize(100, 30);
+      if (wait) await deliver(screen, [after]);
+      else screen.write(after);
+      assert.equal(await screen.serialize(), reference, wait ? 'following' : 'holding');
+      screen.dispose();
+    }
+  } finally {
+    await host.dispose();
+  }
+});
+
 describe('random output, randomly split: the worker still shows what a full parse shows', () => {
   const host = new ScreenHost(silentLogger);
   let skipped = 0;
