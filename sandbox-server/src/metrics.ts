@@ -2,19 +2,44 @@
  * Counters for `GET /metrics`, in Prometheus' text format. Plain numbers on the hot path (an
  * addition per output chunk); formatting happens only when scraped.
  */
-const BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const NAMESPACE_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** An echo is a fraction of a millisecond when all is well: fine buckets there. */
+const ECHO_BUCKETS = [
+  0.00005, 0.0001, 0.00015, 0.0002, 0.0003, 0.0005, 0.001, 0.0025, 0.01, 0.05, 0.25,
+];
 
 class Histogram {
-  readonly counts = BUCKETS.map(() => 0);
+  readonly buckets: number[];
+  readonly counts: number[];
   sum = 0;
   count = 0;
+
+  constructor(buckets: number[]) {
+    this.buckets = buckets;
+    this.counts = buckets.map(() => 0);
+  }
 
   observe(seconds: number): void {
     this.sum += seconds;
     this.count++;
-    BUCKETS.forEach((le, i) => {
-      if (seconds <= le) this.counts[i] = (this.counts[i] ?? 0) + 1;
-    });
+    for (let i = 0; i < this.buckets.length; i++) {
+      if (seconds <= this.buckets[i]!) this.counts[i] = (this.counts[i] ?? 0) + 1;
+    }
+  }
+
+  /** Prometheus lines for this histogram, with `labels` (`op="create"`, say) on each. */
+  render(name: string, labels: string): string[] {
+    const sep = labels ? ',' : '';
+    const lines = this.buckets.map(
+      (le, i) => `${name}_bucket{${labels}${sep}le="${le}"} ${this.counts[i]}`,
+    );
+    const braces = labels ? `{${labels}}` : '';
+    lines.push(
+      `${name}_bucket{${labels}${sep}le="+Inf"} ${this.count}`,
+      `${name}_sum${braces} ${this.sum}`,
+      `${name}_count${braces} ${this.count}`,
+    );
+    return lines;
   }
 }
 
@@ -25,7 +50,12 @@ export class Metrics {
   outputBytes = 0;
   inputBytes = 0;
   readonly errors = new Map<string, number>();
-  readonly namespaceSeconds = { create: new Histogram(), delete: new Histogram() };
+  readonly namespaceSeconds = {
+    create: new Histogram(NAMESPACE_BUCKETS),
+    delete: new Histogram(NAMESPACE_BUCKETS),
+  };
+  /** From input reaching a session to the next output frame leaving it (the shell's echo included). */
+  readonly echoSeconds = new Histogram(ECHO_BUCKETS);
 
   ended(reason: string): void {
     this.sessionsEnded.set(reason, (this.sessionsEnded.get(reason) ?? 0) + 1);
@@ -75,17 +105,13 @@ export class Metrics {
       '# TYPE kubenotes_namespace_seconds histogram',
     );
     for (const [op, histogram] of Object.entries(this.namespaceSeconds)) {
-      BUCKETS.forEach((le, i) => {
-        lines.push(
-          `kubenotes_namespace_seconds_bucket{op="${op}",le="${le}"} ${histogram.counts[i]}`,
-        );
-      });
-      lines.push(
-        `kubenotes_namespace_seconds_bucket{op="${op}",le="+Inf"} ${histogram.count}`,
-        `kubenotes_namespace_seconds_sum{op="${op}"} ${histogram.sum}`,
-        `kubenotes_namespace_seconds_count{op="${op}"} ${histogram.count}`,
-      );
+      lines.push(...histogram.render('kubenotes_namespace_seconds', `op="${op}"`));
     }
+    lines.push(
+      "# HELP kubenotes_echo_seconds From input reaching a session to its next output frame leaving the server, the shell's own echo included.",
+      '# TYPE kubenotes_echo_seconds histogram',
+      ...this.echoSeconds.render('kubenotes_echo_seconds', ''),
+    );
     return `${lines.join('\n')}\n`;
   }
 }

@@ -67,6 +67,8 @@ export class Session {
   #timer: NodeJS.Timeout | undefined;
   #disposed: Promise<void> | undefined;
   readonly #frames = new OutputFrames((frame) => this.#sendOutput(frame));
+  /** when the input now waiting for its echo arrived (performance.now()), for /metrics */
+  #inputAt = 0;
   lastProgress: ProgressMessage | undefined;
 
   constructor(init: {
@@ -178,7 +180,10 @@ export class Session {
       return;
     }
     this.#lastActiveAt = Date.now();
-    if (this.#metrics) this.#metrics.inputBytes += data.length;
+    if (this.#metrics) {
+      this.#metrics.inputBytes += data.length;
+      this.#inputAt ||= performance.now();
+    }
     if (!this.#pty) this.#startShell();
     this.#pty?.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   }
@@ -250,6 +255,10 @@ export class Session {
     if (this.#metrics) this.#metrics.outputBytes += data.length;
     // Sockets first: the screen's bookkeeping is nobody's wait, an echo is someone's.
     for (const attachment of this.#attachments) attachment.sendOutput(data);
+    if (this.#metrics && this.#inputAt) {
+      this.#metrics.echoSeconds.observe((performance.now() - this.#inputAt) / 1000);
+      this.#inputAt = 0;
+    }
     this.#screen?.write(data);
     this.#updateFlow();
   }

@@ -52,8 +52,10 @@ async function main(): Promise<void> {
     const screenOff = await serverSubject(false);
     const subjects = [floorSide, screenOn, screenOff];
     let figures: Figures[];
+    let inServer: [number, number];
     try {
       figures = await measureInTurn(subjects);
+      inServer = [await screenOn.echoInServerMs(), await screenOff.echoInServerMs()];
     } finally {
       for (const subject of subjects) await subject.close();
     }
@@ -64,6 +66,12 @@ async function main(): Promise<void> {
     console.log(row('node-pty (floor)', base, base));
     console.log(row('kubenotes, screen on', { ...on, ...pick(screenOn) }, base));
     console.log(row('kubenotes, screen off', { ...off, ...pick(screenOff) }, base));
+    console.log(
+      `\nof an echo, inside the server (input in → frame out, the shell's own echo included; /metrics, median):`,
+    );
+    console.log(
+      `  screen on ${inServer[0].toFixed(2)} ms, screen off ${inServer[1].toFixed(2)} ms; the floor's whole echo: ${base.echoP50.toFixed(2)} ms (p50)`,
+    );
     const runs = (f: Figures) => f.bulkRuns.map((r) => r.toFixed(0)).join(', ');
     console.log(
       `\nbulk runs, MiB/s: floor [${runs(base)}]; screen on [${runs(on)}]; screen off [${runs(off)}]`,

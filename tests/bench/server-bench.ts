@@ -5,6 +5,7 @@
  * compare the server, not two clients: the full TerminalClient decodes, keeps every byte and
  * reads marks, which on 2 cores takes CPU from the server it measures.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as pty from 'node-pty';
 import { WebSocket } from 'ws';
@@ -191,7 +192,10 @@ async function leanAttach(
  */
 export async function serverSubject(
   screen: boolean,
-): Promise<Subject & { promptMs: number; rssPerSessionMiB: number }> {
+): Promise<
+  Subject & { promptMs: number; rssPerSessionMiB: number; echoInServerMs(): Promise<number> }
+> {
+  const adminToken = randomBytes(16).toString('hex');
   const server = await startServerProcess([
     '--cluster',
     'none',
@@ -199,6 +203,8 @@ export async function serverSubject(
     String(IDLE_SESSIONS + PROMPT_SAMPLES + 10),
     '--sessions-per-minute',
     '1000',
+    '--admin-token',
+    adminToken,
     screen ? '--screen' : '--no-screen',
   ]);
   const { url, child } = server;
@@ -234,6 +240,30 @@ export async function serverSubject(
       ...lean,
       promptMs: percentile(prompts, 50),
       rssPerSessionMiB,
+      // The server's own /metrics: input in → next frame out, the median of every echo it
+      // timed, interpolated within its bucket as Prometheus' histogram_quantile does.
+      async echoInServerMs() {
+        const res = await fetch(`${url}/metrics`, {
+          headers: { authorization: `Bearer ${adminToken}` },
+        });
+        const buckets = [
+          ...(await res.text()).matchAll(/^kubenotes_echo_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm),
+        ].map(([, le, n]) => ({
+          le: le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le),
+          n: Number(n),
+        }));
+        const half = (buckets.at(-1)?.n ?? 0) / 2;
+        let below = { le: 0, n: 0 };
+        for (const bucket of buckets) {
+          if (bucket.n >= half) {
+            const share = (half - below.n) / Math.max(1, bucket.n - below.n);
+            const upper = Number.isFinite(bucket.le) ? bucket.le : below.le;
+            return (below.le + share * (upper - below.le)) * 1000;
+          }
+          below = bucket;
+        }
+        return Number.NaN;
+      },
       close: async () => {
         lean.close();
         await server.stop();

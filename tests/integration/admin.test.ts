@@ -151,6 +151,15 @@ test('GET /metrics reports sessions, attaches, bytes and errors in Prometheus fo
   }
   const output = Number(/^kubenotes_output_bytes_total (\d+)/m.exec(text)?.[1]);
   assert.ok(output > 0);
+  // Earlier tests typed into their shells: each keystroke's echo was timed, and an echo on an
+  // idle server is far under a quarter of a second.
+  const echoes = Number(/^kubenotes_echo_seconds_count (\d+)/m.exec(text)?.[1]);
+  const underAQuarterSecond = Number(
+    /^kubenotes_echo_seconds_bucket\{le="0.25"\} (\d+)/m.exec(text)?.[1],
+  );
+  assert.ok(echoes > 0, 'echoes were timed');
+  assert.ok(underAQuarterSecond > 0 && underAQuarterSecond <= echoes);
+  assert.match(text, /^kubenotes_echo_seconds_bucket\{le="\+Inf"\} \d+$/m);
 });
 
 test('the instructor API is off (404 that says how to turn it on) without --admin-token', async () => {
