@@ -276,7 +276,8 @@ describe('a session screen (worker thread) shows what a full parse shows', () =>
       skips: true,
     },
     {
-      name: 'a scroll region given with sub-parameters still counts',
+      // xterm.js may not apply `5:1`; either way the screen must match and nothing is cut.
+      name: 'a scroll region given with sub-parameters: same screen, no cut',
       chunks: ['\x1b[2J\x1b[Htop line\x1b[5:1;24r\x1b[24;1H', lines(0, 9000)],
       skips: false,
     },
