@@ -35,11 +35,21 @@ for (const { name, text, want } of cases) {
   test(`parseProcessStatus: ${name}`, () => assert.deepEqual(parseProcessStatus(7, text), want));
 }
 
-test('the process table has this process, with its own session and uid', () => {
-  const me = readProcessTable().find((entry) => entry.pid === process.pid);
-  assert.ok(me, 'this process is in the table');
-  assert.equal(me.uids[0], process.getuid?.());
-  assert.ok(me.sid > 0);
+// A detached child calls setsid(), so it leads a session of its own whose id is its pid. (The
+// test runner's own session may be led from outside this pid namespace, as in CI's container,
+// where /proc says 0.)
+test('the process table has a session leader we started, with its session and uid', async () => {
+  const child = spawn('sleep', ['5'], { stdio: 'ignore', detached: true });
+  try {
+    await new Promise((resolve) => child.once('spawn', resolve));
+    const entry = readProcessTable().find((candidate) => candidate.pid === child.pid);
+    assert.ok(entry, 'the child is in the table');
+    assert.equal(entry.sid, child.pid, 'it leads its own session');
+    assert.equal(entry.uids[0], process.getuid?.());
+    assert.equal(entry.zombie, false);
+  } finally {
+    child.kill();
+  }
 });
 
 test('callers in the same turn share one read; a later turn reads again', async () => {
