@@ -16,6 +16,7 @@ import { OutputFrames } from './output-frames.ts';
 import { killSession } from './process-tree.ts';
 import { CloseCode, type ErrorCode, type ProgressMessage } from './protocol.ts';
 import type { ClusterLease } from './providers/provider.ts';
+import { PtyInput } from './pty-input.ts';
 import type { Screen, ScreenHost } from './screen.ts';
 import { removeHome, type ShellOptions, spawnShell } from './shell.ts';
 
@@ -56,6 +57,8 @@ export class Session {
   readonly #screens: ScreenHost | undefined;
   readonly #attachments = new Set<Attachment>();
   #pty: IPty | undefined;
+  /** how input reaches #pty (pty-input.ts) */
+  #ptyInput: PtyInput | undefined;
   #screen: Screen | undefined;
   #size = { cols: 80, rows: 24 };
   #paused = false;
@@ -185,7 +188,7 @@ export class Session {
       this.#inputAt ||= performance.now();
     }
     if (!this.#pty) this.#startShell();
-    this.#pty?.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    this.#ptyInput?.write(data);
   }
 
   ack(attachment: Attachment, bytes: number): void {
@@ -229,12 +232,15 @@ export class Session {
       remoteShell: this.#lease.remoteShell,
     });
     this.#pty = pty;
+    this.#ptyInput = new PtyInput(pty);
     this.#paused = false;
     this.#log.log('info', 'shell_started', { session: this.id, pid: pty.pid });
     pty.onData((data) => this.#frames.push(data as unknown as Buffer));
     pty.onExit(({ exitCode, signal }) => {
       if (this.#pty !== pty) return;
       this.#pty = undefined;
+      this.#ptyInput?.dispose();
+      this.#ptyInput = undefined;
       void killSession(pty.pid);
       // A shell killed by a signal (kill -9, the OOM killer) has exitCode 0 from node-pty;
       // report it as a shell would, 128 + the signal, not as a success (reliability suite,
@@ -346,6 +352,8 @@ export class Session {
     this.#attachments.clear();
     const pty = this.#pty;
     this.#pty = undefined;
+    this.#ptyInput?.dispose();
+    this.#ptyInput = undefined;
     if (pty) await killSession(pty.pid);
     // The sandbox sweeps what escaped the shell's session (its cgroup, its uid).
     await this.#sandbox?.dispose();
