@@ -168,7 +168,7 @@ export function cursorTo(column: number): string {
   return column > 0 ? `\r\x1b[${column}C` : '\r';
 }
 
-/** Plain text shorter than this between two sequences (a prompt, a coloured name) is parsed as it is. */
+/** Plain text shorter than this (a prompt, a coloured name, a keystroke's echo) is parsed as it is. */
 const SHORTEST_RUN = 256;
 /** A run that keeps more than this (carriage returns without line feeds, say) is parsed. */
 const LONGEST_KEPT = 1024 * 1024;
@@ -284,7 +284,10 @@ export class FloodFilter {
       if (at >= n) break;
       const length = plainLength(data, at);
       i = at + length;
-      if ((length < SHORTEST_RUN && i < n) || !mayFollow) {
+      // Also at the end of the output so far, where it might go on in the next frame: a flood
+      // comes in frames far longer, while a run started for an echo asked the worker where its
+      // cursor was (a thread's wake-up, on the echo's heels) each time someone began to type.
+      if (length < SHORTEST_RUN || !mayFollow) {
         this.#ground.sawPlain(data[i - 1]!);
         continue;
       }
