@@ -6,6 +6,7 @@ import { silentLogger } from '../../sandbox-server/src/log.ts';
 import { type Screen, ScreenHost } from '../../sandbox-server/src/screen.ts';
 import {
   type FloodCut,
+  FloodFilter,
   PlainRun,
   type ScreenGeometry,
 } from '../../sandbox-server/src/screen-flood.ts';
@@ -157,6 +158,37 @@ test('plainLength finds the first byte that is not plain, wherever it is', () =>
     }
   }
   assert.equal(plainLength(new Uint8Array(base.buffer, base.byteOffset + 1, 1000)), 1000);
+});
+
+describe('FloodFilter: which output makes it ask the parser for its cursor', () => {
+  const prompt = '\x1b]133;A\x07$ \x1b]133;B\x07';
+  const cases: { name: string; frames: string[]; asks: boolean }[] = [
+    { name: "a keystroke's echo after a prompt", frames: [prompt, 'k'], asks: false },
+    { name: 'a typed word, one echo at a time', frames: [prompt, ...'kubectl'], asks: false },
+    { name: 'a short line ending a frame', frames: [`${prompt}${'k'.repeat(200)}`], asks: false },
+    { name: 'a flood in one frame', frames: [prompt, 'k'.repeat(4096)], asks: true },
+    { name: 'a flood after a short start', frames: [`${prompt}kk`, 'k'.repeat(4096)], asks: true },
+    {
+      name: 'plain text long enough, within a frame',
+      frames: [`${'k'.repeat(300)}\x1b[m`],
+      asks: true,
+    },
+  ];
+  for (const { name, frames, asks } of cases) {
+    test(name, () => {
+      let asked = 0;
+      let parsed = 0;
+      const filter = new FloodFilter(
+        { cols: 80, rows: 24, scrollback: 100 },
+        { parse: (bytes) => (parsed += bytes.length), askCursor: () => asked++ },
+      );
+      for (const frame of frames) filter.write(Buffer.from(frame, 'latin1'));
+      assert.equal(asked > 0, asks);
+      const total = frames.reduce((sum, frame) => sum + frame.length, 0);
+      // What is not asked about is parsed at once; what is, is held until the answer.
+      assert.equal(parsed + filter.heldBytes, total);
+    });
+  }
 });
 
 describe('GroundTracker: only runs the parser would print count', () => {
