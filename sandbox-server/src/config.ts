@@ -128,6 +128,8 @@ export const ConfigSchema = z.object({
       memory: bytes.default(512 * 1024 * 1024),
       cpuPercent: count(1).default(100),
       tmpSize: bytes.default(256 * 1024 * 1024),
+      /** 0: homes stay on the state folder's disk, with no limit */
+      homeSize: bytes.default(256 * 1024 * 1024),
       cgroupParent: z.string().default('kubenotes'),
       readOnlyPaths: list.default([]),
     })
@@ -390,6 +392,12 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--sandbox-tmp-size',
     env: ['KUBENOTES_SANDBOX_TMP_SIZE'],
     help: "size of each workshop shell's private /tmp",
+  },
+  {
+    path: 'sandbox.homeSize',
+    flag: '--sandbox-home-size',
+    env: ['KUBENOTES_SANDBOX_HOME_SIZE'],
+    help: "size of each workshop session's home (a tmpfs of its own); 0: no limit",
   },
   {
     path: 'sandbox.cgroupParent',

@@ -126,6 +126,12 @@ function startTimeOf(pid: number): string | undefined {
   }
 }
 
+/** Whether the server that made `mark` (see ownerMark) still runs. */
+export function isServerAlive(mark: string): boolean {
+  const [pid, started] = mark.split(':');
+  return startTimeOf(Number(pid)) === started;
+}
+
 /**
  * Kills what the shells of servers that died (SIGKILL, a crash, a power cut of the process)
  * left running: processes that ignored the hangup (`nohup`) or left the terminal's session
@@ -156,8 +162,7 @@ export function killOrphansOfDeadServers(): number[] {
     if (!mark || mark === ownerMark()) continue;
     let alive = live.get(mark);
     if (alive === undefined) {
-      const [pid, started] = mark.split(':');
-      alive = startTimeOf(Number(pid)) === started;
+      alive = isServerAlive(mark);
       live.set(mark, alive);
     }
     if (alive) continue;

@@ -93,10 +93,12 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
             memoryBytes: config.sandbox.memory,
             cpuPercent: config.sandbox.cpuPercent,
             tmpSizeBytes: config.sandbox.tmpSize,
+            homeSizeBytes: config.sandbox.homeSize,
             cgroupParent: config.sandbox.cgroupParent,
             readOnlyPaths: config.sandbox.readOnlyPaths,
           },
           log,
+          join(stateDir, 'sessions'),
         )
       : undefined;
   const screens = config.screen.enabled ? new ScreenHost(log) : undefined;

@@ -10,6 +10,7 @@ import type { ProgressMessage } from './protocol.ts';
 import type { ClusterProvider } from './providers/provider.ts';
 import type { ScreenHost } from './screen.ts';
 import { type EndReason, Session, type SessionSettings } from './session.ts';
+import { removeHome } from './shell.ts';
 import { createSessionId, createToken } from './tokens.ts';
 
 export interface RegistryEvents {
@@ -86,23 +87,25 @@ export class SessionRegistry {
       const id = createSessionId();
       const home = join(this.#stateDir, 'sessions', id);
       const started = Date.now();
-      let lease: Awaited<ReturnType<ClusterProvider['lease']>>;
-      try {
-        lease = await this.#provider.lease(id, home);
-      } catch (error) {
-        this.#log.log('error', 'lease_failed', { session: id, message: (error as Error).message });
-        throw new LeaseError((error as Error).message);
-      }
+      // The sandbox first: it may mount the home that the lease then writes its kubeconfig in.
       let sandbox: SessionSandbox | undefined;
       try {
         sandbox = this.#isolation?.open(id, home);
       } catch (error) {
-        await lease.dispose().catch(() => undefined);
         this.#log.log('error', 'sandbox_failed', {
           session: id,
           message: (error as Error).message,
         });
         throw new CapacityError((error as Error).message);
+      }
+      let lease: Awaited<ReturnType<ClusterProvider['lease']>>;
+      try {
+        lease = await this.#provider.lease(id, home);
+      } catch (error) {
+        await sandbox?.dispose();
+        removeHome(home);
+        this.#log.log('error', 'lease_failed', { session: id, message: (error as Error).message });
+        throw new LeaseError((error as Error).message);
       }
       const session = new Session({
         id,

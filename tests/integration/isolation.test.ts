@@ -17,6 +17,11 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as pty from 'node-pty';
 import { SessionCgroup } from '../../sandbox-server/src/isolation/cgroup.ts';
+import {
+  mountHome,
+  parseMountInfo,
+  unmountUnder,
+} from '../../sandbox-server/src/isolation/home-mount.ts';
 import { checkSandboxHost, hostSystemEntries } from '../../sandbox-server/src/isolation/host.ts';
 import {
   DEFAULT_ISOLATION,
@@ -90,7 +95,15 @@ function isolation(settings: Partial<IsolationSettings> = {}): Isolation {
       ...settings,
     },
     log,
+    homesDir(),
   );
+}
+
+/** Where an Isolation checks that it can mount a home. */
+function homesDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kubenotes-isolation-homes-'));
+  stateDirs.push(dir);
+  return dir;
 }
 
 /** A state folder like the server's: root-only, with the server's secrets in it. */
@@ -128,8 +141,9 @@ class SandboxShell {
   ): Promise<SandboxShell> {
     const id = randomBytes(6).toString('hex');
     const home = options.sandbox?.home ?? join(state, 'sessions', id);
-    const rc = prepareHome(home, undefined);
+    // As the server does: the sandbox (which mounts the home) first, then the files in it.
     const sandbox = options.sandbox ?? iso.open(id, home);
+    const rc = prepareHome(home, undefined);
     const command = sandbox.command({ file: 'bash', args: ['--rcfile', rc, '-i'] });
     const terminal = pty.spawn(command.file, command.args, {
       name: 'xterm-256color',
@@ -279,12 +293,12 @@ test("the session's own kubeconfig, written by the server, comes with its home",
   const iso = isolation();
   const state = stateDir();
   const home = join(state, 'sessions', 'with-kubeconfig');
+  const sandbox = iso.open('with-kubeconfig', home);
   mkdirSync(join(home, '.kube'), { recursive: true, mode: 0o700 });
   const kubeconfig = join(home, '.kube', 'config');
   writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\n# session credentials\n', {
     mode: 0o600,
   });
-  const sandbox = iso.open('with-kubeconfig', home);
   const shell = await SandboxShell.start(iso, state, { sandbox, env: { KUBECONFIG: kubeconfig } });
   try {
     const read = await shell.run('cat "$KUBECONFIG"');
@@ -340,6 +354,56 @@ test('the system is read-only, and /tmp is private to each session', async (t) =
   } finally {
     await a.close();
     await b.close();
+  }
+});
+
+/** The mount at `path`, as /proc/self/mountinfo shows it, if any. */
+function mountAt(path: string) {
+  return parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8')).find(
+    (entry) => entry.mountPoint === path,
+  );
+}
+
+test("a home fills at its size, not the server's disk; its mount goes with the session", async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const iso = isolation({ homeSizeBytes: 8 * 1024 * 1024 });
+  const state = stateDir();
+  const a = await SandboxShell.start(iso, state);
+  const b = await SandboxShell.start(iso, state);
+  try {
+    assert.equal(mountAt(a.home)?.fsType, 'tmpfs', 'the home is a tmpfs of its own');
+    const fill = await a.run('head -c 16M /dev/zero > ~/fill; echo "exit $?"; du -k ~/fill');
+    assert.match(fill.output, /No space left on device/);
+    assert.match(fill.output, /exit 1/);
+    const kept = Number(/^(\d+)\s/m.exec(fill.output)?.[1]);
+    assert.ok(kept <= 8 * 1024, `at most the home's 8 MiB were written (${kept} KiB)`);
+    // The home is full for A only: B writes, and the rcfile and what A had stay readable.
+    assert.equal((await b.run('head -c 1M /dev/zero > ~/one && echo written')).code, 0);
+    assert.equal((await a.run('cat ~/.kubenotes-rc > /dev/null && rm ~/fill && echo ok')).code, 0);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  assert.equal(mountAt(a.home), undefined, "A's home is unmounted once its session is disposed");
+  assert.equal(mountAt(b.home), undefined);
+});
+
+test('homes a dead server left mounted are unmounted when the next one starts; a live one keeps its own', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const dead = mkdtempSync(join(tmpdir(), 'kubenotes-dead-home-'));
+  const alive = mkdtempSync(join(tmpdir(), 'kubenotes-live-home-'));
+  stateDirs.push(dead, alive);
+  // The source names the server that mounted it: a pid that cannot exist, and this process.
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'kubenotes-home@999999999:1', dead]);
+  mountHome(alive, 64 * 1024);
+  try {
+    isolation();
+    assert.equal(mountAt(dead), undefined, "the dead server's home is unmounted");
+    assert.equal(mountAt(alive)?.fsType, 'tmpfs', "a live server's home is left alone");
+    assert.ok(logs.some((line) => line.includes('stale_homes_unmounted') && line.includes(dead)));
+  } finally {
+    unmountUnder(dead);
+    unmountUnder(alive);
   }
 });
 
@@ -596,9 +660,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Isolation } from ${module('isolation.ts')};
 const logs = [];
+const homes = mkdtempSync('/tmp/kubenotes-isolation-ro-homes-');
 const iso = Isolation.create(
   { uidFirst: ${first}, uidLast: ${first + 9}, cgroupParent: 'kubenotes-test' },
   { log: (level, event, fields) => logs.push({ level, event, ...fields }) },
+  homes,
 );
 const home = mkdtempSync('/tmp/kubenotes-isolation-ro-');
 const sandbox = iso.open('read-only', home);
@@ -606,6 +672,7 @@ const command = sandbox.command({ file: '/bin/sh', args: ['-c', 'id -u'] });
 const shell = spawnSync(command.file, command.args, { encoding: 'utf8', cwd: home });
 await sandbox.dispose();
 rmSync(home, { recursive: true, force: true });
+rmSync(homes, { recursive: true, force: true });
 console.log(JSON.stringify({ logs, stdout: shell.stdout, stderr: shell.stderr, uid: sandbox.uid, cgroup: sandbox.cgroup ?? null }));
 `;
   const output = execFileSync(

@@ -5,8 +5,15 @@
  * of it once, after which no process of the session is left and the uid can be handed out
  * again.
  */
+import { mkdirSync } from 'node:fs';
 import type { Logger } from '../log.ts';
 import { type CgroupLimits, SessionCgroup } from './cgroup.ts';
+import {
+  homeMountUnavailable,
+  mountHome,
+  unmountHomesOfDeadServers,
+  unmountUnder,
+} from './home-mount.ts';
 import {
   accountsInRange,
   checkSandboxHost,
@@ -26,6 +33,8 @@ export interface IsolationSettings extends CgroupLimits {
   uidLast: number;
   /** size of each session's private /tmp and /dev/shm; 0: tmpfs default (half of RAM) */
   tmpSizeBytes: number;
+  /** size of each session's home, a tmpfs of its own (home-mount.ts); 0: no limit */
+  homeSizeBytes: number;
   /** where session cgroups go (see SessionCgroup.create) */
   cgroupParent: string;
   /** host folders shown read-only besides the system (e.g. a tools folder outside /usr) */
@@ -40,6 +49,7 @@ export const DEFAULT_ISOLATION: IsolationSettings = {
   memoryBytes: 512 * 1024 * 1024,
   cpuPercent: 100,
   tmpSizeBytes: 256 * 1024 * 1024,
+  homeSizeBytes: 256 * 1024 * 1024,
   cgroupParent: 'kubenotes',
   readOnlyPaths: [],
   hostname: 'kubenotes',
@@ -61,8 +71,11 @@ export class Isolation {
     this.#log = log;
   }
 
-  /** Checks the host (root, bwrap, setpriv, prlimit); throws SandboxUnavailableError if not. */
-  static create(settings: Partial<IsolationSettings>, log: Logger): Isolation {
+  /**
+   * Checks the host (root, bwrap, setpriv, prlimit, and a home mount in `homesDir` unless homes
+   * are unlimited); throws SandboxUnavailableError if not.
+   */
+  static create(settings: Partial<IsolationSettings>, log: Logger, homesDir: string): Isolation {
     const all = { ...DEFAULT_ISOLATION, ...settings };
     readOnlyBinds(all.readOnlyPaths); // validates
     const tools = checkSandboxHost();
@@ -71,6 +84,18 @@ export class Isolation {
       throw new SandboxUnavailableError(
         `The sandbox uid range ${all.uidFirst}-${all.uidLast} holds accounts of /etc/passwd (${clashes.join(', ')}): choose a range no account uses (sandbox.uidFirst / sandbox.uidLast).`,
       );
+    }
+    if (all.homeSizeBytes > 0) {
+      const stale = unmountHomesOfDeadServers();
+      if (stale.unmounted.length > 0 || stale.failures.length > 0) {
+        log.log('warn', 'stale_homes_unmounted', {
+          homes: stale.unmounted.join(','),
+          failures: stale.failures.join('; '),
+        });
+      }
+      mkdirSync(homesDir, { recursive: true, mode: 0o700 });
+      const unavailable = homeMountUnavailable(homesDir);
+      if (unavailable) throw new SandboxUnavailableError(unavailable);
     }
     return new Isolation(all, tools, log);
   }
@@ -83,10 +108,13 @@ export class Isolation {
     const uid = this.#pool.take();
     let created: ReturnType<typeof SessionCgroup.create>;
     try {
+      // Before anything is written into the home (the lease's kubeconfig, the rcfile).
+      if (this.settings.homeSizeBytes > 0) mountHome(home, this.settings.homeSizeBytes);
       created = SessionCgroup.create(`session-${sessionId}`, this.settings, {
         parent: this.settings.cgroupParent,
       });
     } catch (error) {
+      unmountUnder(home);
       this.#pool.release(uid); // nothing ran as it yet
       throw error;
     }
@@ -201,5 +229,13 @@ export class SessionSandbox {
       });
     }
     this.#release(await killProcessesOfUid(this.uid));
+    // Nothing of the session runs any more, so nothing holds the home's mount.
+    const failures = unmountUnder(this.home);
+    if (failures.length > 0) {
+      this.#log.log('error', 'sandbox_home_unmount_failed', {
+        session: this.sessionId,
+        failures: failures.join('; '),
+      });
+    }
   }
 }

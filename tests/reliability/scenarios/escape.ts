@@ -361,7 +361,7 @@ export async function workshopEscape(ctx: Context): Promise<void> {
     'head -c 300M /dev/zero > /tmp/fill; echo "tmp exit $?"; rm -f /tmp/fill',
   );
   const home = await termA.run(
-    'head -c 64M /dev/zero > ~/fill && du -m ~/fill | cut -f1; rm -f ~/fill',
+    'head -c 300M /dev/zero > ~/fill; echo "home exit $?"; rm -f ~/fill',
   );
   const tmpFull = /No space left/.test(plain(tmp.output));
   ctx.rec.check(
@@ -369,10 +369,11 @@ export async function workshopEscape(ctx: Context): Promise<void> {
     tmpFull ? 'stopped at the tmpfs size: No space left on device' : 'not stopped',
     tmpFull ? [] : [`/tmp: ${plain(tmp.output).slice(0, 200)}`],
   );
-  ctx.rec.info(
-    'A writes 64 MiB into its home',
-    `${plain(home.output).trim().split('\n')[0]} MiB written`,
-    "Homes live in the server's state folder on the host's disk, with no per-session quota: a participant can fill that disk (until the session ends and its home is removed).",
+  const homeFull = /No space left/.test(plain(home.output));
+  ctx.rec.check(
+    "A fills its home (300 MiB into the default 256 MiB), not the server's disk",
+    homeFull ? 'stopped at the home size: No space left on device' : 'not stopped',
+    homeFull ? [] : [`home: ${plain(home.output).slice(0, 200)}`],
   );
 
   // ---- bombs ---------------------------------------------------------------------------

@@ -1,0 +1,162 @@
+/**
+ * Each workshop session's home on a tmpfs of its own, of a fixed size. Homes live in the
+ * server's state folder, on the disk that also holds every other home, the server's own state
+ * and often Docker's images; without a limit one `dd if=/dev/zero of=~/big` fills it for
+ * everyone (the reliability suite wrote 64 MiB and nothing stopped it). With it the writer gets
+ * "No space left on device" at the limit. The pages count against the session's memory cgroup
+ * as they are written, and are freed when the session ends and its mount goes.
+ *
+ * mount(8) and umount(8) run with argv arrays and no environment but PATH.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
+import { isServerAlive, ownerMark } from '../process-tree.ts';
+
+/**
+ * The source field of our mounts, `kubenotes-home@<owner mark>`: which server mounted a home,
+ * so one that starts after a crash unmounts what the dead one left, and no live server's.
+ */
+const SOURCE_PREFIX = 'kubenotes-home@';
+
+/** A line of /proc/self/mountinfo, the parts we need. */
+export interface MountEntry {
+  mountPoint: string;
+  fsType: string;
+  source: string;
+}
+
+/** mountinfo escapes space, tab, newline and backslash in paths as octal (`\040`). */
+function unescapeOctal(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, octal: string) =>
+    String.fromCharCode(Number.parseInt(octal, 8)),
+  );
+}
+
+/**
+ * Parses /proc/<pid>/mountinfo: `id parent major:minor root mount-point options [optional
+ * fields…] - fs-type source super-options`. Lines that do not have that shape are skipped.
+ */
+export function parseMountInfo(text: string): MountEntry[] {
+  const entries: MountEntry[] = [];
+  for (const line of text.split('\n')) {
+    const fields = line.split(' ');
+    const dash = fields.indexOf('-');
+    if (dash < 6 || dash + 2 >= fields.length) continue;
+    entries.push({
+      mountPoint: unescapeOctal(fields[4]!),
+      fsType: fields[dash + 1]!,
+      source: unescapeOctal(fields[dash + 2]!),
+    });
+  }
+  return entries;
+}
+
+/** The mounts at or below `folder`, deepest first (the order they can be unmounted in). */
+export function mountsUnder(entries: readonly MountEntry[], folder: string): MountEntry[] {
+  const root = resolve(folder);
+  return entries
+    .filter((entry) => entry.mountPoint === root || entry.mountPoint.startsWith(root + sep))
+    .sort((a, b) => b.mountPoint.length - a.mountPoint.length);
+}
+
+function currentMounts(): MountEntry[] {
+  return parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'));
+}
+
+function run(file: string, args: string[]): { ok: boolean; message: string } {
+  const result = spawnSync(file, args, {
+    encoding: 'utf8',
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+    timeout: 10_000,
+  });
+  const message = (result.error?.message ?? result.stderr ?? '').trim();
+  return { ok: result.status === 0, message: message || `${file} exited with ${result.status}` };
+}
+
+/** The options of a session home's tmpfs: root's until the sandbox hands it over. */
+export function homeMountOptions(sizeBytes: number): string {
+  return `size=${sizeBytes},mode=0700,uid=0,gid=0,nosuid,nodev`;
+}
+
+export class HomeMountError extends Error {
+  override name = 'HomeMountError';
+}
+
+/** Makes `home` (if missing) and mounts a tmpfs of `sizeBytes` on it; throws HomeMountError. */
+export function mountHome(home: string, sizeBytes: number): void {
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const mounted = run('mount', [
+    '-t',
+    'tmpfs',
+    '-o',
+    homeMountOptions(sizeBytes),
+    SOURCE_PREFIX + ownerMark(),
+    home,
+  ]);
+  if (!mounted.ok) {
+    throw new HomeMountError(
+      `Could not give the session home a tmpfs of its own (${mounted.message}). The server needs ` +
+        'root with CAP_SYS_ADMIN to mount one; or set sandbox.homeSize to 0 to keep homes on the ' +
+        "state folder's disk, with no limit.",
+    );
+  }
+}
+
+/**
+ * Unmounts whatever is mounted at or below `folder` (a home, or the folder of all homes);
+ * returns what could not be, with why. Call it once no process of the session is left; a
+ * mount still busy is detached (lazily unmounted) rather than left behind.
+ */
+export function unmountUnder(folder: string): string[] {
+  let real: string;
+  try {
+    real = realpathSync(folder); // mountinfo names mounts by their real path
+  } catch {
+    return []; // no folder, no mount
+  }
+  return unmount(mountsUnder(currentMounts(), real));
+}
+
+/** Unmounts the homes that servers which are gone (a crash, SIGKILL) left mounted. */
+export function unmountHomesOfDeadServers(): { unmounted: string[]; failures: string[] } {
+  const stale = currentMounts()
+    .filter(({ source }) => source.startsWith(SOURCE_PREFIX))
+    .filter(({ source }) => !isServerAlive(source.slice(SOURCE_PREFIX.length)))
+    .sort((a, b) => b.mountPoint.length - a.mountPoint.length);
+  const failures = unmount(stale);
+  return {
+    unmounted: stale
+      .map((entry) => entry.mountPoint)
+      .filter((at) => !failures.some((f) => f.startsWith(`${at}:`))),
+    failures,
+  };
+}
+
+function unmount(entries: readonly MountEntry[]): string[] {
+  const failures: string[] = [];
+  for (const { mountPoint } of entries) {
+    const unmounted = run('umount', [mountPoint]);
+    if (unmounted.ok) continue;
+    const detached = run('umount', ['--lazy', mountPoint]);
+    if (!detached.ok) failures.push(`${mountPoint}: ${detached.message}`);
+  }
+  return failures;
+}
+
+/**
+ * Whether this host can mount a home: mounts and unmounts a tiny tmpfs in `stateDir`. The
+ * answer is undefined when it can, else why not.
+ */
+export function homeMountUnavailable(stateDir: string): string | undefined {
+  const probe = join(stateDir, `.home-mount-probe-${process.pid}`);
+  try {
+    mountHome(probe, 64 * 1024);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  const failures = unmountUnder(probe);
+  if (failures.length > 0) return `the probe mount stayed: ${failures.join('; ')}`;
+  rmSync(probe, { recursive: true, force: true });
+  return undefined;
+}
