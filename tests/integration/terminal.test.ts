@@ -2,6 +2,7 @@
  * A real server, real ptys, real WebSockets: what a reader's terminal goes through.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { createSession, plain, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
@@ -114,11 +115,37 @@ test('an exited shell reports its code, and the next input starts a new one', as
   term.close();
 });
 
+/**
+ * Waits until a process running `argv` owns the terminal (its process group is the terminal's
+ * foreground group). bash prints the command-start mark (PS0) before it forks the command, and
+ * a Ctrl-C that comes before the command holds the terminal reaches only bash, and is lost, as
+ * on any terminal: a person cannot be that quick, a test can (it lost 1 in 10 in a loop).
+ */
+async function untilForeground(argv: string[]): Promise<void> {
+  const wanted = `${argv.join('\0')}\0`;
+  for (let waited = 0; waited < 10_000; waited += 10) {
+    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      try {
+        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8') !== wanted) continue;
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (fields[2] === fields[5]) return; // pgrp === tpgid
+      } catch {
+        // gone meanwhile
+      }
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail(`${argv.join(' ')} never ran in the foreground`);
+}
+
 test('Ctrl-C stops a command promptly and marks it failed with 130', async () => {
   const session = await createSession(server.url);
   const term = await TerminalClient.open(server.url, session);
-  term.type('sleep 300\r');
+  // A duration no other test uses, to find this very process.
+  term.type('sleep 300.25\r');
   await term.waitForMark('command-start');
+  await untilForeground(['sleep', '300.25']);
   term.type('\x03');
   const end = await term.waitForMark('command-end');
   assert.deepEqual(end, { kind: 'command-end', exitCode: 130 });
