@@ -122,6 +122,8 @@ export const ConfigSchema = z.object({
   sandbox: z
     .object({
       isolation: z.enum(['bwrap', 'none']).default('bwrap'),
+      /** isolated: a network of its own per shell, out only to the API server; host: shared */
+      network: z.enum(['isolated', 'host']).default('isolated'),
       uidFirst: count(1000).default(1_900_000_000),
       uidLast: count(1000).default(1_900_000_999),
       pids: count(16).default(256),
@@ -137,6 +139,18 @@ export const ConfigSchema = z.object({
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
+
+/** Whether workshop shells run in a bwrap sandbox on this machine (not in pods, not bare). */
+export function sandboxedShells(config: Config): boolean {
+  return (
+    config.mode === 'workshop' && config.sandbox.isolation === 'bwrap' && !config.shell.podImage
+  );
+}
+
+/** Whether those shells get a network of their own, reaching the cluster through a relay. */
+export function relayedShells(config: Config): boolean {
+  return sandboxedShells(config) && config.sandbox.network === 'isolated';
+}
 export type ConfigInput = z.input<typeof ConfigSchema>;
 
 /** Every setting that can come from a flag or an environment variable. */
@@ -356,6 +370,12 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--sandbox',
     env: ['KUBENOTES_SANDBOX'],
     help: 'bwrap (default) or none: how workshop shells are isolated',
+  },
+  {
+    path: 'sandbox.network',
+    flag: '--sandbox-network',
+    env: ['KUBENOTES_SANDBOX_NETWORK'],
+    help: "isolated (default: each shell reaches only the cluster's API server) or host",
   },
   {
     path: 'sandbox.uidFirst',

@@ -12,9 +12,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdminApi, sessionSummary } from './admin-api.ts';
-import type { Config } from './config.ts';
+import { type Config, relayedShells, sandboxedShells } from './config.ts';
 import { HttpApi } from './http-api.ts';
 import { HttpError, sendError } from './http-error.ts';
+import { ApiRelay } from './isolation/api-relay.ts';
 import { Isolation } from './isolation/isolation.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
@@ -82,9 +83,19 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
 
   // Workshop shells run sandboxed; if this host cannot, say so and stop rather than hand
   // strangers a plain shell.
+  // Sandboxed shells with a network of their own reach the cluster through this relay.
+  let relay: ApiRelay | undefined;
+  if (relayedShells(config)) {
+    if (!provider.apiServer) {
+      throw new Error(
+        'Workshop shells with a network of their own (--sandbox-network isolated) need a cluster address to relay to, and the cluster provider has none.',
+      );
+    }
+    relay = await ApiRelay.start(stateDir, provider.apiServer, log);
+  }
   const isolation =
     // (a shell in a pod runs on the cluster: nothing of the participant's runs here)
-    config.mode === 'workshop' && config.sandbox.isolation === 'bwrap' && !config.shell.podImage
+    sandboxedShells(config)
       ? Isolation.create(
           {
             uidFirst: config.sandbox.uidFirst,
@@ -94,6 +105,7 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
             cpuPercent: config.sandbox.cpuPercent,
             tmpSizeBytes: config.sandbox.tmpSize,
             homeSizeBytes: config.sandbox.homeSize,
+            apiRelaySocket: relay?.socket,
             cgroupParent: config.sandbox.cgroupParent,
             readOnlyPaths: config.sandbox.readOnlyPaths,
           },
@@ -246,6 +258,7 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
           server.closeAllConnections();
         });
         await provider.dispose();
+        await relay?.dispose();
         await screens?.dispose();
         log.log('info', 'stopped');
       })();

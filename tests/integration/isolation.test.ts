@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as pty from 'node-pty';
+import { ApiRelay, SANDBOX_API_PORT } from '../../sandbox-server/src/isolation/api-relay.ts';
 import { SessionCgroup } from '../../sandbox-server/src/isolation/cgroup.ts';
 import {
   mountHome,
@@ -386,6 +387,39 @@ test("a home fills at its size, not the server's disk; its mount goes with the s
   }
   assert.equal(mountAt(a.home), undefined, "A's home is unmounted once its session is disposed");
   assert.equal(mountAt(b.home), undefined);
+});
+
+test("a network of its own: the host's loopback is out of reach, the API server is through the relay, localhost inside works", async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  // A stand-in API server (the relay passes bytes, whatever they are) and a host-only service.
+  const api = createServer((socket) => socket.end('api-server-answers\n'));
+  const hostOnly = createServer((socket) => socket.end('host-only-service\n'));
+  for (const server of [api, hostOnly]) {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  }
+  const port = (server: typeof api) => (server.address() as { port: number }).port;
+  const state = stateDir();
+  const relay = await ApiRelay.start(state, `https://127.0.0.1:${port(api)}`, log);
+  const iso = isolation({ apiRelaySocket: relay.socket });
+  const shell = await SandboxShell.start(iso, state);
+  try {
+    const viaRelay = await shell.run(`timeout 3 cat < /dev/tcp/127.0.0.1/${SANDBOX_API_PORT}`);
+    assert.match(viaRelay.output, /api-server-answers/);
+    const direct = await shell.run(`timeout 3 cat < /dev/tcp/127.0.0.1/${port(hostOnly)} 2>&1`);
+    assert.doesNotMatch(direct.output, /host-only-service/);
+    assert.match(direct.output, /Connection refused/);
+    const outside = await shell.run('timeout 3 cat < /dev/tcp/169.254.169.254/80 2>&1');
+    assert.match(outside.output, /Network is unreachable/);
+    // What a port-forward does: listen on localhost, and be reached from the same shell.
+    const inside = await shell.run(
+      "(socat TCP-LISTEN:8080,bind=127.0.0.1,reuseaddr SYSTEM:'echo served-inside' &); sleep 0.3; timeout 3 cat < /dev/tcp/127.0.0.1/8080",
+    );
+    assert.match(inside.output, /served-inside/);
+  } finally {
+    await shell.close();
+    await relay.dispose();
+    for (const server of [api, hostOnly]) server.close();
+  }
 });
 
 test('homes a dead server left mounted are unmounted when the next one starts; a live one keeps its own', async (t) => {

@@ -169,7 +169,8 @@ test('the image builds from a locally made base and serves the guide', {
   assert.match(tools, /v24\./);
 
   // Workshop shells: bubblewrap's namespaces work with what compose.yaml and the chart give
-  // (root, CAP_SYS_ADMIN, seccomp unconfined).
+  // (root, CAP_SYS_ADMIN and CAP_NET_ADMIN, seccomp unconfined), a network of its own included,
+  // with the socat that relays to the API server.
   const sandbox = await run('docker', [
     'run',
     '--rm',
@@ -177,6 +178,8 @@ test('the image builds from a locally made base and serves the guide', {
     '0',
     '--cap-add',
     'SYS_ADMIN',
+    '--cap-add',
+    'NET_ADMIN',
     '--security-opt',
     'seccomp=unconfined',
     '--entrypoint',
@@ -194,6 +197,7 @@ test('the image builds from a locally made base and serves the guide', {
     '--unshare-pid',
     '--unshare-ipc',
     '--unshare-uts',
+    '--unshare-net',
     '--die-with-parent',
     'setpriv',
     '--reuid=1900000000',
@@ -202,10 +206,14 @@ test('the image builds from a locally made base and serves the guide', {
     '--no-new-privs',
     'sh',
     '-c',
-    'id -u; ls /proc | grep -c "^[0-9]"',
+    'id -u; ls /proc | grep -c "^[0-9]"; socat -V | head -1',
   ]);
   assert.equal(sandbox.code, 0, `bwrap in the container failed: ${sandbox.stderr}`);
-  assert.match(sandbox.stdout, /^1900000000\n[1-9]\n$/, `in the sandbox: ${sandbox.stdout}`);
+  assert.match(
+    sandbox.stdout,
+    /^1900000000\n[1-9]\nsocat by /,
+    `in the sandbox: ${sandbox.stdout}`,
+  );
 
   // The container serves the API and the guide on one port.
   const name = `kn-selfhost-${process.pid}`;
@@ -409,7 +417,7 @@ test('the chart renders: probes, secrets, trust-proxy only when asked, one pod',
       .secretKeyRef.name,
     'my-secret',
   );
-  assert.deepEqual(proxied.securityContext.capabilities.add, ['SYS_ADMIN']);
+  assert.deepEqual(proxied.securityContext.capabilities.add, ['SYS_ADMIN', 'NET_ADMIN']);
   assert.equal(byKind(behindIngress, 'Ingress')[0]?.spec.rules[0].host, 'workshop.example.org');
 
   const refused = await run(binary, ['template', 'ws', CHART]);

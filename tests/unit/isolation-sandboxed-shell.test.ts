@@ -184,3 +184,36 @@ test('a cgroup that cannot be joined stops everything, with a message', () => {
   assert.equal(result.status, 126);
   assert.match(result.stderr, /kubenotes: cannot join the session's cgroup/);
 });
+
+test('a network of its own: only loopback, the relay socket read-only, the relay before the shell', () => {
+  const socket = '/var/lib/kubenotes/api-relay/api.sock';
+  const { args } = sandboxedCommand(
+    { file: 'bash', args: ['-i'] },
+    { ...base, apiRelay: { socket } },
+  );
+  const bwrap = segment(args, '/usr/bin/bwrap');
+  assert.ok(bwrap.includes('--unshare-net'));
+  assert.match(
+    bwrap.join(' '),
+    /--perms 0755 --dir \/run --perms 0755 --dir \/run\/kubenotes --ro-bind \/var\/lib\/kubenotes\/api-relay\/api\.sock \/run\/kubenotes\/api\.sock/,
+  );
+  // After setpriv, as the participant: the relay step, then the shell.
+  const afterSetpriv = args.slice(args.lastIndexOf('--') + 1);
+  assert.deepEqual(afterSetpriv.slice(0, 5), [
+    '/bin/bash',
+    '--posix',
+    '--norc',
+    '--noprofile',
+    '-c',
+  ]);
+  assert.deepEqual(afterSetpriv.slice(6), [
+    'kubenotes-relay',
+    '/usr/bin/socat',
+    '6443',
+    '/run/kubenotes/api.sock',
+    'bash',
+    '-i',
+  ]);
+  const shared = segment(sandboxedCommand({ file: 'bash', args: [] }, base).args, '/usr/bin/bwrap');
+  assert.ok(!shared.includes('--unshare-net'), 'without a relay the network is shared');
+});

@@ -4,6 +4,7 @@
  * uid), bubblewrap, and util-linux's setpriv and prlimit. Also describes the host's system
  * folders as the sandbox shows them (merged-/usr hosts have /bin, /lib… as symlinks).
  */
+import { spawnSync } from 'node:child_process';
 import {
   accessSync,
   constants,
@@ -38,6 +39,8 @@ export class SandboxUnavailableError extends Error {
 export function checkSandboxHost(
   env: { PATH?: string | undefined } = process.env,
   fallbackDirs: readonly string[] = ['/usr/local/bin', '/usr/bin', '/bin'],
+  /** whether shells get a network of their own, reaching the cluster through socat */
+  ownNetwork = false,
 ): SandboxTools {
   if (process.getuid?.() !== 0) {
     throw new SandboxUnavailableError(
@@ -73,6 +76,14 @@ export function checkSandboxHost(
       'prlimit',
       'prlimit is not installed (util-linux): apt-get install util-linux, or run in local mode.',
     ),
+    ...(ownNetwork
+      ? {
+          socat: find(
+            'socat',
+            "socat is not installed, and each workshop shell's own network reaches the cluster through it: apt-get install socat, or start with --sandbox-network host (shells then share this machine's network).",
+          ),
+        }
+      : {}),
   };
 }
 
@@ -167,4 +178,20 @@ function readPasswd(): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * Why bwrap cannot give a shell a network of its own here, or undefined if it can. Making the
+ * namespace takes CAP_SYS_ADMIN, bringing its loopback up CAP_NET_ADMIN: a container with the
+ * first alone fails every shell with "bwrap: loopback: Failed RTM_NEWADDR".
+ */
+export function ownNetworkUnavailable(bwrap: string): string | undefined {
+  const probe = spawnSync(bwrap, ['--ro-bind', '/', '/', '--unshare-net', '--', 'true'], {
+    encoding: 'utf8',
+    env: { PATH: '/usr/bin:/bin' },
+    timeout: 10_000,
+  });
+  if (probe.status === 0) return undefined;
+  const why = (probe.error?.message ?? probe.stderr ?? '').trim() || `exit ${probe.status}`;
+  return `Workshop shells get a network of their own, and bwrap could not make one here (${why}). Give the server CAP_NET_ADMIN as well as CAP_SYS_ADMIN (docker run --cap-add NET_ADMIN), or start with --sandbox-network host, where shells share this machine's network and reach whatever listens on it.`;
 }

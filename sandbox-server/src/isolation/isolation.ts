@@ -19,6 +19,7 @@ import {
   checkSandboxHost,
   hardProcessLimit,
   hostSystemEntries,
+  ownNetworkUnavailable,
   readOnlyBinds,
   SandboxUnavailableError,
 } from './host.ts';
@@ -35,6 +36,11 @@ export interface IsolationSettings extends CgroupLimits {
   tmpSizeBytes: number;
   /** size of each session's home, a tmpfs of its own (home-mount.ts); 0: no limit */
   homeSizeBytes: number;
+  /**
+   * The API server relay's socket (api-relay.ts): shells get a network of their own whose only
+   * way out is the relay. Undefined: shells share this machine's network.
+   */
+  apiRelaySocket?: string | undefined;
   /** where session cgroups go (see SessionCgroup.create) */
   cgroupParent: string;
   /** host folders shown read-only besides the system (e.g. a tools folder outside /usr) */
@@ -78,7 +84,11 @@ export class Isolation {
   static create(settings: Partial<IsolationSettings>, log: Logger, homesDir: string): Isolation {
     const all = { ...DEFAULT_ISOLATION, ...settings };
     readOnlyBinds(all.readOnlyPaths); // validates
-    const tools = checkSandboxHost();
+    const tools = checkSandboxHost(process.env, undefined, all.apiRelaySocket !== undefined);
+    if (all.apiRelaySocket) {
+      const unavailable = ownNetworkUnavailable(tools.bwrap);
+      if (unavailable) throw new SandboxUnavailableError(unavailable);
+    }
     const clashes = accountsInRange(all.uidFirst, all.uidLast);
     if (clashes.length > 0) {
       throw new SandboxUnavailableError(
@@ -152,6 +162,9 @@ export class Isolation {
           extraBinds: readOnlyBinds(this.settings.readOnlyPaths),
           hostname: this.settings.hostname,
           tools: this.#tools,
+          ...(this.settings.apiRelaySocket
+            ? { apiRelay: { socket: this.settings.apiRelaySocket } }
+            : {}),
         }),
       release: (leftover) => {
         if (leftover.length === 0) this.#pool.release(uid);

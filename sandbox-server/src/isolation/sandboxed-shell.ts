@@ -23,9 +23,12 @@
  * the pty belongs to this session alone, and the only reader of its input is the sandboxed
  * shell itself.
  *
- * Not unshared: the network. kubectl needs to reach the cluster's API server; whatever else
- * listens on the server's network (its own HTTP port, a Docker daemon on TCP) stays reachable.
+ * The network, with `apiRelay`: a namespace of its own with a loopback and nothing else, and a
+ * relay (api-relay.ts) from 127.0.0.1:6443 inside to the cluster's API server. Without it the
+ * shell shares the server's network, and whatever listens there stays reachable.
  */
+
+import { SANDBOX_API_PORT, SANDBOX_API_SOCKET } from './api-relay.ts';
 
 /** How one top-level system path appears in the sandbox (see hostSystemEntries). */
 export type SystemEntry =
@@ -44,6 +47,8 @@ export interface SandboxTools {
   prlimit: string;
   bwrap: string;
   setpriv: string;
+  /** the relay to the API server inside a sandbox with a network of its own */
+  socat?: string;
 }
 
 export const DEFAULT_TOOLS: SandboxTools = {
@@ -51,6 +56,7 @@ export const DEFAULT_TOOLS: SandboxTools = {
   prlimit: '/usr/bin/prlimit',
   bwrap: '/usr/bin/bwrap',
   setpriv: '/usr/bin/setpriv',
+  socat: '/usr/bin/socat',
 };
 
 /** Variables that would point the participant at the host's Docker or the server's own state. */
@@ -81,6 +87,11 @@ export interface SandboxOptions {
   user?: string;
   tools?: SandboxTools;
   unsetEnv?: readonly string[];
+  /**
+   * A network of its own, whose only way out is this relay socket (api-relay.ts) to the API
+   * server, shown inside at SANDBOX_API_SOCKET and listened for on 127.0.0.1:SANDBOX_API_PORT.
+   */
+  apiRelay?: { socket: string };
 }
 
 /**
@@ -113,6 +124,25 @@ $group
 KUBENOTES_GROUP
 `;
 
+/**
+ * The last step, as the participant, in a sandbox with a network of its own: starts the relay
+ * to the API server ("$1" socat, "$2" the port, "$3" the socket), waits until it answers (so a
+ * first kubectl does not find it missing), then execs the shell. The probe runs in a subshell:
+ * in POSIX mode a failed `exec` redirection would end this shell. The relay stays a child of
+ * the shell; it goes with the sandbox.
+ */
+export const RELAY_AND_EXEC = `socat=$1 port=$2 socket=$3
+shift 3
+"$socat" TCP-LISTEN:"$port",bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:"$socket" </dev/null >/dev/null 2>&1 &
+tries=0
+until (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; do
+  tries=$((tries+1))
+  if [ "$tries" -ge 100 ]; then echo "kubenotes: the relay to the cluster did not start" >&2; break; fi
+  sleep 0.01
+done
+exec "$@"
+`;
+
 /** The argv that runs `inner` (e.g. bash --rcfile … -i) sandboxed as `options.uid`. */
 export function sandboxedCommand(
   inner: { file: string; args: readonly string[] },
@@ -134,6 +164,7 @@ export function sandboxedCommand(
     '--unshare-ipc',
     '--unshare-uts',
     '--unshare-cgroup-try',
+    ...(options.apiRelay ? ['--unshare-net'] : []),
     '--hostname',
     options.hostname ?? 'kubenotes',
   ];
@@ -151,6 +182,10 @@ export function sandboxedCommand(
   }
   // After /tmp: a home under /tmp (the default state folder) lands on the private tmpfs.
   const binds: Bind[] = [{ src: home, dest: home, readOnly: false }, ...(options.extraBinds ?? [])];
+  // Read-only is enough: connecting to a socket is not writing to its file system.
+  if (options.apiRelay) {
+    binds.push({ src: options.apiRelay.socket, dest: SANDBOX_API_SOCKET, readOnly: true });
+  }
   // Folders already there: the sandbox's own, and those bound from the host (not ours to
   // change, and their content is the host's).
   const made = new Set(['/', '/tmp', '/dev', '/dev/shm', '/proc']);
@@ -213,6 +248,20 @@ export function sandboxedCommand(
       tools.setpriv,
       ...setpriv,
       '--',
+      ...(options.apiRelay
+        ? [
+            tools.bash,
+            '--posix',
+            '--norc',
+            '--noprofile',
+            '-c',
+            RELAY_AND_EXEC,
+            'kubenotes-relay',
+            tools.socat ?? DEFAULT_TOOLS.socat!,
+            String(SANDBOX_API_PORT),
+            SANDBOX_API_SOCKET,
+          ]
+        : []),
       inner.file,
       ...inner.args,
     ],

@@ -3,10 +3,13 @@
  * when Docker and kind are there and that cluster exists, and otherwise a plain shell that
  * says what is missing. The reader's current kubectl context is never used implicitly.
  */
+
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Config } from '../config.ts';
+import { relayedShells } from '../config.ts';
+import { SANDBOX_API_PORT } from '../isolation/api-relay.ts';
 import type { Logger } from '../log.ts';
 import { DEFAULT_LIMITS } from '../tenancy/tenancy-objects.ts';
 import { TenancyProvider } from '../tenancy/tenancy-provider.ts';
@@ -87,6 +90,7 @@ async function workshopProvider(
     tokenSeconds: Math.ceil((config.sessions.lifetime ?? 2 * 3_600_000) / 1000),
     limits: { ...DEFAULT_LIMITS, ...config.quota },
     podShell: config.shell.podImage ? { image: config.shell.podImage } : undefined,
+    shellServer: relayedShells(config) ? `https://127.0.0.1:${SANDBOX_API_PORT}` : undefined,
     log,
     ...(onTiming ? { onTiming } : {}),
   });

@@ -45,4 +45,6 @@ export interface ClusterProvider {
    * those of `live` session ids; returns what it removed. Providers that create nothing omit it.
    */
   reconcile?(live: ReadonlySet<string>): Promise<string[]>;
+  /** the API server's address, for a relay to it (workshop providers) */
+  readonly apiServer?: string | undefined;
 }

@@ -5,17 +5,29 @@
  */
 import { readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { apiEndpoint } from '../isolation/api-relay.ts';
 
-export function sessionKubeconfig(admin: KubeConfig, token: string, namespace: string): string {
+/**
+ * `server`, when given, replaces the cluster's address (the relay inside a sandbox with a
+ * network of its own); TLS is still checked against the cluster's own host name.
+ */
+export function sessionKubeconfig(
+  admin: KubeConfig,
+  token: string,
+  namespace: string,
+  server?: string,
+): string {
   const cluster = admin.getCurrentCluster();
   if (!cluster) throw new Error('The server kubeconfig has no cluster for its current context.');
   const ca =
     cluster.caData ??
     (cluster.caFile ? readFileSync(cluster.caFile).toString('base64') : undefined);
-  const clusterEntry: Record<string, unknown> = { server: cluster.server };
+  const clusterEntry: Record<string, unknown> = { server: server ?? cluster.server };
   if (ca) clusterEntry['certificate-authority-data'] = ca;
   if (cluster.skipTLSVerify) clusterEntry['insecure-skip-tls-verify'] = true;
-  if (cluster.tlsServerName) clusterEntry['tls-server-name'] = cluster.tlsServerName;
+  const serverName =
+    cluster.tlsServerName ?? (server ? apiEndpoint(cluster.server).host : undefined);
+  if (serverName) clusterEntry['tls-server-name'] = serverName;
   return `${JSON.stringify(
     {
       apiVersion: 'v1',

@@ -46,10 +46,19 @@ export interface TenancyOptions {
   podShell?: { image: string } | undefined;
   /** called with how long a namespace took to create or delete (metrics) */
   onTiming?: (what: 'create' | 'delete', ms: number) => void;
+  /**
+   * The API server's address as sessions' shells reach it, when not the cluster's own (the
+   * relay inside a sandbox with a network of its own, api-relay.ts).
+   */
+  shellServer?: string | undefined;
 }
 
 export class TenancyProvider implements ClusterProvider {
   readonly name = 'workshop';
+
+  get apiServer(): string | undefined {
+    return this.#options.admin.getCurrentCluster()?.server;
+  }
   readonly #options: TenancyOptions;
   readonly #core: CoreV1Api;
   readonly #rbac: RbacAuthorizationV1Api;
@@ -125,9 +134,13 @@ export class TenancyProvider implements ClusterProvider {
       const dir = join(home, '.kube');
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const path = join(dir, 'config');
-      writeFileSync(path, sessionKubeconfig(this.#options.admin, token, namespace), {
-        mode: 0o600,
-      });
+      writeFileSync(
+        path,
+        sessionKubeconfig(this.#options.admin, token, namespace, this.#options.shellServer),
+        {
+          mode: 0o600,
+        },
+      );
       const remoteShell = this.#options.podShell
         ? await this.#startShellPod(sessionId, namespace, path, this.#options.podShell.image)
         : undefined;

@@ -96,8 +96,11 @@ export async function workshopEscape(ctx: Context): Promise<void> {
   await termB.run(`echo ${secretB} > ~/notes.txt; chmod 644 ~/notes.txt`);
   const uidA = Number(plain((await termA.run('id -u')).output).trim());
   const uidB = Number(plain((await termB.run('id -u')).output).trim());
-  const apiServer =
-    /server:\s*(https:\/\/\S+)/.exec(readFileSync(cluster.kubeconfig, 'utf8'))?.[1] ?? '';
+  // The API server as A's shell reaches it (through the relay, when its network is its own).
+  const apiServer = plain(
+    (await termA.run("kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}'"))
+      .output,
+  ).trim();
   const pkiDir = cluster.kubeconfig.replace(/kubeconfig$/, 'kwok/clusters/kubenotes-test/pki');
   const secrets = /client-key-data|BEGIN [A-Z ]*PRIVATE KEY|secret-of-b|eyJhbGciOi/;
 
@@ -350,10 +353,15 @@ export async function workshopEscape(ctx: Context): Promise<void> {
   const etcdAnswer = etcd
     ? plain((await termA.run(`curl -s --max-time 3 http://127.0.0.1:${etcd}/version`)).output)
     : '';
-  ctx.rec.info(
-    "A reaches services listening on the host's loopback",
-    `a test listener on 127.0.0.1:${port}: ${loop.includes('host-only-service') ? 'reached' : 'not reached'}; the test cluster's etcd (127.0.0.1:${etcd ?? '?'}, no client auth): ${/etcdserver/.test(etcdAnswer) ? 'answers' : 'no answer'}`,
-    "By design the sandbox does not unshare the network (sandboxed-shell.ts): kubectl must reach the API server. So anything on the host's loopback is reachable from a participant's shell: on the test cluster that includes etcd without auth (cluster admin); with kind, etcd stays inside its container, but a Docker daemon on TCP, a cloud metadata endpoint or any local service would be reachable. A network namespace that lets through only the API server would close this.",
+  const reached = loop.includes('host-only-service');
+  const etcdAnswers = /etcdserver/.test(etcdAnswer);
+  ctx.rec.check(
+    "A reaches no service on the host's loopback (its shell has a network of its own)",
+    `a test listener on 127.0.0.1:${port}: ${reached ? 'reached' : 'not reached'}; the test cluster's etcd (127.0.0.1:${etcd ?? '?'}, no client auth): ${etcdAnswers ? 'answers' : 'no answer'}; kubectl still works, through the relay to the API server`,
+    [
+      ...(reached ? [`the host's loopback listener answered: ${loop.slice(0, 100)}`] : []),
+      ...(etcdAnswers ? [`etcd answered: ${etcdAnswer.slice(0, 100)}`] : []),
+    ],
   );
 
   // ---- disk ----------------------------------------------------------------------------
