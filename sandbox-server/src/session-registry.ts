@@ -90,7 +90,7 @@ export class SessionRegistry {
       // The sandbox first: it may mount the home that the lease then writes its kubeconfig in.
       let sandbox: SessionSandbox | undefined;
       try {
-        sandbox = this.#isolation?.open(id, home);
+        sandbox = await this.#isolation?.open(id, home);
       } catch (error) {
         this.#log.log('error', 'sandbox_failed', {
           session: id,

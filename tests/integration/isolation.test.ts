@@ -143,7 +143,7 @@ class SandboxShell {
     const id = randomBytes(6).toString('hex');
     const home = options.sandbox?.home ?? join(state, 'sessions', id);
     // As the server does: the sandbox (which mounts the home) first, then the files in it.
-    const sandbox = options.sandbox ?? iso.open(id, home);
+    const sandbox = options.sandbox ?? (await iso.open(id, home));
     const rc = prepareHome(home, undefined);
     const command = sandbox.command({ file: 'bash', args: ['--rcfile', rc, '-i'] });
     const terminal = pty.spawn(command.file, command.args, {
@@ -294,7 +294,7 @@ test("the session's own kubeconfig, written by the server, comes with its home",
   const iso = isolation();
   const state = stateDir();
   const home = join(state, 'sessions', 'with-kubeconfig');
-  const sandbox = iso.open('with-kubeconfig', home);
+  const sandbox = await iso.open('with-kubeconfig', home);
   mkdirSync(join(home, '.kube'), { recursive: true, mode: 0o700 });
   const kubeconfig = join(home, '.kube', 'config');
   writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\n# session credentials\n', {
@@ -429,15 +429,15 @@ test('homes a dead server left mounted are unmounted when the next one starts; a
   stateDirs.push(dead, alive);
   // The source names the server that mounted it: a pid that cannot exist, and this process.
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'kubenotes-home@999999999:1', dead]);
-  mountHome(alive, 64 * 1024);
+  await mountHome(alive, 64 * 1024);
   try {
     isolation();
     assert.equal(mountAt(dead), undefined, "the dead server's home is unmounted");
     assert.equal(mountAt(alive)?.fsType, 'tmpfs', "a live server's home is left alone");
     assert.ok(logs.some((line) => line.includes('stale_homes_unmounted') && line.includes(dead)));
   } finally {
-    unmountUnder(dead);
-    unmountUnder(alive);
+    await unmountUnder(dead);
+    await unmountUnder(alive);
   }
 });
 
@@ -668,7 +668,7 @@ test('live sessions never share a uid', async (t) => {
   try {
     const uids = await Promise.all(shells.map(async (s) => (await s.run('id -u')).output.trim()));
     assert.equal(new Set(uids).size, 3, `three sessions, three uids: ${uids.join(' ')}`);
-    assert.throws(
+    await assert.rejects(
       () => iso.open('one-too-many', join(state, 'sessions', 'x')),
       /All 3 sandbox uids/,
     );
@@ -701,7 +701,7 @@ const iso = Isolation.create(
   homes,
 );
 const home = mkdtempSync('/tmp/kubenotes-isolation-ro-');
-const sandbox = iso.open('read-only', home);
+const sandbox = await iso.open('read-only', home);
 const command = sandbox.command({ file: '/bin/sh', args: ['-c', 'id -u'] });
 const shell = spawnSync(command.file, command.args, { encoding: 'utf8', cwd: home });
 await sandbox.dispose();

@@ -114,17 +114,17 @@ export class Isolation {
    * The sandbox of a new session: a uid of its own (throws when the range is used up) and a
    * cgroup where the tree allows one (else the reason is logged, once per server).
    */
-  open(sessionId: string, home: string): SessionSandbox {
+  async open(sessionId: string, home: string): Promise<SessionSandbox> {
     const uid = this.#pool.take();
     let created: ReturnType<typeof SessionCgroup.create>;
     try {
       // Before anything is written into the home (the lease's kubeconfig, the rcfile).
-      if (this.settings.homeSizeBytes > 0) mountHome(home, this.settings.homeSizeBytes);
+      if (this.settings.homeSizeBytes > 0) await mountHome(home, this.settings.homeSizeBytes);
       created = SessionCgroup.create(`session-${sessionId}`, this.settings, {
         parent: this.settings.cgroupParent,
       });
     } catch (error) {
-      unmountUnder(home);
+      await unmountUnder(home);
       this.#pool.release(uid); // nothing ran as it yet
       throw error;
     }
@@ -243,7 +243,7 @@ export class SessionSandbox {
     }
     this.#release(await killProcessesOfUid(this.uid));
     // Nothing of the session runs any more, so nothing holds the home's mount.
-    const failures = unmountUnder(this.home);
+    const failures = await unmountUnder(this.home);
     if (failures.length > 0) {
       this.#log.log('error', 'sandbox_home_unmount_failed', {
         session: this.sessionId,
