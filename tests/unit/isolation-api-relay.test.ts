@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
-import { apiEndpoint } from '../../sandbox-server/src/isolation/api-relay.ts';
+import { ApiRelay, apiEndpoint } from '../../sandbox-server/src/isolation/api-relay.ts';
 import { sessionKubeconfig } from '../../sandbox-server/src/tenancy/session-kubeconfig.ts';
 
 const endpoints: { server: string; want: { host: string; port: number } | RegExp }[] = [
@@ -64,4 +68,42 @@ test("sessionKubeconfig: through the relay, TLS is still checked against the clu
     ),
   );
   assert.equal(named['tls-server-name'], 'kubernetes.default', "the cluster's own name is kept");
+});
+
+/** Connects to the relay's socket, sends `text`, and collects what comes back until it ends. */
+function through(socket: string, text: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const client = connect(socket, () => client.write(text));
+    client.on('data', (chunk: Buffer) => chunks.push(chunk));
+    client.on('close', () => resolve(Buffer.concat(chunks)));
+    client.on('error', reject);
+  });
+}
+
+const quiet = { log: () => {} };
+
+test('ApiRelay passes bytes both ways, and when the API server is down answers with a TLS alert', async () => {
+  const state = mkdtempSync(join(tmpdir(), 'kubenotes-relay-'));
+  const api = createServer((socket) => socket.once('data', (d) => socket.end(`echo:${d}`)));
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  const port = (api.address() as { port: number }).port;
+  const relay = await ApiRelay.start(state, `https://127.0.0.1:${port}`, quiet);
+  try {
+    assert.equal(
+      (statSync(relay.socket).mode & 0o777).toString(8),
+      '666',
+      'any session uid may connect',
+    );
+    assert.equal((await through(relay.socket, 'hello')).toString(), 'echo:hello');
+    await new Promise((resolve) => api.close(resolve));
+    // kubectl then says "Unable to connect to the server: remote error: tls: internal error"
+    // at once, instead of retrying a closed connection for its whole timeout.
+    assert.deepEqual([...(await through(relay.socket, '\x16\x03\x01'))], [21, 3, 3, 0, 2, 2, 80]);
+  } finally {
+    await relay.dispose();
+    await relay.dispose();
+    rmSync(state, { recursive: true, force: true });
+  }
+  assert.equal(existsSync(relay.socket), false, 'the socket is gone');
 });

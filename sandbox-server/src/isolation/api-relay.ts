@@ -24,6 +24,19 @@ export const SANDBOX_API_PORT = 6443;
 /** Where the relay's socket appears inside every sandbox. */
 export const SANDBOX_API_SOCKET = '/run/kubenotes/api.sock';
 
+/** How long the relay waits for the API server to take a connection. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** A fatal TLS alert, internal_error (RFC 8446, 6.2): record type 21, TLS 1.2 framing. */
+const TLS_INTERNAL_ERROR_ALERT = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x50]);
+
+interface Target {
+  host: string;
+  port: number;
+  /** whether clients speak TLS to it (https) */
+  tls: boolean;
+}
+
 /** Host and port of an API server URL (`https://host:port`, the port defaulting to 443). */
 export function apiEndpoint(server: string): { host: string; port: number } {
   let url: URL;
@@ -56,7 +69,7 @@ export class ApiRelay {
 
   /** Listens on `<stateDir>/api-relay/api.sock` and relays each connection to `server`. */
   static async start(stateDir: string, server: string, log: Logger): Promise<ApiRelay> {
-    const target = apiEndpoint(server);
+    const target: Target = { ...apiEndpoint(server), tls: server.startsWith('https:') };
     const dir = join(stateDir, 'api-relay');
     rmSync(dir, { recursive: true, force: true });
     // Readable by all: every session uid must reach the socket (and nothing else is in here).
@@ -78,23 +91,35 @@ export class ApiRelay {
     return relay;
   }
 
-  #relay(inside: Socket, target: { host: string; port: number }, log: Logger): void {
+  #relay(inside: Socket, target: Target, log: Logger): void {
     if (this.#disposed) {
       inside.destroy();
       return;
     }
-    const outside = connect({ host: target.host, port: target.port });
+    const outside = connect({ host: target.host, port: target.port, timeout: CONNECT_TIMEOUT_MS });
     for (const socket of [inside, outside]) {
       this.#open.add(socket);
       socket.once('close', () => this.#open.delete(socket));
     }
+    let connected = false;
+    outside.once('connect', () => {
+      connected = true;
+      outside.setTimeout(0);
+    });
+    outside.once('timeout', () => outside.destroy(new Error('connect timed out')));
     inside.pipe(outside);
     outside.pipe(inside);
-    // Either side failing ends both: kubectl sees its connection drop and says so.
     inside.on('error', () => outside.destroy());
     outside.on('error', (error) => {
       log.log('warn', 'api_relay_failed', { message: error.message });
-      inside.destroy();
+      if (!connected && target.tls) {
+        // The API server cannot be reached. kubectl's connection (to the sandbox's end of the
+        // relay) is already open, so it cannot be refused any more; closed, kubectl took it for
+        // a dropped connection, retried for its whole timeout and said only "EOF". A TLS alert
+        // ends its handshake at once: "Unable to connect to the server: remote error: tls:
+        // internal error" (reliability suite, api-outage).
+        inside.end(TLS_INTERNAL_ERROR_ALERT);
+      } else inside.destroy();
     });
   }
 
