@@ -36,7 +36,10 @@ import { createLogger } from '../../sandbox-server/src/log.ts';
 import { readPack } from '../../sandbox-server/src/pack/preload.ts';
 import { writeTar } from '../../sandbox-server/src/pack/tar.ts';
 import { loadKubeconfig } from '../../sandbox-server/src/providers/existing-provider.ts';
-import { tenancyObjects } from '../../sandbox-server/src/tenancy/tenancy-objects.ts';
+import {
+  instanceSelector,
+  tenancyObjects,
+} from '../../sandbox-server/src/tenancy/tenancy-objects.ts';
 import { TenancyProvider } from '../../sandbox-server/src/tenancy/tenancy-provider.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -398,6 +401,21 @@ test('the chart renders: probes, secrets, trust-proxy only when asked, one pod',
   assert.equal(Buffer.from(secret?.data['join-codes'], 'base64').toString(), 'alpha,beta');
   assert.ok(Buffer.from(secret?.data['admin-token'], 'base64').toString().length >= 16);
   assert.equal(byKind(plain, 'Ingress').length, 0);
+  // helm uninstall runs this first: the session namespaces go while the RBAC is still there.
+  const [cleanup] = byKind(plain, 'Job');
+  assert.equal(cleanup?.metadata.annotations['helm.sh/hook'], 'pre-delete');
+  assert.equal(
+    cleanup.spec.template.spec.serviceAccountName,
+    deployment.spec.template.spec.serviceAccountName,
+  );
+  assert.deepEqual(cleanup.spec.template.spec.containers[0].command, [
+    'kubectl',
+    'delete',
+    'namespace',
+    `--selector=${instanceSelector('ws')}`,
+    '--wait=false',
+    '--ignore-not-found',
+  ]);
   assert.equal(deployment.spec.template.spec.serviceAccountName, 'ws-kubenotes');
   const [service] = byKind(plain, 'Service');
   assert.equal(service?.spec.ports[0].targetPort, 'http');
@@ -730,6 +748,41 @@ test("in the cluster, the chart's ServiceAccount makes a session namespace and w
     (error: { code?: number }) => error.code === 404,
   );
   assert.ok(gone, 'the session namespace is deleted');
+
+  // What `helm uninstall` runs first (templates/cleanup-hook.yaml), as the same ServiceAccount:
+  // a session still open then has its namespace deleted too.
+  mkdirSync(join(work, 'home-2'));
+  const open = await provider.lease(`u${id}`, join(work, 'home-2'));
+  const [hook] = parseAllDocuments(
+    await must(await helm(), [
+      'template',
+      release,
+      CHART,
+      '--namespace',
+      namespace,
+      '--set',
+      'workshop.joinCodes={a}',
+      '--set',
+      `workshop.instance=${instance}`,
+      '--show-only',
+      'templates/cleanup-hook.yaml',
+    ]),
+  ).map((doc) => doc.toJS() as Manifest);
+  const [program, ...args] = (hook?.spec.template.spec.containers[0].command ?? []) as string[];
+  assert.equal(program, 'kubectl');
+  // In its pod kubectl finds the ServiceAccount itself (in-cluster); here it is told.
+  await must(cluster.kubectl, [
+    '--kubeconfig=/dev/null',
+    `--server=${server}`,
+    `--token=${token}`,
+    `--certificate-authority=${join(work, 'ca.crt')}`,
+    ...args,
+  ]);
+  const cleaned = await core.readNamespace({ name: open.namespace }).then(
+    (ns) => ns.status?.phase === 'Terminating',
+    (error: { code?: number }) => error.code === 404,
+  );
+  assert.ok(cleaned, "the uninstall hook deletes the instance's open session namespaces");
 });
 
 // ── pack and preload ──────────────────────────────────────────────────────────────────────
