@@ -753,21 +753,10 @@ test("in the cluster, the chart's ServiceAccount makes a session namespace and w
   // a session still open then has its namespace deleted too.
   mkdirSync(join(work, 'home-2'));
   const open = await provider.lease(`u${id}`, join(work, 'home-2'));
-  const [hook] = parseAllDocuments(
-    await must(await helm(), [
-      'template',
-      release,
-      CHART,
-      '--namespace',
-      namespace,
-      '--set',
-      'workshop.joinCodes={a}',
-      '--set',
-      `workshop.instance=${instance}`,
-      '--show-only',
-      'templates/cleanup-hook.yaml',
-    ]),
-  ).map((doc) => doc.toJS() as Manifest);
+  const [hook] = byKind(
+    await render(release, namespace, ['workshop.joinCodes={a}', `workshop.instance=${instance}`]),
+    'Job',
+  );
   const [program, ...args] = (hook?.spec.template.spec.containers[0].command ?? []) as string[];
   assert.equal(program, 'kubectl');
   // In its pod kubectl finds the ServiceAccount itself (in-cluster); here it is told.
