@@ -151,24 +151,21 @@ export function unmountHomesOfDeadServers(): { unmounted: string[]; failures: st
     .filter(({ source }) => source.startsWith(SOURCE_PREFIX))
     .filter(({ source }) => !isServerAlive(source.slice(SOURCE_PREFIX.length)))
     .sort((a, b) => b.mountPoint.length - a.mountPoint.length);
-  const failures = unmountSync(stale);
-  return {
-    unmounted: stale
-      .map((entry) => entry.mountPoint)
-      .filter((at) => !failures.some((f) => f.startsWith(`${at}:`))),
-    failures,
-  };
+  const unmounted: string[] = [];
+  const failures: string[] = [];
+  for (const { mountPoint } of stale) {
+    const failure = unmountSync(mountPoint);
+    if (failure) failures.push(failure);
+    else unmounted.push(mountPoint);
+  }
+  return { unmounted, failures };
 }
 
-function unmountSync(entries: readonly MountEntry[]): string[] {
-  const failures: string[] = [];
-  for (const { mountPoint } of entries) {
-    const unmounted = runSync('umount', [mountPoint]);
-    if (unmounted.ok) continue;
-    const detached = runSync('umount', ['--lazy', mountPoint]);
-    if (!detached.ok) failures.push(`${mountPoint}: ${detached.message}`);
-  }
-  return failures;
+/** Unmounts (or else detaches) the mount at `mountPoint`; what went wrong, if anything. */
+function unmountSync(mountPoint: string): string | undefined {
+  if (runSync('umount', [mountPoint]).ok) return undefined;
+  const detached = runSync('umount', ['--lazy', mountPoint]);
+  return detached.ok ? undefined : `${mountPoint}: ${detached.message}`;
 }
 
 /**
@@ -183,7 +180,7 @@ export function homeMountUnavailable(stateDir: string): string | undefined {
     rmSync(probe, { recursive: true, force: true });
     return mountError(mounted.message).message;
   }
-  const failures = unmountSync(mountsAt(probe));
+  const failures = mountsAt(probe).flatMap(({ mountPoint }) => unmountSync(mountPoint) ?? []);
   if (failures.length > 0) return `the probe mount stayed: ${failures.join('; ')}`;
   rmSync(probe, { recursive: true, force: true });
   return undefined;
