@@ -81,8 +81,6 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
   const orphans = killOrphansOfDeadServers();
   if (orphans.length > 0) log.log('warn', 'orphan_processes_killed', { pids: orphans.join(',') });
 
-  // Workshop shells run sandboxed; if this host cannot, say so and stop rather than hand
-  // strangers a plain shell.
   // Sandboxed shells with a network of their own reach the cluster through this relay.
   let relay: ApiRelay | undefined;
   if (relayedShells(config)) {
@@ -93,6 +91,8 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
     }
     relay = await ApiRelay.start(stateDir, provider.apiServer, log);
   }
+  // Workshop shells run sandboxed; if this host cannot, say so and stop rather than hand
+  // strangers a plain shell.
   const isolation =
     // (a shell in a pod runs on the cluster: nothing of the participant's runs here)
     sandboxedShells(config)
