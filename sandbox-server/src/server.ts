@@ -59,7 +59,31 @@ export interface ServerDeps {
   provider?: ClusterProvider;
 }
 
+/** What start-up has made that holds something (a socket, a watch, a worker). */
+interface Resource {
+  dispose(): unknown;
+}
+
 export async function startSandboxServer(config: Config, deps: ServerDeps): Promise<SandboxServer> {
+  // A later step can fail (the port is taken, the host cannot sandbox): what the earlier ones
+  // made is disposed, newest first, so a failed start leaves no listening relay socket or
+  // provider watch behind in a process that goes on (the tests, a supervisor that retries).
+  const made: Resource[] = [];
+  try {
+    return await start(config, deps, made);
+  } catch (error) {
+    for (const resource of made.reverse()) {
+      await Promise.resolve()
+        .then(() => resource.dispose())
+        .catch((disposeError: Error) => {
+          deps.log.log('error', 'startup_cleanup_failed', { message: disposeError.message });
+        });
+    }
+    throw error;
+  }
+}
+
+async function start(config: Config, deps: ServerDeps, made: Resource[]): Promise<SandboxServer> {
   const { log } = deps;
   const env = deps.env ?? process.env;
   const stateDir = config.shell.stateDir ?? join(tmpdir(), `kubenotes-${process.pid}`);
@@ -69,6 +93,7 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
     (await chooseProvider(config, stateDir, env, log, (what, ms) => {
       metrics.namespaceSeconds[what].observe(ms / 1000);
     }));
+  made.push(provider);
   let clusterStatus: ClusterStatus = await provider.status();
   log.log(clusterStatus.ready ? 'info' : 'warn', 'cluster_status', { ...clusterStatus });
   // Nothing is live yet: whatever an earlier run of this instance left in the cluster goes.
@@ -90,6 +115,7 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
       );
     }
     relay = await ApiRelay.start(stateDir, provider.apiServer, log);
+    made.push(relay);
   }
   // Workshop shells run sandboxed; if this host cannot, say so and stop rather than hand
   // strangers a plain shell.
@@ -114,6 +140,7 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
         )
       : undefined;
   const screens = config.screen.enabled ? new ScreenHost(log) : undefined;
+  if (screens) made.push(screens);
   // The admin API is made after the registry, whose events it streams.
   let admin: AdminApi | undefined;
   const registry = new SessionRegistry({

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processesInSession } from '../../sandbox-server/src/process-tree.ts';
+import { NoneProvider } from '../../sandbox-server/src/providers/none-provider.ts';
 import { startServerProcess } from '../support/server-process.ts';
 import { createSession, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer } from '../support/test-server.ts';
@@ -107,5 +108,31 @@ test('SIGTERM drains: terminals are told, shells and their children end, exit co
   for (const sid of sids) {
     for (let i = 0; i < 20 && processesInSession(sid).length > 0; i++) await sleep(100);
     assert.deepEqual(processesInSession(sid), [], `session ${sid} left processes`);
+  }
+});
+
+test('a start that fails (the port is taken) disposes what it had made', async () => {
+  const first = await startTestServer();
+  let disposed = 0;
+  class WatchedProvider extends NoneProvider {
+    override async dispose(): Promise<void> {
+      disposed++;
+      await super.dispose();
+    }
+  }
+  try {
+    const port = new URL(first.url).port;
+    await assert.rejects(
+      startTestServer(['--port', port, '--screen'], {
+        provider: new WatchedProvider('no cluster in this test'),
+      }),
+      /EADDRINUSE/,
+    );
+    assert.equal(disposed, 1, 'the provider is disposed once');
+    // The first server is untouched.
+    const res = await fetch(`${first.url}/api/health`);
+    assert.equal(res.status, 200);
+  } finally {
+    await first.stop();
   }
 });

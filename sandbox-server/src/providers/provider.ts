@@ -26,11 +26,6 @@ export interface ClusterLease {
   remoteShell?: ((rc: string) => { file: string; args: string[] }) | undefined;
   /** removes what the lease created (namespace, kubeconfig); idempotent */
   dispose(): Promise<void>;
-  /**
-   * Removes what sessions that no longer exist left in the cluster (after a crash), keeping
-   * those of `live` session ids; returns what it removed. Providers that create nothing omit it.
-   */
-  reconcile?(live: ReadonlySet<string>): Promise<string[]>;
 }
 
 export interface ClusterProvider {
