@@ -114,7 +114,7 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
         'Workshop shells with a network of their own (--sandbox-network isolated) need a cluster address to relay to, and the cluster provider has none.',
       );
     }
-    relay = await ApiRelay.start(stateDir, provider.apiServer, log);
+    relay = await ApiRelay.start(stateDir, provider.apiServer, log, provider.apiProxy);
     made.push(relay);
   }
   // Workshop shells run sandboxed; if this host cannot, say so and stop rather than hand

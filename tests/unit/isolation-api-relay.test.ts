@@ -27,7 +27,7 @@ for (const { server, want } of endpoints) {
   });
 }
 
-function admin(cluster: { server: string; tlsServerName?: string }): KubeConfig {
+function admin(cluster: { server: string; tlsServerName?: string; proxyUrl?: string }): KubeConfig {
   const config = new KubeConfig();
   config.loadFromOptions({
     clusters: [{ name: 'c', caData: 'Q0EK', skipTLSVerify: false, ...cluster }],
@@ -68,6 +68,22 @@ test("sessionKubeconfig: through the relay, TLS is still checked against the clu
     ),
   );
   assert.equal(named['tls-server-name'], 'kubernetes.default', "the cluster's own name is kept");
+});
+
+test("sessionKubeconfig: the cluster's proxy-url goes to a shell that reaches the cluster itself, not to one behind the relay", () => {
+  const proxied = admin({
+    server: 'https://api.example.com:6443',
+    proxyUrl: 'http://proxy.corp:3128',
+  });
+  assert.equal(
+    clusterOf(sessionKubeconfig(proxied, 't', 'ns'))['proxy-url'],
+    'http://proxy.corp:3128',
+  );
+  assert.equal(
+    clusterOf(sessionKubeconfig(proxied, 't', 'ns', 'https://127.0.0.1:6443'))['proxy-url'],
+    undefined,
+    'the relay goes through the proxy; the sandbox cannot reach it',
+  );
 });
 
 /** Connects to the relay's socket, sends `text`, and collects what comes back until it ends. */

@@ -18,6 +18,7 @@ import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../log.ts';
+import { type ApiProxy, type Endpoint, openTunnel, parseProxyUrl } from './proxy-tunnel.ts';
 
 /** Where the relay listens inside every sandbox. */
 export const SANDBOX_API_PORT = 6443;
@@ -30,11 +31,26 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** A fatal TLS alert, internal_error (RFC 8446, 6.2): record type 21, TLS 1.2 framing. */
 const TLS_INTERNAL_ERROR_ALERT = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x50]);
 
-interface Target {
-  host: string;
-  port: number;
+interface Target extends Endpoint {
   /** whether clients speak TLS to it (https) */
   tls: boolean;
+  /** the proxy the cluster's kubeconfig names, if any */
+  proxy: ApiProxy | undefined;
+}
+
+/** A socket to the API server, straight or through its proxy, once it is connected. */
+function reach(target: Target): Promise<Socket> {
+  if (target.proxy) return openTunnel(target.proxy, target, CONNECT_TIMEOUT_MS);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: target.host, port: target.port, timeout: CONNECT_TIMEOUT_MS });
+    socket.once('timeout', () => socket.destroy(new Error('connect timed out')));
+    socket.once('error', reject);
+    socket.once('connect', () => {
+      socket.setTimeout(0);
+      socket.off('error', reject);
+      resolve(socket);
+    });
+  });
 }
 
 /** Host and port of an API server URL (`https://host:port`, the port defaulting to 443). */
@@ -67,9 +83,21 @@ export class ApiRelay {
     this.#server = server;
   }
 
-  /** Listens on `<stateDir>/api-relay/api.sock` and relays each connection to `server`. */
-  static async start(stateDir: string, server: string, log: Logger): Promise<ApiRelay> {
-    const target: Target = { ...apiEndpoint(server), tls: server.startsWith('https:') };
+  /**
+   * Listens on `<stateDir>/api-relay/api.sock` and relays each connection to `server`, through
+   * `proxyUrl` when the cluster's kubeconfig names one.
+   */
+  static async start(
+    stateDir: string,
+    server: string,
+    log: Logger,
+    proxyUrl?: string,
+  ): Promise<ApiRelay> {
+    const target: Target = {
+      ...apiEndpoint(server),
+      tls: server.startsWith('https:'),
+      proxy: proxyUrl ? parseProxyUrl(proxyUrl) : undefined,
+    };
     const dir = join(stateDir, 'api-relay');
     rmSync(dir, { recursive: true, force: true });
     // Readable by all: every session uid must reach the socket (and nothing else is in here).
@@ -87,8 +115,18 @@ export class ApiRelay {
       });
     });
     chmodSync(relay.socket, 0o666);
-    log.log('info', 'api_relay_listening', { target: `${target.host}:${target.port}` });
+    log.log('info', 'api_relay_listening', {
+      target: `${target.host}:${target.port}`,
+      ...(target.proxy
+        ? { proxy: `${target.proxy.kind}://${target.proxy.host}:${target.proxy.port}` }
+        : {}),
+    });
     return relay;
+  }
+
+  #track(socket: Socket): void {
+    this.#open.add(socket);
+    socket.once('close', () => this.#open.delete(socket));
   }
 
   #relay(inside: Socket, target: Target, log: Logger): void {
@@ -96,31 +134,37 @@ export class ApiRelay {
       inside.destroy();
       return;
     }
-    const outside = connect({ host: target.host, port: target.port, timeout: CONNECT_TIMEOUT_MS });
-    for (const socket of [inside, outside]) {
-      this.#open.add(socket);
-      socket.once('close', () => this.#open.delete(socket));
-    }
-    let connected = false;
-    outside.once('connect', () => {
-      connected = true;
-      outside.setTimeout(0);
-    });
-    outside.once('timeout', () => outside.destroy(new Error('connect timed out')));
-    inside.pipe(outside);
-    outside.pipe(inside);
-    inside.on('error', () => outside.destroy());
-    outside.on('error', (error) => {
-      log.log('warn', 'api_relay_failed', { message: error.message });
-      if (!connected && target.tls) {
+    this.#track(inside);
+    // kubectl's first bytes wait in the socket until the other end is there.
+    inside.pause();
+    inside.on('error', () => inside.destroy());
+    reach(target).then(
+      (outside) => {
+        if (this.#disposed || inside.destroyed) {
+          outside.destroy();
+          return;
+        }
+        this.#track(outside);
+        inside.pipe(outside);
+        outside.pipe(inside);
+        inside.on('close', () => outside.destroy());
+        outside.on('error', (error) => {
+          log.log('warn', 'api_relay_failed', { message: error.message });
+          inside.destroy();
+        });
+      },
+      (error: Error) => {
+        log.log('warn', 'api_relay_failed', { message: error.message });
+        if (inside.destroyed) return;
         // The API server cannot be reached. kubectl's connection (to the sandbox's end of the
-        // relay) is already open, so it cannot be refused any more; closed, kubectl took it for
-        // a dropped connection, retried for its whole timeout and said only "EOF". A TLS alert
-        // ends its handshake at once: "Unable to connect to the server: remote error: tls:
-        // internal error" (reliability suite, api-outage).
-        inside.end(TLS_INTERNAL_ERROR_ALERT);
-      } else inside.destroy();
-    });
+        // relay) is already open, so it cannot be refused any more; closed, kubectl took it
+        // for a dropped connection, retried for its whole timeout and said only "EOF". A TLS
+        // alert ends its handshake at once: "Unable to connect to the server: remote error:
+        // tls: internal error" (reliability suite, api-outage).
+        if (target.tls) inside.end(TLS_INTERNAL_ERROR_ALERT);
+        else inside.destroy();
+      },
+    );
   }
 
   /** Stops listening and cuts every relayed connection; idempotent. */

@@ -42,4 +42,6 @@ export interface ClusterProvider {
   reconcile?(live: ReadonlySet<string>): Promise<string[]>;
   /** the API server's address, for a relay to it (workshop providers) */
   readonly apiServer?: string | undefined;
+  /** the proxy the API server is reached through (kubeconfig `proxy-url`), for the relay */
+  readonly apiProxy?: string | undefined;
 }

@@ -9,7 +9,8 @@ import { apiEndpoint } from '../isolation/api-relay.ts';
 
 /**
  * `server`, when given, replaces the cluster's address (the relay inside a sandbox with a
- * network of its own); TLS is still checked against the cluster's own host name.
+ * network of its own); TLS is still checked against the cluster's own host name, and the
+ * cluster's proxy is the relay's to use.
  */
 export function sessionKubeconfig(
   admin: KubeConfig,
@@ -28,6 +29,9 @@ export function sessionKubeconfig(
   const serverName =
     cluster.tlsServerName ?? (server ? apiEndpoint(cluster.server).host : undefined);
   if (serverName) clusterEntry['tls-server-name'] = serverName;
+  // Straight to the cluster, the shell goes through its proxy too; through the relay, the
+  // relay does (the proxy is on the host's network, which the sandbox does not have).
+  if (cluster.proxyUrl && !server) clusterEntry['proxy-url'] = cluster.proxyUrl;
   return `${JSON.stringify(
     {
       apiVersion: 'v1',

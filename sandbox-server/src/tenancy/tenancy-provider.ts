@@ -59,6 +59,10 @@ export class TenancyProvider implements ClusterProvider {
   get apiServer(): string | undefined {
     return this.#options.admin.getCurrentCluster()?.server;
   }
+
+  get apiProxy(): string | undefined {
+    return this.#options.admin.getCurrentCluster()?.proxyUrl;
+  }
   readonly #options: TenancyOptions;
   readonly #core: CoreV1Api;
   readonly #rbac: RbacAuthorizationV1Api;
