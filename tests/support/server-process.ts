@@ -5,41 +5,77 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = join(ROOT, 'sandbox-server', 'bin', 'kubenotes.mjs');
+
+/** How long a SIGTERM may take before the process is killed. */
+const STOP_MS = 20_000;
 
 export interface ServerProcess {
   url: string;
   child: ChildProcess;
-  /** everything it has logged so far */
+  /** everything it has logged so far (JSON lines, stdout) */
   logs(): string;
-  /** SIGTERM, and wait for it to exit */
-  stop(): Promise<void>;
+  /** what it wrote to stderr, when started with `stderr: 'pipe'` */
+  stderr(): string;
+  /** its exit code, once it has exited */
+  readonly exited: Promise<number | null>;
+  alive(): boolean;
+  /** SIGTERM (SIGKILL if it takes longer than 20 s), and wait; resolves with the exit code */
+  stop(): Promise<number | null>;
+}
+
+export interface ServerProcessOptions {
+  command?: 'sandbox' | 'serve';
+  /** the whole environment (default: this process's) */
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  /** keep stderr instead of passing it through to the test's own */
+  stderr?: 'inherit' | 'pipe';
 }
 
 export async function startServerProcess(
   args: string[],
-  options: { command?: 'sandbox' | 'serve'; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  options: ServerProcessOptions = {},
 ): Promise<ServerProcess> {
   const hasStateDir = args.includes('--state-dir');
   const child = spawn(
     process.execPath,
     [
-      'sandbox-server/bin/kubenotes.mjs',
+      BIN,
       options.command ?? 'sandbox',
       '--port',
       '0',
       ...(hasStateDir ? [] : ['--state-dir', mkdtempSync(join(tmpdir(), 'kubenotes-proc-'))]),
       ...args,
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'], ...(options.env ? { env: options.env } : {}) },
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', options.stderr ?? 'inherit'],
+      ...(options.env ? { env: options.env } : {}),
+    },
   );
   let logs = '';
+  let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     logs += chunk.toString();
   });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  let running = true;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      running = false;
+      resolve(code);
+    }),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`the server did not start: ${logs.slice(-2000)}`)),
+      () => reject(new Error(`the server did not start: ${stderr}${logs.slice(-2000)}`)),
       options.timeoutMs ?? 60_000,
     );
     const look = () => {
@@ -50,20 +86,24 @@ export async function startServerProcess(
       resolve(match[1]!);
     };
     child.stdout?.on('data', look);
-    child.once('exit', (code) => {
+    void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`the server exited with ${code}: ${logs.slice(-2000)}`));
+      reject(new Error(`the server exited with ${code}: ${stderr}${logs.slice(-2000)}`));
     });
   });
   return {
     url,
     child,
     logs: () => logs,
+    stderr: () => stderr,
+    exited,
+    alive: () => running,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      if (running) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_MS);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
     },
   };
 }

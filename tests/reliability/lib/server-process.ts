@@ -3,36 +3,32 @@
  * memory from /proc, SIGKILL it, and tell a crash from a refusal. Its log lines (JSON, one per
  * line) are kept for the scenarios to read and for the token scan.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import {
+  type ServerProcess as BaseProcess,
+  startServerProcess,
+} from '../../support/server-process.ts';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const BIN = join(ROOT, 'sandbox-server', 'bin', 'kubenotes.mjs');
+export { ROOT } from '../../support/server-process.ts';
 
 /** Every log line of every server a scenario started, for the token scan. */
 export const allServerLogs: (() => string)[] = [];
 
-export interface ServerProcess {
-  readonly url: string;
+export interface ServerProcess extends BaseProcess {
   readonly pid: number;
-  readonly child: ChildProcess;
   readonly stateDir: string;
-  logs(): string;
   /** parsed log records with this event name */
   events(event: string): Record<string, unknown>[];
-  alive(): boolean;
   /** resident memory of the server process (its screen worker thread included), in bytes */
   rss(): number;
-  /** SIGTERM and wait; resolves with the exit code */
-  stop(): Promise<number | null>;
   /** SIGKILL and wait */
   kill(): Promise<void>;
 }
 
 export interface SpawnOptions {
+  /** the whole environment (default: PATH only) */
   env?: NodeJS.ProcessEnv;
   stateDir?: string;
   /** keep the state folder after stop (a restart reuses it) */
@@ -44,61 +40,18 @@ export async function spawnServer(
   options: SpawnOptions = {},
 ): Promise<ServerProcess> {
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'kubenotes-rel-'));
-  const child = spawn(
-    process.execPath,
-    [BIN, 'sandbox', '--port', '0', '--state-dir', stateDir, ...args],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: options.env ?? { PATH: process.env.PATH },
-    },
-  );
-  let logs = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    logs += chunk.toString();
+  const server = await startServerProcess(['--state-dir', stateDir, ...args], {
+    env: options.env ?? { PATH: process.env.PATH },
+    stderr: 'pipe',
   });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  let exited = false;
-  const exit = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => {
-      exited = true;
-      resolve(code);
-    }),
-  );
-  allServerLogs.push(() => logs + stderr);
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`the server did not listen within 60 s: ${stderr}${logs}`)),
-      60_000,
-    );
-    const look = () => {
-      const match = /"event":"listening","url":"([^"]+)"/.exec(logs);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout?.on('data', look);
-    void exit.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited with ${code} before listening: ${stderr}${logs}`));
-    });
-  });
-  const cleanup = () => {
-    if (!options.keepState) rmSync(stateDir, { recursive: true, force: true });
-  };
+  allServerLogs.push(() => server.logs() + server.stderr());
   return {
-    url,
-    pid: child.pid ?? 0,
-    child,
+    ...server,
+    pid: server.child.pid ?? 0,
     stateDir,
-    logs: () => logs,
     events(event) {
       const found: Record<string, unknown>[] = [];
-      for (const line of logs.split('\n')) {
+      for (const line of server.logs().split('\n')) {
         if (!line.includes(`"event":"${event}"`)) continue;
         try {
           found.push(JSON.parse(line));
@@ -108,19 +61,15 @@ export async function spawnServer(
       }
       return found;
     },
-    alive: () => !exited,
-    rss: () => rssOf(child.pid ?? 0),
+    rss: () => rssOf(server.child.pid ?? 0),
     async stop() {
-      if (!exited) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      const code = await exit;
-      clearTimeout(timer);
-      cleanup();
+      const code = await server.stop();
+      if (!options.keepState) rmSync(stateDir, { recursive: true, force: true });
       return code;
     },
     async kill() {
-      if (!exited) child.kill('SIGKILL');
-      await exit;
+      if (server.alive()) server.child.kill('SIGKILL');
+      await server.exited;
     },
   };
 }
