@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -312,6 +314,85 @@ describe('shells as pods', { skip }, () => {
       term.close();
     } finally {
       await server.stop();
+    }
+  });
+});
+
+describe('a cluster reached only through a proxy', { skip }, () => {
+  test("workshop shells reach it: the relay goes through the kubeconfig's proxy-url", async () => {
+    // The kubeconfig names a host no resolver knows; only the proxy maps it (to the test
+    // cluster), so nothing that skips the proxy can reach the API server.
+    const hidden = 'api.behind-proxy.invalid';
+    const tunnels: string[] = [];
+    const proxy = createServer((client) => {
+      let head = '';
+      const onData = (chunk: Buffer) => {
+        head += chunk.toString('latin1');
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        client.off('data', onData);
+        const [host, port] = /^CONNECT (\S+):(\d+) /.exec(head)?.slice(1) ?? [];
+        tunnels.push(`${host}:${port}`);
+        const upstream = connect(Number(port), host === hidden ? '127.0.0.1' : (host ?? ''), () => {
+          client.write('HTTP/1.1 200 Connection established\r\n\r\n');
+          client.pipe(upstream).pipe(client);
+        });
+        upstream.on('error', () => client.destroy());
+        client.on('error', () => upstream.destroy());
+      };
+      client.on('data', onData);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyPort = (proxy.address() as { port: number }).port;
+
+    const original = new KubeConfig();
+    original.loadFromFile(kubeconfig ?? '');
+    const cluster = original.getCurrentCluster()!;
+    const apiPort = new URL(cluster.server).port;
+    const proxied = new KubeConfig();
+    proxied.loadFromOptions({
+      clusters: original.clusters.map((c) =>
+        c.name === cluster.name
+          ? {
+              ...c,
+              server: `https://${hidden}:${apiPort}`,
+              // A name the API server's certificate carries.
+              tlsServerName: 'kubernetes',
+              proxyUrl: `http://127.0.0.1:${proxyPort}`,
+            }
+          : c,
+      ),
+      users: original.users,
+      contexts: original.contexts,
+      currentContext: original.currentContext,
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'kubenotes-proxied-'));
+    const proxiedFile = join(dir, 'kubeconfig');
+    writeFileSync(proxiedFile, proxied.exportConfig(), { mode: 0o600 });
+
+    const server = await startTestServer(
+      workshopArgs(`p${Date.now().toString(36)}`).map((arg) =>
+        arg === kubeconfig ? proxiedFile : arg,
+      ),
+      { env: { PATH: shellPath } },
+    );
+    try {
+      const session = await createSession(server.url, { joinCode: 'kube-2026' });
+      const term = await TerminalClient.open(server.url, session, { cols: 200 });
+      const before = tunnels.length;
+      const pods = await term.run('kubectl get pods');
+      assert.equal(pods.exitCode, 0, plain(pods.output));
+      assert.match(plain(pods.output), /No resources found/);
+      assert.ok(
+        tunnels.slice(before).includes(`${hidden}:${apiPort}`),
+        `kubectl's connection went through the proxy (tunnels: ${tunnels.join(', ')})`,
+      );
+      term.close();
+      await endSession(server.url, session);
+    } finally {
+      await server.stop();
+      proxy.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
