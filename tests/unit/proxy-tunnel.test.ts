@@ -4,11 +4,17 @@
  * sockets; the relay, the tunnel and the API server's end are the real code.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import {
+  createServer as createTlsServer,
+  getCACertificates,
+  setDefaultCACertificates,
+} from 'node:tls';
 import { ApiRelay } from '../../sandbox-server/src/isolation/api-relay.ts';
 import {
   connectRequest,
@@ -92,7 +98,16 @@ function echoApi(): Server {
 
 /** An HTTP proxy that opens CONNECT tunnels, or answers `refuse` when given. */
 function httpProxy(seen: string[], refuse?: string): Server {
-  return createServer((client) => {
+  return createServer(connectHandler(seen, refuse));
+}
+
+/** An HTTP proxy over TLS, with this certificate. */
+function httpsProxy(seen: string[], credentials: { key: string; cert: string }): Server {
+  return createTlsServer(credentials, connectHandler(seen));
+}
+
+function connectHandler(seen: string[], refuse?: string): (client: Socket) => void {
+  return (client) => {
     let head = '';
     const onData = (chunk: Buffer) => {
       head += chunk.toString('latin1');
@@ -114,7 +129,7 @@ function httpProxy(seen: string[], refuse?: string): Server {
       upstream.on('error', () => client.destroy());
     };
     client.on('data', onData);
-  });
+  };
 }
 
 /** A SOCKS5 proxy (user name and password required) that notes the address it was asked for. */
@@ -266,6 +281,68 @@ test('ApiRelay will not start with a proxy it cannot speak, and says which ones 
       /proxy-url socks4:\/\/gate:1080 is a socks4 proxy; the relay to the API server speaks http, https and socks5/,
     );
   } finally {
+    rmSync(state, { recursive: true, force: true });
+  }
+});
+
+test('ApiRelay reaches the API server through an HTTPS proxy, checking its certificate', async () => {
+  const state = mkdtempSync(join(tmpdir(), 'kubenotes-relay-'));
+  // A certificate for the proxy's address, trusted by this process only.
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=test proxy',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(state, 'key.pem'),
+      '-out',
+      join(state, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
+  const credentials = {
+    key: readFileSync(join(state, 'key.pem'), 'utf8'),
+    cert: readFileSync(join(state, 'cert.pem'), 'utf8'),
+  };
+  const api = echoApi();
+  const apiPort = await listening(api);
+  const seen: string[] = [];
+  const proxy = httpsProxy(seen, credentials);
+  const proxyPort = await listening(proxy);
+  const lines: string[] = [];
+  const relay = await ApiRelay.start(
+    state,
+    `https://127.0.0.1:${apiPort}`,
+    recordingLog(lines),
+    `https://127.0.0.1:${proxyPort}`,
+  );
+  const defaults = getCACertificates('default');
+  try {
+    // Not trusted yet: no tunnel, and the log says why.
+    assert.deepEqual([...(await through(relay.socket, '\x16\x03\x01'))], [21, 3, 3, 0, 2, 2, 80]);
+    assert.ok(
+      lines.some((line) => /api_relay_failed.*certificate/i.test(line)),
+      lines.join('\n'),
+    );
+    setDefaultCACertificates([...defaults, credentials.cert]);
+    assert.equal((await through(relay.socket, 'hello')).toString(), 'echo:hello');
+    assert.match(seen[0]!, new RegExp(`^CONNECT 127\\.0\\.0\\.1:${apiPort} `));
+  } finally {
+    setDefaultCACertificates(defaults);
+    await relay.dispose();
+    api.close();
+    proxy.close();
     rmSync(state, { recursive: true, force: true });
   }
 });

@@ -46,8 +46,8 @@ function reach(target: Target): Promise<Socket> {
     socket.once('timeout', () => socket.destroy(new Error('connect timed out')));
     socket.once('error', reject);
     socket.once('connect', () => {
+      // `reject` stays on 'error' (a no-op from now on) until the relay has added its own.
       socket.setTimeout(0);
-      socket.off('error', reject);
       resolve(socket);
     });
   });

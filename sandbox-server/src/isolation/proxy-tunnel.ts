@@ -6,7 +6,7 @@
  * The relay (api-relay.ts) needs this because a shell with a network of its own cannot reach
  * the proxy any more than the API server: the server, on the host, has to go through it.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 
 export interface Endpoint {
@@ -208,7 +208,12 @@ export function openTunnel(proxy: ApiProxy, target: Endpoint, timeoutMs: number)
   return new Promise((resolve, reject) => {
     const socket =
       proxy.kind === 'https'
-        ? connectTls({ host: proxy.host, port: proxy.port, servername: proxy.host })
+        ? connectTls({
+            host: proxy.host,
+            port: proxy.port,
+            // SNI carries names only (RFC 6066); an address is checked against the certificate.
+            ...(isIP(proxy.host) ? {} : { servername: proxy.host }),
+          })
         : connect({ host: proxy.host, port: proxy.port });
     const fail = (error: Error) => {
       socket.destroy();
@@ -223,7 +228,8 @@ export function openTunnel(proxy: ApiProxy, target: Endpoint, timeoutMs: number)
       const talk = proxy.kind === 'socks5' ? socks5Connect : httpConnect;
       talk(socket, proxy, target).then(() => {
         socket.setTimeout(0);
-        socket.off('error', fail);
+        // `fail` stays on 'error' until the caller has added its own (the same turn), so an
+        // error in between cannot go unhandled; rejecting then is a no-op.
         socket.off('end', hungUp);
         resolve(socket);
       }, fail);
