@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { startConnectProxy } from '../support/connect-proxy.ts';
 import { startServerProcess } from '../support/server-process.ts';
 import { createSession, endSession, plain, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
@@ -323,28 +323,9 @@ describe('a cluster reached only through a proxy', { skip }, () => {
     // The kubeconfig names a host no resolver knows; only the proxy maps it (to the test
     // cluster), so nothing that skips the proxy can reach the API server.
     const hidden = 'api.behind-proxy.invalid';
-    const tunnels: string[] = [];
-    const proxy = createServer((client) => {
-      let head = '';
-      const onData = (chunk: Buffer) => {
-        head += chunk.toString('latin1');
-        const end = head.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        client.off('data', onData);
-        const [host, port] = /^CONNECT (\S+):(\d+) /.exec(head)?.slice(1) ?? [];
-        tunnels.push(`${host}:${port}`);
-        const upstream = connect(Number(port), host === hidden ? '127.0.0.1' : (host ?? ''), () => {
-          client.write('HTTP/1.1 200 Connection established\r\n\r\n');
-          client.pipe(upstream).pipe(client);
-        });
-        upstream.on('error', () => client.destroy());
-        client.on('error', () => upstream.destroy());
-      };
-      client.on('data', onData);
+    const proxy = await startConnectProxy({
+      resolve: (host) => (host === hidden ? '127.0.0.1' : host),
     });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    const proxyPort = (proxy.address() as { port: number }).port;
-
     const original = new KubeConfig();
     original.loadFromFile(kubeconfig ?? '');
     const cluster = original.getCurrentCluster()!;
@@ -358,7 +339,7 @@ describe('a cluster reached only through a proxy', { skip }, () => {
               server: `https://${hidden}:${apiPort}`,
               // A name the API server's certificate carries.
               tlsServerName: 'kubernetes',
-              proxyUrl: `http://127.0.0.1:${proxyPort}`,
+              proxyUrl: `http://127.0.0.1:${proxy.port}`,
             }
           : c,
       ),
@@ -379,13 +360,13 @@ describe('a cluster reached only through a proxy', { skip }, () => {
     try {
       const session = await createSession(server.url, { joinCode: 'kube-2026' });
       const term = await TerminalClient.open(server.url, session, { cols: 200 });
-      const before = tunnels.length;
+      const before = proxy.targets().length;
       const pods = await term.run('kubectl get pods');
       assert.equal(pods.exitCode, 0, plain(pods.output));
       assert.match(plain(pods.output), /No resources found/);
       assert.ok(
-        tunnels.slice(before).includes(`${hidden}:${apiPort}`),
-        `kubectl's connection went through the proxy (tunnels: ${tunnels.join(', ')})`,
+        proxy.targets().slice(before).includes(`${hidden}:${apiPort}`),
+        `kubectl's connection went through the proxy (tunnels: ${proxy.targets().join(', ')})`,
       );
       term.close();
       await endSession(server.url, session);

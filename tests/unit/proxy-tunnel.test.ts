@@ -10,17 +10,14 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import {
-  createServer as createTlsServer,
-  getCACertificates,
-  setDefaultCACertificates,
-} from 'node:tls';
+import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { ApiRelay } from '../../sandbox-server/src/isolation/api-relay.ts';
 import {
   connectRequest,
   parseProxyUrl,
   socksAddress,
 } from '../../sandbox-server/src/isolation/proxy-tunnel.ts';
+import { startConnectProxy } from '../support/connect-proxy.ts';
 
 const proxyUrls: { url: string; want: ReturnType<typeof parseProxyUrl> | RegExp }[] = [
   {
@@ -96,42 +93,6 @@ function echoApi(): Server {
   return createServer((socket) => socket.once('data', (d) => socket.end(`echo:${d}`)));
 }
 
-/** An HTTP proxy that opens CONNECT tunnels, or answers `refuse` when given. */
-function httpProxy(seen: string[], refuse?: string): Server {
-  return createServer(connectHandler(seen, refuse));
-}
-
-/** An HTTP proxy over TLS, with this certificate. */
-function httpsProxy(seen: string[], credentials: { key: string; cert: string }): Server {
-  return createTlsServer(credentials, connectHandler(seen));
-}
-
-function connectHandler(seen: string[], refuse?: string): (client: Socket) => void {
-  return (client) => {
-    let head = '';
-    const onData = (chunk: Buffer) => {
-      head += chunk.toString('latin1');
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      client.off('data', onData);
-      seen.push(head.slice(0, end));
-      if (refuse) {
-        client.end(`HTTP/1.1 ${refuse}\r\nContent-Length: 0\r\n\r\n`);
-        return;
-      }
-      const [host, port] = /^CONNECT (\S+):(\d+) /.exec(head)!.slice(1);
-      const upstream = connect(Number(port), host!, () => {
-        client.write('HTTP/1.1 200 Connection established\r\n\r\n');
-        const rest = Buffer.from(head.slice(end + 4), 'latin1');
-        if (rest.length > 0) upstream.write(rest);
-        client.pipe(upstream).pipe(client);
-      });
-      upstream.on('error', () => client.destroy());
-    };
-    client.on('data', onData);
-  };
-}
-
 /** A SOCKS5 proxy (user name and password required) that notes the address it was asked for. */
 function socksProxy(seen: string[]): Server {
   return createServer((client) => {
@@ -202,19 +163,20 @@ test('ApiRelay reaches the API server through an HTTP proxy, with its credential
   const state = mkdtempSync(join(tmpdir(), 'kubenotes-relay-'));
   const api = echoApi();
   const apiPort = await listening(api);
-  const seen: string[] = [];
-  const proxy = httpProxy(seen);
-  const proxyPort = await listening(proxy);
+  const proxy = await startConnectProxy();
   const relay = await ApiRelay.start(
     state,
     `https://127.0.0.1:${apiPort}`,
     recordingLog([]),
-    `http://ann:secret@127.0.0.1:${proxyPort}`,
+    `http://ann:secret@127.0.0.1:${proxy.port}`,
   );
   try {
     assert.equal((await through(relay.socket, 'hello')).toString(), 'echo:hello');
-    assert.match(seen[0]!, new RegExp(`^CONNECT 127\\.0\\.0\\.1:${apiPort} HTTP/1\\.1\\r\\n`));
-    assert.match(seen[0]!, /Proxy-Authorization: Basic YW5uOnNlY3JldA==/);
+    assert.match(
+      proxy.requests[0]!,
+      new RegExp(`^CONNECT 127\\.0\\.0\\.1:${apiPort} HTTP/1\\.1\\r\\n`),
+    );
+    assert.match(proxy.requests[0]!, /Proxy-Authorization: Basic YW5uOnNlY3JldA==/);
   } finally {
     await relay.dispose();
     api.close();
@@ -225,14 +187,13 @@ test('ApiRelay reaches the API server through an HTTP proxy, with its credential
 
 test('ApiRelay: a proxy that refuses the tunnel gets kubectl a TLS alert, and the log says why', async () => {
   const state = mkdtempSync(join(tmpdir(), 'kubenotes-relay-'));
-  const proxy = httpProxy([], '407 Proxy Authentication Required');
-  const proxyPort = await listening(proxy);
+  const proxy = await startConnectProxy({ refuse: '407 Proxy Authentication Required' });
   const lines: string[] = [];
   const relay = await ApiRelay.start(
     state,
     'https://api.example.com:6443',
     recordingLog(lines),
-    `http://127.0.0.1:${proxyPort}`,
+    `http://127.0.0.1:${proxy.port}`,
   );
   try {
     assert.deepEqual([...(await through(relay.socket, '\x16\x03\x01'))], [21, 3, 3, 0, 2, 2, 80]);
@@ -317,15 +278,13 @@ test('ApiRelay reaches the API server through an HTTPS proxy, checking its certi
   };
   const api = echoApi();
   const apiPort = await listening(api);
-  const seen: string[] = [];
-  const proxy = httpsProxy(seen, credentials);
-  const proxyPort = await listening(proxy);
+  const proxy = await startConnectProxy({ tls: credentials });
   const lines: string[] = [];
   const relay = await ApiRelay.start(
     state,
     `https://127.0.0.1:${apiPort}`,
     recordingLog(lines),
-    `https://127.0.0.1:${proxyPort}`,
+    `https://127.0.0.1:${proxy.port}`,
   );
   const defaults = getCACertificates('default');
   try {
@@ -337,7 +296,7 @@ test('ApiRelay reaches the API server through an HTTPS proxy, checking its certi
     );
     setDefaultCACertificates([...defaults, credentials.cert]);
     assert.equal((await through(relay.socket, 'hello')).toString(), 'echo:hello');
-    assert.match(seen[0]!, new RegExp(`^CONNECT 127\\.0\\.0\\.1:${apiPort} `));
+    assert.deepEqual(proxy.targets(), [`127.0.0.1:${apiPort}`]);
   } finally {
     setDefaultCACertificates(defaults);
     await relay.dispose();
