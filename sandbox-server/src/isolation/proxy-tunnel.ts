@@ -221,13 +221,15 @@ export function openTunnel(proxy: ApiProxy, target: Endpoint, timeoutMs: number)
     };
     // The proxy hung up mid-conversation.
     const hungUp = () => fail(new Error('the proxy closed the connection'));
-    socket.setTimeout(timeoutMs, () => fail(new Error('no tunnel within the timeout')));
+    const tooSlow = () => fail(new Error('no tunnel within the timeout'));
+    socket.setTimeout(timeoutMs, tooSlow);
     socket.once('error', fail);
     socket.once('end', hungUp);
     socket.once(proxy.kind === 'https' ? 'secureConnect' : 'connect', () => {
       const talk = proxy.kind === 'socks5' ? socks5Connect : httpConnect;
       talk(socket, proxy, target).then(() => {
         socket.setTimeout(0);
+        socket.off('timeout', tooSlow);
         // `fail` stays on 'error' until the caller has added its own (the same turn), so an
         // error in between cannot go unhandled; rejecting then is a no-op.
         socket.off('end', hungUp);
