@@ -164,7 +164,9 @@ class SandboxShell {
     });
     const shell = new SandboxShell(sandbox, home, terminal);
     live.add(shell);
-    await shell.waitFor(/\x1b\]133;A\x07/, 10_000);
+    // The mark (PROMPT_COMMAND's printf) and the prompt (readline) are two writes, and may
+    // arrive in two reads: wait for both.
+    await shell.waitFor(/\x1b\]133;A\x07[\s\S]*\$ /, 10_000);
     return shell;
   }
 
