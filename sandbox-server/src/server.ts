@@ -11,23 +11,23 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AdminApi, sessionSummary } from './admin-api.ts';
-import { type Config, relayedShells, sandboxedShells } from './config.ts';
-import { HttpApi } from './http-api.ts';
-import { HttpError, sendError } from './http-error.ts';
+import { chooseProvider } from './choose-provider.ts';
+import { type Config, relayedShells, sandboxedShells } from './config/config.ts';
+import { AdminApi, sessionSummary } from './http/admin-api.ts';
+import { HttpApi } from './http/http-api.ts';
+import { HttpError, sendError } from './http/http-error.ts';
+import { corsHeaders, isOriginAllowed } from './http/origins.ts';
+import { RateLimiter, WRONG_TOKENS_PER_MINUTE } from './http/rate-limit.ts';
+import { StaticSite } from './http/static-site.ts';
+import { refuse, TerminalSockets } from './http/terminal-socket.ts';
 import { ApiRelay } from './isolation/api-relay.ts';
 import { Isolation } from './isolation/isolation.ts';
-import type { Logger } from './log.ts';
-import { Metrics } from './metrics.ts';
-import { corsHeaders, isOriginAllowed } from './origins.ts';
-import { killOrphansOfDeadServers } from './process-tree.ts';
-import { chooseProvider } from './providers/choose-provider.ts';
+import { killOrphansOfDeadServers } from './processes/process-tree.ts';
 import type { ClusterProvider, ClusterStatus } from './providers/provider.ts';
-import { RateLimiter, WRONG_TOKENS_PER_MINUTE } from './rate-limit.ts';
-import { ScreenHost } from './screen.ts';
-import { SessionRegistry } from './session-registry.ts';
-import { StaticSite } from './static-site.ts';
-import { refuse, TerminalSockets } from './terminal-socket.ts';
+import { ScreenHost } from './screen/screen.ts';
+import { SessionRegistry } from './session/session-registry.ts';
+import type { Logger } from './telemetry/log.ts';
+import { Metrics } from './telemetry/metrics.ts';
 
 /**
  * The path of a request target, or undefined when it is not a URL at all (`GET http://[`).

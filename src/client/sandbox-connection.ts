@@ -9,7 +9,7 @@ import {
   type ServerMessage,
   SessionCreatedBody,
   terminalPath,
-} from '../../sandbox-server/src/protocol.ts';
+} from '../../sandbox-server/src/shared/protocol.ts';
 import { AckBatcher } from './ack-batcher.ts';
 
 export type ConnectionStatus =

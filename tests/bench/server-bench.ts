@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as pty from 'node-pty';
 import { WebSocket } from 'ws';
-import { encode, terminalPath } from '../../sandbox-server/src/protocol.ts';
+import { encode, terminalPath } from '../../sandbox-server/src/shared/protocol.ts';
 import { AckBatcher } from '../../src/client/ack-batcher.ts';
 import { startServerProcess } from '../support/server-process.ts';
 import {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { WebSocket } from 'ws';
-import { terminalPath } from '../../sandbox-server/src/protocol.ts';
+import { terminalPath } from '../../sandbox-server/src/shared/protocol.ts';
 import {
   createSession,
   endSession,

@@ -32,15 +32,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { createLogger } from '../../sandbox-server/src/log.ts';
 import { readPack } from '../../sandbox-server/src/pack/preload.ts';
 import { writeTar } from '../../sandbox-server/src/pack/tar.ts';
 import { loadKubeconfig } from '../../sandbox-server/src/providers/existing-provider.ts';
 import {
   instanceSelector,
   tenancyObjects,
-} from '../../sandbox-server/src/tenancy/tenancy-objects.ts';
-import { TenancyProvider } from '../../sandbox-server/src/tenancy/tenancy-provider.ts';
+} from '../../sandbox-server/src/providers/tenancy/tenancy-objects.ts';
+import { TenancyProvider } from '../../sandbox-server/src/providers/tenancy/tenancy-provider.ts';
+import { createLogger } from '../../sandbox-server/src/telemetry/log.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CACHE = process.env.KUBENOTES_CACHE ?? join(homedir(), '.cache', 'kubenotes');

@@ -11,8 +11,8 @@ import {
   type ServerMessage,
   SessionCreatedBody,
   terminalPath,
-} from '../../sandbox-server/src/protocol.ts';
-import { type ShellMark, ShellMarkReader } from '../../sandbox-server/src/shell-marks.ts';
+} from '../../sandbox-server/src/shared/protocol.ts';
+import { type ShellMark, ShellMarkReader } from '../../sandbox-server/src/shared/shell-marks.ts';
 
 export interface CreatedSession {
   id: string;

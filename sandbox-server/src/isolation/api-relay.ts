@@ -17,7 +17,7 @@
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../telemetry/log.ts';
 import { type ApiProxy, type Endpoint, openTunnel, parseProxyUrl } from './proxy-tunnel.ts';
 
 /** Where the relay listens inside every sandbox. */

@@ -13,7 +13,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import { isServerAlive, ownerMark } from '../process-tree.ts';
+import { isServerAlive, ownerMark } from '../processes/process-tree.ts';
 
 /**
  * The source field of our mounts, `kubenotes-home@<owner mark>`: which server mounted a home,

@@ -6,7 +6,7 @@
  * again.
  */
 import { mkdirSync } from 'node:fs';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../telemetry/log.ts';
 import { type CgroupLimits, SessionCgroup } from './cgroup.ts';
 import {
   homeMountUnavailable,

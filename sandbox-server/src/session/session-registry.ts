@@ -1,0 +1,147 @@
+/**
+ * The live sessions: creates them within the configured capacity, finds them by id, and
+ * ends them all on shutdown. Nothing else holds a session.
+ */
+import { join } from 'node:path';
+import type { Isolation, SessionSandbox } from '../isolation/isolation.ts';
+import type { ClusterProvider } from '../providers/provider.ts';
+import type { ScreenHost } from '../screen/screen.ts';
+import type { ProgressMessage } from '../shared/protocol.ts';
+import type { Logger } from '../telemetry/log.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
+import { type EndReason, Session, type SessionSettings } from './session.ts';
+import { removeHome } from './shell.ts';
+import { createSessionId, createToken } from './tokens.ts';
+
+export interface RegistryEvents {
+  onCreated?(session: Session): void;
+  onEnded?(session: Session, reason: EndReason): void;
+  onProgress?(session: Session, progress: ProgressMessage): void;
+  onAttachChange?(session: Session): void;
+}
+
+export class CapacityError extends Error {}
+
+/** The cluster could not give the session what it needs (namespace, token). */
+export class LeaseError extends Error {}
+
+export class SessionRegistry {
+  readonly #sessions = new Map<string, Session>();
+  readonly #max: number;
+  readonly #stateDir: string;
+  readonly #settings: SessionSettings;
+  readonly #provider: ClusterProvider;
+  readonly #log: Logger;
+  readonly #events: RegistryEvents;
+  readonly #metrics: Metrics | undefined;
+  readonly #isolation: Isolation | undefined;
+  readonly #screens: ScreenHost | undefined;
+  /** sessions being created, counted against capacity before their lease exists */
+  #starting = 0;
+
+  constructor(init: {
+    max: number;
+    stateDir: string;
+    settings: SessionSettings;
+    provider: ClusterProvider;
+    log: Logger;
+    events?: RegistryEvents;
+    metrics?: Metrics;
+    isolation?: Isolation;
+    screens?: ScreenHost;
+  }) {
+    this.#max = init.max;
+    this.#stateDir = init.stateDir;
+    this.#settings = init.settings;
+    this.#provider = init.provider;
+    this.#log = init.log;
+    this.#events = init.events ?? {};
+    this.#metrics = init.metrics;
+    this.#isolation = init.isolation;
+    this.#screens = init.screens;
+  }
+
+  get active(): number {
+    return this.#sessions.size;
+  }
+
+  get max(): number {
+    return this.#max;
+  }
+
+  get(id: string): Session | undefined {
+    return this.#sessions.get(id);
+  }
+
+  all(): Session[] {
+    return [...this.#sessions.values()];
+  }
+
+  /** Throws CapacityError when full. */
+  async create(): Promise<Session> {
+    if (this.#sessions.size + this.#starting >= this.#max) {
+      throw new CapacityError('full');
+    }
+    this.#starting++;
+    try {
+      const id = createSessionId();
+      const home = join(this.#stateDir, 'sessions', id);
+      const started = Date.now();
+      // The sandbox first: it may mount the home that the lease then writes its kubeconfig in.
+      let sandbox: SessionSandbox | undefined;
+      try {
+        sandbox = await this.#isolation?.open(id, home);
+      } catch (error) {
+        this.#log.log('error', 'sandbox_failed', {
+          session: id,
+          message: (error as Error).message,
+        });
+        throw new CapacityError((error as Error).message);
+      }
+      let lease: Awaited<ReturnType<ClusterProvider['lease']>>;
+      try {
+        lease = await this.#provider.lease(id, home);
+      } catch (error) {
+        await sandbox?.dispose();
+        removeHome(home);
+        this.#log.log('error', 'lease_failed', { session: id, message: (error as Error).message });
+        throw new LeaseError((error as Error).message);
+      }
+      const session = new Session({
+        id,
+        token: createToken(),
+        home,
+        lease,
+        settings: this.#settings,
+        log: this.#log,
+        ...(this.#metrics ? { metrics: this.#metrics } : {}),
+        ...(sandbox ? { sandbox } : {}),
+        ...(this.#screens ? { screens: this.#screens } : {}),
+        events: {
+          onEnd: (ended, reason) => {
+            this.#sessions.delete(ended.id);
+            this.#metrics?.ended(reason);
+            this.#events.onEnded?.(ended, reason);
+          },
+          onProgress: (s, p) => this.#events.onProgress?.(s, p),
+          onAttachChange: (s) => this.#events.onAttachChange?.(s),
+        },
+      });
+      this.#sessions.set(id, session);
+      if (this.#metrics) this.#metrics.sessionsCreated++;
+      this.#log.log('info', 'session_created', {
+        session: id,
+        namespace: lease.namespace,
+        ms: Date.now() - started,
+      });
+      this.#events.onCreated?.(session);
+      return session;
+    } finally {
+      this.#starting--;
+    }
+  }
+
+  async endAll(reason: EndReason): Promise<void> {
+    await Promise.all(this.all().map((session) => session.end(reason)));
+  }
+}
