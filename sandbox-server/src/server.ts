@@ -114,7 +114,13 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
         'Workshop shells with a network of their own (--sandbox-network isolated) need a cluster address to relay to, and the cluster provider has none.',
       );
     }
-    relay = await ApiRelay.start(stateDir, provider.apiServer, log, provider.apiProxy);
+    relay = await ApiRelay.start(
+      stateDir,
+      provider.apiServer,
+      log,
+      provider.apiProxy,
+      config.sandbox.apiConnections,
+    );
     made.push(relay);
   }
   // Workshop shells run sandboxed; if this host cannot, say so and stop rather than hand
@@ -131,7 +137,7 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
             cpuPercent: config.sandbox.cpuPercent,
             tmpSizeBytes: config.sandbox.tmpSize,
             homeSizeBytes: config.sandbox.homeSize,
-            apiRelaySocket: relay?.socket,
+            apiRelay: relay,
             cgroupParent: config.sandbox.cgroupParent,
             readOnlyPaths: config.sandbox.readOnlyPaths,
           },

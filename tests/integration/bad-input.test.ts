@@ -13,6 +13,7 @@ import {
   TerminalClient,
   type UpgradeRefused,
 } from '../support/terminal-client.ts';
+import { NoneProvider } from '../../sandbox-server/src/providers/none-provider.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
 let server: TestServer;
@@ -266,4 +267,24 @@ test('HTTP: a full server answers 503 with Retry-After, and frees a place when o
   await endSession(server.url, first);
   const again = await fetch(`${server.url}/api/sessions`, { method: 'POST' });
   assert.equal(again.status, 201);
+});
+
+test('HTTP: a server out of file descriptors says so (503 out_of_files), not that it is full', async () => {
+  // As when a relay flood used up the server's descriptors: "spawn mount EMFILE".
+  class StarvedProvider extends NoneProvider {
+    override async lease(): Promise<never> {
+      throw Object.assign(new Error('spawn mount EMFILE'), { code: 'EMFILE' });
+    }
+  }
+  const starved = await startTestServer([], { provider: new StarvedProvider('starved') });
+  try {
+    const res = await fetch(`${starved.url}/api/sessions`, { method: 'POST' });
+    assert.equal(res.status, 503);
+    assert.ok(Number(res.headers.get('retry-after')) > 0);
+    const body = await res.json();
+    assert.equal(body.error.code, 'out_of_files');
+    assert.match(body.error.message, /run out of open files/);
+  } finally {
+    await starved.stop();
+  }
 });

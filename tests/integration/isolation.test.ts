@@ -402,7 +402,7 @@ test("a network of its own: the host's loopback is out of reach, the API server 
   const port = (server: typeof api) => (server.address() as { port: number }).port;
   const state = stateDir();
   const relay = await ApiRelay.start(state, `https://127.0.0.1:${port(api)}`, log);
-  const iso = isolation({ apiRelaySocket: relay.socket });
+  const iso = isolation({ apiRelay: relay });
   const shell = await SandboxShell.start(iso, state);
   try {
     const viaRelay = await shell.run(`timeout 3 cat < /dev/tcp/127.0.0.1/${SANDBOX_API_PORT}`);
@@ -421,6 +421,43 @@ test("a network of its own: the host's loopback is out of reach, the API server 
     await shell.close();
     await relay.dispose();
     for (const server of [api, hostOnly]) server.close();
+  }
+});
+
+test("a participant's processes get a small open-file limit they cannot raise, and the relay caps their connections", async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  // The server's own soft limit is its hard one (Node raises it at start): without a limit of
+  // their own, sandboxed processes could hold that many descriptors each.
+  const api = createServer((socket) => socket.on('data', () => {}));
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  const held = new Set<unknown>();
+  api.on('connection', (socket) => {
+    held.add(socket);
+    socket.on('close', () => held.delete(socket));
+  });
+  const state = stateDir();
+  const relay = await ApiRelay.start(
+    state,
+    `https://127.0.0.1:${(api.address() as { port: number }).port}`,
+    log,
+    undefined,
+    5,
+  );
+  const shell = await SandboxShell.start(isolation({ apiRelay: relay }), state);
+  try {
+    const limits = await shell.run('ulimit -Sn; ulimit -Hn; ulimit -n 4096 2>&1; echo "raise=$?"');
+    assert.deepEqual(limits.output.trim().split('\n').slice(0, 2), ['1024', '1024']);
+    assert.match(limits.output, /raise=1/, 'the hard limit cannot be raised');
+    // 30 connections held open straight to the session's entrance (socat would fork one each).
+    const flood = await shell.run(
+      `for i in $(seq 30); do (exec 3<>/dev/tcp/127.0.0.1/${SANDBOX_API_PORT}; sleep 5) & done; sleep 1.5; echo done`,
+    );
+    assert.match(flood.output, /done/);
+    assert.equal(held.size, 5, "the API server holds the session's cap of relayed connections");
+  } finally {
+    await shell.close();
+    await relay.dispose();
+    api.close();
   }
 });
 

@@ -134,6 +134,8 @@ export const ConfigSchema = z.object({
       homeSize: bytes.default(256 * 1024 * 1024),
       cgroupParent: z.string().default('kubenotes'),
       readOnlyPaths: list.default([]),
+      /** relayed connections to the API server a session may hold at once */
+      apiConnections: count(1).default(64),
     })
     .prefault({}),
 });
@@ -431,6 +433,12 @@ export const SETTINGS: readonly Setting[] = [
     env: ['KUBENOTES_SANDBOX_READ_ONLY'],
     repeatable: true,
     help: 'host folder shown read-only inside workshop shells',
+  },
+  {
+    path: 'sandbox.apiConnections',
+    flag: '--sandbox-api-connections',
+    env: ['KUBENOTES_SANDBOX_API_CONNECTIONS'],
+    help: "connections to the cluster's API server a workshop shell may hold at once",
   },
   {
     path: 'adminToken',

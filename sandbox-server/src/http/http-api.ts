@@ -7,7 +7,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/config.ts';
 import type { ClusterStatus } from '../providers/provider.ts';
 import type { Session } from '../session/session.ts';
-import { CapacityError, LeaseError, type SessionRegistry } from '../session/session-registry.ts';
+import {
+  CapacityError,
+  LeaseError,
+  OutOfFilesError,
+  type SessionRegistry,
+} from '../session/session-registry.ts';
 import { tokensEqual } from '../session/tokens.ts';
 import { CreateSessionRequest, type HealthBody, PROTOCOL_VERSION } from '../shared/protocol.ts';
 import { HttpError, readJsonBody, sendJson } from './http-error.ts';
@@ -117,6 +122,14 @@ export class HttpApi {
           'server_full',
           `The sandbox is full (${registry.max} sessions). Try again in a minute, or ask the instructor to raise --max-sessions.`,
           { 'retry-after': '60' },
+        );
+      }
+      if (error instanceof OutOfFilesError) {
+        throw new HttpError(
+          503,
+          'out_of_files',
+          'The sandbox server has run out of open files and cannot start a session now. Try again in a minute; if it persists, tell the instructor (the server log says more).',
+          { 'retry-after': '30' },
         );
       }
       if (error instanceof LeaseError) {

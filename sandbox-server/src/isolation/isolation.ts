@@ -7,6 +7,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { Logger } from '../telemetry/log.ts';
+import type { RelayEntrance, RelayEntrances } from './api-relay.ts';
 import { type CgroupLimits, SessionCgroup } from './cgroup.ts';
 import {
   homeMountUnavailable,
@@ -37,10 +38,10 @@ export interface IsolationSettings extends CgroupLimits {
   /** size of each session's home, a tmpfs of its own (home-mount.ts); 0: no limit */
   homeSizeBytes: number;
   /**
-   * The API server relay's socket (api-relay.ts): shells get a network of their own whose only
-   * way out is the relay. Undefined: shells share this machine's network.
+   * The API server relay (api-relay.ts): shells get a network of their own whose only way out
+   * is their session's entrance to the relay. Undefined: shells share this machine's network.
    */
-  apiRelaySocket?: string | undefined;
+  apiRelay?: RelayEntrances | undefined;
   /** where session cgroups go (see SessionCgroup.create) */
   cgroupParent: string;
   /** host folders shown read-only besides the system (e.g. a tools folder outside /usr) */
@@ -84,8 +85,8 @@ export class Isolation {
   static create(settings: Partial<IsolationSettings>, log: Logger, homesDir: string): Isolation {
     const all = { ...DEFAULT_ISOLATION, ...settings };
     readOnlyBinds(all.readOnlyPaths); // validates
-    const tools = checkSandboxHost(process.env, undefined, all.apiRelaySocket !== undefined);
-    if (all.apiRelaySocket) {
+    const tools = checkSandboxHost(process.env, undefined, all.apiRelay !== undefined);
+    if (all.apiRelay) {
       const unavailable = ownNetworkUnavailable(tools.bwrap);
       if (unavailable) throw new SandboxUnavailableError(unavailable);
     }
@@ -117,13 +118,16 @@ export class Isolation {
   async open(sessionId: string, home: string): Promise<SessionSandbox> {
     const uid = this.#pool.take();
     let created: ReturnType<typeof SessionCgroup.create>;
+    let entrance: RelayEntrance | undefined;
     try {
       // Before anything is written into the home (the lease's kubeconfig, the rcfile).
       if (this.settings.homeSizeBytes > 0) await mountHome(home, this.settings.homeSizeBytes);
+      entrance = await this.settings.apiRelay?.open(uid);
       created = SessionCgroup.create(`session-${sessionId}`, this.settings, {
         parent: this.settings.cgroupParent,
       });
     } catch (error) {
+      await entrance?.dispose();
       await unmountUnder(home);
       this.#pool.release(uid); // nothing ran as it yet
       throw error;
@@ -150,6 +154,7 @@ export class Isolation {
       home,
       uid,
       cgroup,
+      ...(entrance ? { entrance } : {}),
       build: (inner) =>
         sandboxedCommand(inner, {
           home,
@@ -162,9 +167,7 @@ export class Isolation {
           extraBinds: readOnlyBinds(this.settings.readOnlyPaths),
           hostname: this.settings.hostname,
           tools: this.#tools,
-          ...(this.settings.apiRelaySocket
-            ? { apiRelay: { socket: this.settings.apiRelaySocket } }
-            : {}),
+          ...(entrance ? { apiRelay: { socket: entrance.socket } } : {}),
         }),
       release: (leftover) => {
         if (leftover.length === 0) this.#pool.release(uid);
@@ -187,6 +190,7 @@ export class SessionSandbox {
   readonly home: string;
   readonly uid: number;
   readonly cgroup: SessionCgroup | undefined;
+  readonly #entrance: RelayEntrance | undefined;
   readonly #build: (inner: { file: string; args: readonly string[] }) => {
     file: string;
     args: string[];
@@ -200,6 +204,7 @@ export class SessionSandbox {
     home: string;
     uid: number;
     cgroup: SessionCgroup | undefined;
+    entrance?: RelayEntrance;
     build: SessionSandbox['command'];
     release: (leftover: number[]) => void;
     log: Logger;
@@ -208,6 +213,7 @@ export class SessionSandbox {
     this.home = init.home;
     this.uid = init.uid;
     this.cgroup = init.cgroup;
+    this.#entrance = init.entrance;
     this.#build = init.build;
     this.#release = init.release;
     this.#log = init.log;
@@ -241,6 +247,7 @@ export class SessionSandbox {
         message: (error as Error).message,
       });
     }
+    await this.#entrance?.dispose();
     this.#release(await killProcessesOfUid(this.uid));
     // Nothing of the session runs any more, so nothing holds the home's mount.
     const failures = await unmountUnder(this.home);

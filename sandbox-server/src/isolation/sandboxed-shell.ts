@@ -4,7 +4,8 @@
  *
  *   bash (root)      closes inherited descriptors, then joins the session's cgroup(s)
  *                    before anything else runs, so everything after is counted
- *   prlimit          sets RLIMIT_NPROC, a per-uid cap that holds even without cgroups
+ *   prlimit          sets RLIMIT_NPROC, a per-uid cap that holds even without cgroups, and
+ *                    RLIMIT_NOFILE (soft and hard) far below the server's own
  *   bwrap            new mount, pid, ipc, uts (and cgroup) namespaces: a read-only system, a
  *                    fresh /proc that shows only the sandbox's processes, a minimal /dev (no
  *                    Docker socket: nothing of /run or /var is there), private /tmp and
@@ -58,6 +59,13 @@ export const DEFAULT_TOOLS: SandboxTools = {
   setpriv: '/usr/bin/setpriv',
   socat: '/usr/bin/socat',
 };
+
+/**
+ * Open files per process in the sandbox, soft and hard: a shell, kubectl and an editor need a
+ * few dozen. The server raises its own soft limit to the hard one (Node does at start), and
+ * without this every sandboxed process inherited that.
+ */
+export const SANDBOX_OPEN_FILES = 1024;
 
 /** Variables that would point the participant at the host's Docker or the server's own state. */
 export const UNSET_IN_SANDBOX = [
@@ -223,7 +231,10 @@ export function sandboxedCommand(
     '--inh-caps=-all',
     '--bounding-set=-all',
   ];
-  const prlimit = options.maxProcesses > 0 ? [`--nproc=${options.maxProcesses}`] : [];
+  const prlimit = [
+    ...(options.maxProcesses > 0 ? [`--nproc=${options.maxProcesses}`] : []),
+    `--nofile=${SANDBOX_OPEN_FILES}:${SANDBOX_OPEN_FILES}`,
+  ];
 
   return {
     file: tools.bash,

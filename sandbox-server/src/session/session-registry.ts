@@ -22,6 +22,21 @@ export interface RegistryEvents {
 
 export class CapacityError extends Error {}
 
+/**
+ * The server ran out of file descriptors (EMFILE, ENFILE) while making the session: not full,
+ * starved, and the instructor needs to know which (a relay flood once showed as "full").
+ */
+export class OutOfFilesError extends Error {}
+
+/** Whether an error, or one it was caused by, is EMFILE or ENFILE. */
+export function isOutOfFiles(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EMFILE' || code === 'ENFILE' || /\bE[MN]FILE\b/.test(e.message)) return true;
+  }
+  return false;
+}
+
 /** The cluster could not give the session what it needs (namespace, token). */
 export class LeaseError extends Error {}
 
@@ -77,68 +92,77 @@ export class SessionRegistry {
     return [...this.#sessions.values()];
   }
 
-  /** Throws CapacityError when full. */
+  /** Throws CapacityError when full, OutOfFilesError when out of descriptors. */
   async create(): Promise<Session> {
     if (this.#sessions.size + this.#starting >= this.#max) {
       throw new CapacityError('full');
     }
     this.#starting++;
     try {
-      const id = createSessionId();
-      const home = join(this.#stateDir, 'sessions', id);
-      const started = Date.now();
-      // The sandbox first: it may mount the home that the lease then writes its kubeconfig in.
-      let sandbox: SessionSandbox | undefined;
-      try {
-        sandbox = await this.#isolation?.open(id, home);
-      } catch (error) {
-        this.#log.log('error', 'sandbox_failed', {
-          session: id,
-          message: (error as Error).message,
-        });
-        throw new CapacityError((error as Error).message);
-      }
-      let lease: Awaited<ReturnType<ClusterProvider['lease']>>;
-      try {
-        lease = await this.#provider.lease(id, home);
-      } catch (error) {
-        await sandbox?.dispose();
-        removeHome(home);
-        this.#log.log('error', 'lease_failed', { session: id, message: (error as Error).message });
-        throw new LeaseError((error as Error).message);
-      }
-      const session = new Session({
-        id,
-        token: createToken(),
-        home,
-        lease,
-        settings: this.#settings,
-        log: this.#log,
-        ...(this.#metrics ? { metrics: this.#metrics } : {}),
-        ...(sandbox ? { sandbox } : {}),
-        ...(this.#screens ? { screens: this.#screens } : {}),
-        events: {
-          onEnd: (ended, reason) => {
-            this.#sessions.delete(ended.id);
-            this.#metrics?.ended(reason);
-            this.#events.onEnded?.(ended, reason);
-          },
-          onProgress: (s, p) => this.#events.onProgress?.(s, p),
-          onAttachChange: (s) => this.#events.onAttachChange?.(s),
-        },
-      });
-      this.#sessions.set(id, session);
-      if (this.#metrics) this.#metrics.sessionsCreated++;
-      this.#log.log('info', 'session_created', {
-        session: id,
-        namespace: lease.namespace,
-        ms: Date.now() - started,
-      });
-      this.#events.onCreated?.(session);
-      return session;
+      return await this.#create();
+    } catch (error) {
+      if (isOutOfFiles(error)) throw new OutOfFilesError((error as Error).message);
+      throw error;
     } finally {
       this.#starting--;
     }
+  }
+
+  async #create(): Promise<Session> {
+    const id = createSessionId();
+    const home = join(this.#stateDir, 'sessions', id);
+    const started = Date.now();
+    // The sandbox first: it may mount the home that the lease then writes its kubeconfig in.
+    let sandbox: SessionSandbox | undefined;
+    try {
+      sandbox = await this.#isolation?.open(id, home);
+    } catch (error) {
+      this.#log.log('error', 'sandbox_failed', {
+        session: id,
+        message: (error as Error).message,
+      });
+      if (isOutOfFiles(error)) throw error;
+      throw new CapacityError((error as Error).message);
+    }
+    let lease: Awaited<ReturnType<ClusterProvider['lease']>>;
+    try {
+      lease = await this.#provider.lease(id, home);
+    } catch (error) {
+      await sandbox?.dispose();
+      removeHome(home);
+      this.#log.log('error', 'lease_failed', { session: id, message: (error as Error).message });
+      if (isOutOfFiles(error)) throw error;
+      throw new LeaseError((error as Error).message);
+    }
+    const session = new Session({
+      id,
+      token: createToken(),
+      home,
+      lease,
+      settings: this.#settings,
+      log: this.#log,
+      ...(this.#metrics ? { metrics: this.#metrics } : {}),
+      ...(sandbox ? { sandbox } : {}),
+      ...(this.#screens ? { screens: this.#screens } : {}),
+      events: {
+        onEnd: (ended, reason) => {
+          this.#sessions.delete(ended.id);
+          this.#metrics?.ended(reason);
+          this.#events.onEnded?.(ended, reason);
+        },
+        onProgress: (s, p) => this.#events.onProgress?.(s, p),
+        onAttachChange: (s) => this.#events.onAttachChange?.(s),
+      },
+    });
+    this.#sessions.set(id, session);
+    if (this.#metrics) this.#metrics.sessionsCreated++;
+    this.#log.log('info', 'session_created', {
+      session: id,
+      namespace: lease.namespace,
+      ms: Date.now() - started,
+    });
+    this.#events.onCreated?.(session);
+    return session;
   }
 
   async endAll(reason: EndReason): Promise<void> {

@@ -30,6 +30,8 @@ export type ErrorCode =
   | 'wrong_join_code'
   | 'rate_limited'
   | 'server_full'
+  /** the server ran out of file descriptors (EMFILE/ENFILE): not full, starved */
+  | 'out_of_files'
   | 'origin_not_allowed'
   | 'not_found'
   | 'method_not_allowed'

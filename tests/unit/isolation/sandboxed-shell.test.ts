@@ -42,7 +42,7 @@ test('the chain: bash joins the cgroups, then prlimit, bwrap, setpriv, the shell
   assert.deepEqual(args.slice(0, 4), ['--posix', '--norc', '--noprofile', '-c']);
   const programs = args.filter((a) => Object.values(DEFAULT_TOOLS).includes(a));
   assert.deepEqual(programs, ['/usr/bin/prlimit', '/usr/bin/bwrap', '/usr/bin/setpriv']);
-  assert.deepEqual(segment(args, '/usr/bin/prlimit'), ['--nproc=256']);
+  assert.deepEqual(segment(args, '/usr/bin/prlimit'), ['--nproc=256', '--nofile=1024:1024']);
   assert.deepEqual(segment(args, '/usr/bin/setpriv'), [
     '--reuid=1900000007',
     '--regid=1900000007',
