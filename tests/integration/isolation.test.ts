@@ -250,6 +250,30 @@ test('the shell runs as the session uid: no other groups, no capabilities, no wa
   }
 });
 
+test('no user namespaces in the sandbox: unshare -U -r fails, and what a shell needs still works', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const shell = await SandboxShell.start(isolation(), stateDir());
+  try {
+    // unshare -U -r gave CAP_SYS_ADMIN over new mount and network namespaces.
+    const userns = await shell.run('unshare -U -r true 2>&1; echo "exit=$?"');
+    assert.match(userns.output, /exit=[1-9]/, `unshare -U -r must fail: ${userns.output}`);
+    assert.match(userns.output, /Operation not permitted/);
+    const withNet = await shell.run('unshare -U -r -n -m true 2>&1; echo "exit=$?"');
+    assert.match(withNet.output, /exit=[1-9]/);
+    const join = await shell.run('nsenter -t 1 -U true 2>&1; echo "exit=$?"');
+    assert.match(join.output, /exit=[1-9]/);
+    // Threads (clone3 falls back to clone), pipes, subshells, job control still work.
+    const works = await shell.run(
+      'python3 -c \'import threading; t = threading.Thread(target=print, args=("thread-ok",)); t.start(); t.join()\' 2>&1 || echo no-python; echo a | (cat; echo sub-ok) & wait; echo done',
+    );
+    assert.match(works.output, /(thread-ok|no-python)\n[\s\S]*sub-ok[\s\S]*done/);
+    const status = await shell.run("grep -E '^Seccomp:' /proc/self/status");
+    assert.match(status.output, /Seccomp:\s+2/, 'a seccomp filter is on');
+  } finally {
+    await shell.close();
+  }
+});
+
 test("other homes, the server's state and kubeconfig, /root, the repo and the Docker socket are out of sight", async (t) => {
   if (skipReason) return t.skip(skipReason);
   const iso = isolation();

@@ -5,7 +5,8 @@
  * of it once, after which no process of the session is left and the uid can be handed out
  * again.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from '../telemetry/log.ts';
 import type { RelayEntrance, RelayEntrances } from './api-relay.ts';
 import { type CgroupLimits, SessionCgroup } from './cgroup.ts';
@@ -26,6 +27,7 @@ import {
 } from './host.ts';
 import { prepareSandboxHome } from './sandbox-home.ts';
 import { type SandboxTools, type SystemEntry, sandboxedCommand } from './sandboxed-shell.ts';
+import { sandboxSeccompFilter, seccompSupported } from './seccomp-filter.ts';
 import { UidPool } from './uid-pool.ts';
 import { killProcessesOfUid } from './uid-processes.ts';
 
@@ -68,10 +70,17 @@ export class Isolation {
   readonly #system: SystemEntry[];
   readonly #pool: UidPool;
   readonly #log: Logger;
+  readonly #seccompFile: string;
   #warnedNoCgroup = false;
 
-  private constructor(settings: IsolationSettings, tools: SandboxTools, log: Logger) {
+  private constructor(
+    settings: IsolationSettings,
+    tools: SandboxTools,
+    log: Logger,
+    seccompFile: string,
+  ) {
     this.settings = settings;
+    this.#seccompFile = seccompFile;
     this.#tools = tools;
     this.#system = hostSystemEntries();
     this.#pool = new UidPool(settings.uidFirst, settings.uidLast);
@@ -96,6 +105,15 @@ export class Isolation {
         `The sandbox uid range ${all.uidFirst}-${all.uidLast} holds accounts of /etc/passwd (${clashes.join(', ')}): choose a range no account uses (sandbox.uidFirst / sandbox.uidLast).`,
       );
     }
+    if (!seccompSupported()) {
+      throw new SandboxUnavailableError(
+        `The sandbox's seccomp filter (no user namespaces inside) has no syscall table for ${process.arch}; workshop shells need x64 or arm64.`,
+      );
+    }
+    mkdirSync(homesDir, { recursive: true, mode: 0o700 });
+    // Root's alone (the folder is 0700); bwrap reads it as root, before dropping anything.
+    const seccompFile = join(homesDir, 'seccomp.bpf');
+    writeFileSync(seccompFile, sandboxSeccompFilter(), { mode: 0o600 });
     if (all.homeSizeBytes > 0) {
       const stale = unmountHomesOfDeadServers();
       if (stale.unmounted.length > 0 || stale.failures.length > 0) {
@@ -104,11 +122,10 @@ export class Isolation {
           failures: stale.failures.join('; '),
         });
       }
-      mkdirSync(homesDir, { recursive: true, mode: 0o700 });
       const unavailable = homeMountUnavailable(homesDir);
       if (unavailable) throw new SandboxUnavailableError(unavailable);
     }
-    return new Isolation(all, tools, log);
+    return new Isolation(all, tools, log, seccompFile);
   }
 
   /**
@@ -167,6 +184,7 @@ export class Isolation {
           extraBinds: readOnlyBinds(this.settings.readOnlyPaths),
           hostname: this.settings.hostname,
           tools: this.#tools,
+          seccompFile: this.#seccompFile,
           ...(entrance ? { apiRelay: { socket: entrance.socket } } : {}),
         }),
       release: (leftover) => {

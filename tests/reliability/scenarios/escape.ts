@@ -169,6 +169,11 @@ export async function workshopEscape(ctx: Context): Promise<void> {
       forbidden: new RegExp(`uid=${uidB}`),
     },
     {
+      what: 'a user namespace (unshare -U -r: CAP_SYS_ADMIN over new namespaces)',
+      command: 'unshare -U -r -m -n id',
+      forbidden: /uid=0/,
+    },
+    {
       what: 'a device',
       command:
         'cat /dev/sda /dev/mem /dev/kmsg 2>&1 | head -c 100; ls /dev | grep -E "^(sd|nvme|vd|mem|kmsg)"',
