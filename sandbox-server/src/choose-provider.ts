@@ -16,6 +16,7 @@ import { NoneProvider } from './providers/none-provider.ts';
 import type { ClusterProvider } from './providers/provider.ts';
 import { DEFAULT_LIMITS } from './providers/tenancy/tenancy-objects.ts';
 import { TenancyProvider } from './providers/tenancy/tenancy-provider.ts';
+import { refuseTestCluster } from './providers/test-cluster.ts';
 import type { Logger } from './telemetry/log.ts';
 
 const run = promisify(execFile);
@@ -84,8 +85,10 @@ async function workshopProvider(
       'Workshop mode needs a cluster; --cluster none gives participants nothing to use.',
     );
   }
+  const admin = loadKubeconfig(file, name ?? '');
+  refuseTestCluster(admin, env);
   return new TenancyProvider({
-    admin: loadKubeconfig(file, name ?? ''),
+    admin,
     instance: config.instance,
     tokenSeconds: Math.ceil((config.sessions.lifetime ?? 2 * 3_600_000) / 1000),
     limits: { ...DEFAULT_LIMITS, ...config.quota },

@@ -377,3 +377,20 @@ describe('a cluster reached only through a proxy', { skip }, () => {
     }
   });
 });
+
+describe('the test cluster is not for workshops', { skip }, () => {
+  test('workshop mode refuses the test cluster without the test-only flag, and says why', async () => {
+    // Its kubectl exec runs commands on this machine, and its etcd has no authentication.
+    let refusal: unknown;
+    const started = await startTestServer(workshopArgs(`guard${Date.now().toString(36)}`), {
+      env: { PATH: shellPath, KUBENOTES_ALLOW_TEST_CLUSTER: '' },
+    }).catch((error: unknown) => {
+      refusal = error;
+    });
+    await started?.stop();
+    assert.match(
+      String(refusal),
+      /test cluster \(kwok-kubenotes-test\).*kubectl exec runs commands on this machine/,
+    );
+  });
+});
