@@ -130,6 +130,40 @@ describe('workshop tenancy', { skip }, () => {
     }
   });
 
+  test('a participant cannot write Endpoints, nor give a Service externalIPs (the admission policy says why)', async () => {
+    const a = await createSession(server.url, { joinCode: 'kube-2026' });
+    const term = await TerminalClient.open(server.url, a, { cols: 250 });
+    // CVE-2021-25740: a selector-less Service with hand-made Endpoints could point anywhere.
+    const endpoints = await term.run(
+      `kubectl create -f - <<'EOF'
+{"apiVersion":"v1","kind":"Endpoints","metadata":{"name":"steal"},"subsets":[{"addresses":[{"ip":"10.0.0.9"}],"ports":[{"port":80}]}]}
+EOF`,
+    );
+    assert.notEqual(endpoints.exitCode, 0, plain(endpoints.output));
+    assert.match(plain(endpoints.output), /forbidden/i);
+    const canRead = await term.run('kubectl auth can-i list endpoints');
+    assert.match(plain(canRead.output), /yes/);
+    // CVE-2020-8554: externalIPs take traffic meant for any address. The policy may take a
+    // moment to reach the API server's admission after it is made: ask until it answers.
+    const service = (name: string) =>
+      `kubectl create -f - <<'EOF'
+{"apiVersion":"v1","kind":"Service","metadata":{"name":"${name}"},"spec":{"ports":[{"port":80}],"externalIPs":["10.0.0.9"]}}
+EOF`;
+    let external = await term.run(service('grab'));
+    for (let i = 0; i < 20 && external.exitCode === 0; i++) {
+      await term.run('kubectl delete service grab');
+      await sleep(500);
+      external = await term.run(service('grab'));
+    }
+    assert.notEqual(external.exitCode, 0, plain(external.output));
+    assert.match(plain(external.output), /ValidatingAdmissionPolicy.*denied/i);
+    assert.match(plain(external.output), /may not give a Service externalIPs/);
+    const plainService = await term.run('kubectl create service clusterip ok --tcp=80:80');
+    assert.equal(plainService.exitCode, 0, plain(plainService.output));
+    term.close();
+    await endSession(server.url, a);
+  });
+
   test("A's shell sees neither the server's kubeconfig, nor B's home, nor a Docker socket", async () => {
     const a = await createSession(server.url, { joinCode: 'kube-2026' });
     const b = await createSession(server.url, { joinCode: 'kube-2026' });

@@ -87,15 +87,22 @@ const RULES = [
       'pods/portforward',
       'pods/attach',
       'services',
-      'endpoints',
       'configmaps',
       'persistentvolumeclaims',
     ],
     verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'],
   },
+  // Endpoints read-only: written by hand, a selector-less Service could point at another
+  // participant's Pod IP (CVE-2021-25740; taken out of edit/admin in Kubernetes 1.22). The
+  // controller writes EndpointSlices from each Service's selector.
   {
     apiGroups: [''],
-    resources: ['events', 'resourcequotas', 'limitranges'],
+    resources: ['endpoints', 'events', 'resourcequotas', 'limitranges'],
+    verbs: ['get', 'list', 'watch'],
+  },
+  {
+    apiGroups: ['discovery.k8s.io'],
+    resources: ['endpointslices'],
     verbs: ['get', 'list', 'watch'],
   },
   {
@@ -192,7 +199,8 @@ export function tenancyObjects(
         ],
       },
     },
-    // Only pods of this namespace may reach its pods; other sessions' namespaces may not.
+    // Only pods of this namespace may reach its pods, and its pods reach only each other and
+    // the cluster's DNS: not other sessions, the node, the API server or the internet.
     // Enforced only where the cluster's CNI implements NetworkPolicy.
     networkPolicy: {
       apiVersion: 'networking.k8s.io/v1',
@@ -200,8 +208,25 @@ export function tenancyObjects(
       metadata: metadata('isolate-from-other-sessions'),
       spec: {
         podSelector: {},
-        policyTypes: ['Ingress'],
+        policyTypes: ['Ingress', 'Egress'],
         ingress: [{ _from: [{ podSelector: {} }] }],
+        egress: [
+          { to: [{ podSelector: {} }] },
+          {
+            to: [
+              {
+                namespaceSelector: {
+                  matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' },
+                },
+                podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+              },
+            ],
+            ports: [
+              { protocol: 'UDP', port: 53 },
+              { protocol: 'TCP', port: 53 },
+            ],
+          },
+        ],
       },
     },
   };

@@ -19,6 +19,7 @@ import {
 import type { Logger } from '../../telemetry/log.ts';
 import type { ClusterLease, ClusterProvider, ClusterStatus } from '../provider.ts';
 import { sessionKubeconfig } from './session-kubeconfig.ts';
+import { installGuards } from './tenancy-guards.ts';
 import {
   DEFAULT_LIMITS,
   instanceSelector,
@@ -72,6 +73,8 @@ export class TenancyProvider implements ClusterProvider {
   readonly #undeleted = new Set<string>();
   #retryTimer: NodeJS.Timeout | undefined;
   #disposed = false;
+  /** the instance's admission policy (tenancy-guards.ts), installed before the first namespace */
+  #guarded: Promise<boolean> | undefined;
 
   constructor(options: TenancyOptions) {
     this.#options = options;
@@ -111,6 +114,8 @@ export class TenancyProvider implements ClusterProvider {
       this.#options.limits ?? DEFAULT_LIMITS,
     );
     const namespace = objects.namespace.metadata!.name!;
+    this.#guarded ??= installGuards(this.#options.admin, this.#options.instance, this.#options.log);
+    await this.#guarded;
     try {
       await this.#core.createNamespace({ body: objects.namespace });
       await Promise.all([
