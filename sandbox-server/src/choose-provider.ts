@@ -92,6 +92,7 @@ async function workshopProvider(
     instance: config.instance,
     tokenSeconds: Math.ceil((config.sessions.lifetime ?? 2 * 3_600_000) / 1000),
     limits: { ...DEFAULT_LIMITS, ...config.quota },
+    podSecurity: config.podSecurity,
     podShell: config.shell.podImage ? { image: config.shell.podImage } : undefined,
     shellServer: relayedShells(config) ? `https://127.0.0.1:${SANDBOX_API_PORT}` : undefined,
     log,

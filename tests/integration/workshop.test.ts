@@ -39,6 +39,27 @@ async function namespaceEnded(name: string): Promise<boolean> {
   }
 }
 
+/** kubectl run's --overrides for a pod Pod Security `restricted` admits (the namespaces' level). */
+function restricted(name: string, image = 'nginx:1.29-alpine'): string {
+  const pod = {
+    spec: {
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 101,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      containers: [
+        {
+          name,
+          image,
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+        },
+      ],
+    },
+  };
+  return `--overrides='${JSON.stringify(pod)}'`;
+}
+
 function workshopArgs(instance: string, extra: string[] = []): string[] {
   return [
     '--mode',
@@ -97,7 +118,9 @@ describe('workshop tenancy', { skip }, () => {
     const ns = await term.run('kubectl config view --minify -o jsonpath="{..namespace}"; echo');
     assert.match(plain(ns.output), new RegExp(a.namespace));
 
-    const mine = await term.run('kubectl run own-pod --image=nginx:1.29-alpine --restart=Never');
+    const mine = await term.run(
+      `kubectl run own-pod --image=nginx:1.29-alpine --restart=Never ${restricted('own-pod')}`,
+    );
     assert.equal(mine.exitCode, 0, plain(mine.output));
 
     const denied: [string, RegExp][] = [
@@ -120,7 +143,7 @@ describe('workshop tenancy', { skip }, () => {
 
     // The quota (5 pods here) stops a pod flood.
     const flood = await term.run(
-      '(for i in 1 2 3 4 5 6 7; do kubectl run flood-$i --image=nginx:1.29-alpine --restart=Never || exit 9; done)',
+      `(for i in 1 2 3 4 5 6 7; do kubectl run flood-$i --image=nginx:1.29-alpine --restart=Never ${restricted('f')} || exit 9; done)`,
     );
     assert.equal(flood.exitCode, 9);
     assert.match(plain(flood.output), /exceeded quota/);
@@ -160,6 +183,44 @@ EOF`;
     assert.match(plain(external.output), /may not give a Service externalIPs/);
     const plainService = await term.run('kubectl create service clusterip ok --tcp=80:80');
     assert.equal(plainService.exitCode, 0, plain(plainService.output));
+    term.close();
+    await endSession(server.url, a);
+  });
+
+  test('Pod Security restricted: a root-capable pod is refused with the reason, a restricted one runs; ephemeral storage and object counts are in the quota', async () => {
+    const a = await createSession(server.url, { joinCode: 'kube-2026' });
+    const term = await TerminalClient.open(server.url, a, { cols: 250 });
+    const loose = await term.run('kubectl run loose --image=nginx:1.29-alpine --restart=Never');
+    assert.notEqual(loose.exitCode, 0, plain(loose.output));
+    assert.match(plain(loose.output), /violates PodSecurity "restricted:latest"/);
+    assert.match(plain(loose.output), /allowPrivilegeEscalation|runAsNonRoot|seccompProfile/);
+    const tidy = await term.run(
+      `kubectl run tidy --image=nginx:1.29-alpine --restart=Never ${restricted('tidy')}`,
+    );
+    assert.equal(tidy.exitCode, 0, plain(tidy.output));
+    // The LimitRange gives every container ephemeral storage, so the quota can count it.
+    const storage = await term.run(
+      "kubectl get pod tidy -o jsonpath='{.spec.containers[0].resources.limits.ephemeral-storage}'; echo",
+    );
+    assert.match(plain(storage.output), /256Mi/);
+    const hard = await term.run(
+      "kubectl get resourcequota -o jsonpath='{.items[0].spec.hard}'; echo",
+    );
+    for (const key of [
+      'requests.ephemeral-storage',
+      'limits.ephemeral-storage',
+      'count/statefulsets.apps',
+      'count/cronjobs.batch',
+      'count/controllerrevisions.apps',
+      'count/daemonsets.apps',
+    ]) {
+      assert.ok(plain(hard.output).includes(`"${key}"`), `${key} in ${plain(hard.output)}`);
+    }
+    const cronjobs = await term.run(
+      "(for i in 1 2 3 4 5 6; do kubectl create cronjob c-$i --image=busybox --schedule='0 0 1 1 *' -- true || exit 9; done)",
+    );
+    assert.equal(cronjobs.exitCode, 9, plain(cronjobs.output));
+    assert.match(plain(cronjobs.output), /exceeded quota.*count\/cronjobs\.batch/);
     term.close();
     await endSession(server.url, a);
   });

@@ -118,6 +118,8 @@ export const ConfigSchema = z.object({
     })
     .prefault({}),
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Pod Security level of participant namespaces (workshop) */
+  podSecurity: z.enum(['restricted', 'baseline']).default('restricted'),
   /** how workshop shells are isolated (local mode keeps the plain shell) */
   sandbox: z
     .object({
@@ -366,6 +368,12 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--quota-memory',
     env: ['KUBENOTES_QUOTA_MEMORY'],
     help: 'memory per participant namespace (workshop)',
+  },
+  {
+    path: 'podSecurity',
+    flag: '--pod-security',
+    env: ['KUBENOTES_POD_SECURITY'],
+    help: 'restricted (default) or baseline: Pod Security level of participant namespaces',
   },
   {
     path: 'sandbox.isolation',

@@ -42,16 +42,23 @@ export const DEFAULT_LIMITS: TenancyLimits = {
 };
 
 /**
- * Pod Security admission, baseline level, enforced on every participant namespace. Without it
- * the Role's `pods: create` let a participant run a privileged pod with the node's / and pid
- * namespace mounted, i.e. root on the node (reliability suite, workshop-escape scenario).
- * Baseline refuses privileged pods, host namespaces, hostPath volumes, host ports and added
- * capabilities, and still runs what the guide runs (nginx, busybox, the shell pod).
+ * Pod Security admission on every participant namespace. Without it the Role's `pods: create`
+ * let a participant run a privileged pod with the node's / and pid namespace mounted, i.e.
+ * root on the node (reliability suite, workshop-escape scenario). `restricted` (the default)
+ * also requires non-root, no privilege escalation, every capability dropped and seccomp
+ * RuntimeDefault; `baseline` refuses privileged pods, host namespaces, hostPath, host ports and
+ * added capabilities only. Warnings always name what `restricted` would refuse.
  */
-export const POD_SECURITY: Record<string, string> = {
-  'pod-security.kubernetes.io/enforce': 'baseline',
-  'pod-security.kubernetes.io/enforce-version': 'latest',
-};
+export type PodSecurityLevel = 'restricted' | 'baseline';
+
+export function podSecurityLabels(level: PodSecurityLevel): Record<string, string> {
+  return {
+    'pod-security.kubernetes.io/enforce': level,
+    'pod-security.kubernetes.io/enforce-version': 'latest',
+    'pod-security.kubernetes.io/warn': 'restricted',
+    'pod-security.kubernetes.io/warn-version': 'latest',
+  };
+}
 
 export function labels(instance: string, sessionId: string): Record<string, string> {
   return { [MANAGED_BY]: 'kubenotes', [INSTANCE]: instance, [SESSION]: sessionId };
@@ -130,6 +137,7 @@ export function tenancyObjects(
   sessionId: string,
   instance: string,
   limits: TenancyLimits = DEFAULT_LIMITS,
+  podSecurity: PodSecurityLevel = 'restricted',
 ): TenancyObjects {
   const name = namespaceName(sessionId);
   const metadata = (objectName: string) => ({
@@ -141,7 +149,10 @@ export function tenancyObjects(
     namespace: {
       apiVersion: 'v1',
       kind: 'Namespace',
-      metadata: { name, labels: { ...labels(instance, sessionId), ...POD_SECURITY } },
+      metadata: {
+        name,
+        labels: { ...labels(instance, sessionId), ...podSecurityLabels(podSecurity) },
+      },
     },
     serviceAccount: {
       apiVersion: 'v1',
@@ -182,6 +193,15 @@ export function tenancyObjects(
           'count/deployments.apps': '10',
           'count/replicasets.apps': '50',
           'count/jobs.batch': '10',
+          // Every kind a participant can create has a count, so none can fill etcd.
+          'count/cronjobs.batch': '5',
+          'count/statefulsets.apps': '5',
+          'count/daemonsets.apps': '2',
+          'count/controllerrevisions.apps': '50',
+          'requests.storage': '5Gi',
+          // A node's disk: container writable layers, emptyDir and logs (defaults below).
+          'requests.ephemeral-storage': '2Gi',
+          'limits.ephemeral-storage': '5Gi',
         },
       },
     },
@@ -193,8 +213,17 @@ export function tenancyObjects(
         limits: [
           {
             type: 'Container',
-            _default: { cpu: limits.defaultCpu, memory: limits.defaultMemory },
-            defaultRequest: { cpu: limits.defaultCpuRequest, memory: limits.defaultMemoryRequest },
+            // Ephemeral storage too: with it in the quota, a pod without it would be refused.
+            _default: {
+              cpu: limits.defaultCpu,
+              memory: limits.defaultMemory,
+              'ephemeral-storage': '256Mi',
+            },
+            defaultRequest: {
+              cpu: limits.defaultCpuRequest,
+              memory: limits.defaultMemoryRequest,
+              'ephemeral-storage': '64Mi',
+            },
           },
         ],
       },

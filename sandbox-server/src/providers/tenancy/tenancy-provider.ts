@@ -25,6 +25,7 @@ import {
   instanceSelector,
   labels,
   PARTICIPANT,
+  type PodSecurityLevel,
   SESSION,
   type TenancyLimits,
   tenancyObjects,
@@ -39,6 +40,8 @@ export interface TenancyOptions {
   /** how long a session's token lives (the session's lifetime) */
   tokenSeconds: number;
   limits?: TenancyLimits;
+  /** Pod Security level enforced on participant namespaces (default restricted) */
+  podSecurity?: PodSecurityLevel;
   log: Logger;
   /**
    * Run each shell as a pod in its namespace (this image needs bash; kubectl in it uses the
@@ -112,6 +115,7 @@ export class TenancyProvider implements ClusterProvider {
       sessionId,
       this.#options.instance,
       this.#options.limits ?? DEFAULT_LIMITS,
+      this.#options.podSecurity,
     );
     const namespace = objects.namespace.metadata!.name!;
     this.#guarded ??= installGuards(this.#options.admin, this.#options.instance, this.#options.log);
