@@ -23,6 +23,8 @@ export interface ServiceUse<T> {
    * Returns what happened, in a sentence for the run's output.
    */
   leave(stop: () => Promise<void>): Promise<string>;
+  /** Leaves it running on purpose (`why`): no later run stops it either. */
+  leaveRunning(why: string): Promise<string>;
 }
 
 export class SharedService {
@@ -75,6 +77,12 @@ export class SharedService {
         value,
         startedHere: started,
         leave: (stop) => this.#leave(stop),
+        leaveRunning: (why) =>
+          this.#locked(async () => {
+            rmSync(join(this.#users, String(process.pid)), { force: true });
+            this.clearStarter();
+            return `${this.#name} left running: ${why}`;
+          }),
       };
     });
   }
