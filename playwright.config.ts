@@ -119,7 +119,9 @@ export default defineConfig({
               `${node} sandbox-server/bin/kubenotes.mjs sandbox --site-dir dist`,
               `--port ${WORKSHOP_PORT} --mode workshop --join-code ${JOIN_CODE}`,
               ...cluster.map((arg) => JSON.stringify(arg)),
-              `--instance e2e --shell-path ${JSON.stringify(shellPath)}`,
+              // its own instance: a workshop server deletes its instance's leftover namespaces
+              // at start, which would be another run's live sessions under a shared name
+              `--instance e2e${port} --shell-path ${JSON.stringify(shellPath)}`,
               kubectlDir ? `--sandbox-read-only ${JSON.stringify(kubectlDir)}` : '',
             ].join(' '),
             url: `http://127.0.0.1:${WORKSHOP_PORT}/api/health`,
