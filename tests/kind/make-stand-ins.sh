@@ -59,11 +59,13 @@ ensure_busybox() {
   has_busybox || die "busybox-static is installed but has no httpd applet"
 }
 
+ROOTFS=""
 make_stand_ins() { # here images...
   local here="$1" d bb a
   shift
-  d="$(mktemp -d)"
-  trap 'rm -rf "$d"' EXIT
+  ROOTFS="$(mktemp -d)"
+  trap 'rm -rf "$ROOTFS"' EXIT
+  d="$ROOTFS"
   bb="$(command -v busybox)"
   mkdir -p "$d/bin" "$d/sbin" "$d/usr/bin" "$d/usr/sbin" "$d/etc" "$d/tmp" "$d/root" "$d/var/www" "$d/lib/apk/db"
   chmod 1777 "$d/tmp"
