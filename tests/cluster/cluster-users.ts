@@ -20,9 +20,9 @@ export function testClusterService(log: Log): SharedService {
 
 /** Starts or reuses the cluster, registered as one of its users. */
 export function useTestCluster(log: Log): Promise<ServiceUse<TestCluster>> {
-  return testClusterService(log).use(async () => {
+  return testClusterService(log).use(async (others) => {
     const wasUp = (await testClusterStatus()).up;
-    const cluster = await ensureTestCluster({ log });
+    const cluster = await ensureTestCluster({ log, inUseBy: others });
     return { value: cluster, started: !wasUp };
   });
 }

@@ -65,12 +65,14 @@ export class SharedService {
   }
 
   /**
-   * Joins: `ensure` starts the service if needed and says whether it did. Registered only when
-   * `ensure` succeeds.
+   * Joins: `ensure` starts the service if needed and says whether it did; it is told which
+   * other runs use the service now. Registered only when `ensure` succeeds.
    */
-  async use<T>(ensure: () => Promise<{ value: T; started: boolean }>): Promise<ServiceUse<T>> {
+  async use<T>(
+    ensure: (others: number[]) => Promise<{ value: T; started: boolean }>,
+  ): Promise<ServiceUse<T>> {
     return this.#locked(async () => {
-      const { value, started } = await ensure();
+      const { value, started } = await ensure(this.#others());
       if (started) writeFileSync(this.#marker, String(process.pid));
       writeFileSync(join(this.#users, String(process.pid)), '');
       return {
