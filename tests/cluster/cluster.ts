@@ -10,6 +10,8 @@
 //   k8s-<version>/bin/      binaries (tests/cluster/build.sh)
 //   test-cluster/kubeconfig a self-contained admin kubeconfig (stable path)
 //   test-cluster/kwok/      kwokctl's workdir (KWOK_WORKDIR): certs, component logs, etcd data
+//   test-cluster/bin/       the port-forward responder and its Node, so no work tree is named
+//   test-cluster/users/     the runs using it (cluster-users.ts: who may stop it)
 // Nothing touches ~/.kube/config. Every component listens on 127.0.0.1 only.
 
 import { type ChildProcess, spawn } from 'node:child_process';
