@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ChapterSource, chapterImages } from '../../sandbox-server/src/pack/chapter-images.ts';
 import type { Requirement } from '../../src/snippets/meta.ts';
-import { testCacheDir, useDockerEngine } from '../support/docker-engine.ts';
+import { dockerEngineStateDir, useDockerEngine } from '../support/docker-engine.ts';
 import { withMachineLock } from '../support/machine-lock.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -65,7 +65,7 @@ function run(
 /** Held while stand-ins are made and while a chapter's Docker blocks run. */
 export function dockerChapterLock<T>(log: Log, body: () => Promise<T>): Promise<T> {
   return withMachineLock(
-    join(testCacheDir(), 'docker-engine', 'chapters.lock'),
+    join(dockerEngineStateDir(), 'chapters.lock'),
     "the Docker engine (another run's Docker blocks)",
     log,
     body,

@@ -58,6 +58,17 @@ export async function dockerEngineVersion(): Promise<{ version: string } | { rea
   return { version: answer.stdout.trim() };
 }
 
+/**
+ * Where the engine's users and locks are kept: beside the pid file of the dockerd that
+ * start-docker.sh starts (/var/run, emptied at boot like the engine), so that runs with
+ * different KUBENOTES_CACHE folders still see each other; without root, in the cache.
+ */
+export function dockerEngineStateDir(): string {
+  return process.getuid?.() === 0
+    ? '/var/run/kubenotes-docker-engine'
+    : join(testCacheDir(), 'docker-engine');
+}
+
 export interface DockerEngine {
   version: string;
   startedHere: boolean;
@@ -74,11 +85,7 @@ export async function useDockerEngine(options: {
   log: Log;
 }): Promise<DockerEngine | { unavailable: string }> {
   const { log } = options;
-  const service = new SharedService(
-    join(testCacheDir(), 'docker-engine'),
-    'the Docker engine',
-    log,
-  );
+  const service = new SharedService(dockerEngineStateDir(), 'the Docker engine', log);
   try {
     const use = await service.use(async () => {
       const running = await dockerEngineVersion();
