@@ -2,8 +2,12 @@
  * Doc-tests: every runnable block of every chapter, chapter by chapter in reading order, sent
  * through the real sandbox server's protocol to a session whose shell talks to the test
  * cluster, with the variables' default values. Each block must succeed, or do what its fence
- * meta declares (`exit=N`, `until="…"`, `timeout=…`); a block that needs what this sandbox
- * lacks (`needs=docker reason="…"`) is a declared skip, and a skip without a reason fails.
+ * meta declares (`exit=N`, `until="…"`, `timeout=…`); a block that needs what this tier does
+ * not have (`needs=docker reason="…"`) is a declared skip, and a skip without a reason fails.
+ * The tier decides its capabilities itself (doc-capabilities.ts) and the summary says, per
+ * chapter, what its blocks need, whether the tier had it, and why. The chapters run in a
+ * namespace of this run's own, with free ports for their port variables, so that runs side by
+ * side on one machine do not meet (tests/README.md).
  *
  * The blocks are run by the same SnippetRunner the browser uses, so the doc-tests prove the
  * Run button's logic too.
