@@ -108,8 +108,13 @@ export function testClusterPaths(): Paths {
     kubeconfig: path.join(stateDir, 'kubeconfig'),
     kwokctlConfig: path.join(stateDir, 'kwokctl.yaml'),
     podLogsFile: path.join(stateDir, 'pod-logs.log'),
-    // Outside the cache: as root, exec'd commands run as nobody, who cannot enter /root.
-    execDir: path.join(tmpdir(), `kubenotes-test-cluster-exec-${process.getuid?.() ?? 'user'}`),
+    // Outside the cache: as root, exec'd commands run as nobody, who cannot enter /root. One
+    // per cluster (named after its state folder): stopping a cluster kills what runs in its
+    // exec folder, which must never be another cluster's (another KUBENOTES_CACHE).
+    execDir: path.join(
+      tmpdir(),
+      `kubenotes-test-cluster-exec-${process.getuid?.() ?? 'user'}-${hash(stateDir)}`,
+    ),
     lockFile: path.join(stateDir, '.lock'),
   };
 }
@@ -220,6 +225,7 @@ export async function stopTestCluster(options: TestClusterOptions = {}): Promise
     }
     await rm(paths.kubeconfig, { force: true });
     const leftovers = await killLeftovers(paths, log);
+    await rm(paths.execDir, { recursive: true, force: true });
     log(
       leftovers === 0
         ? `test cluster ${CLUSTER_NAME} is down`
