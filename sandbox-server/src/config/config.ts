@@ -343,7 +343,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--join-code',
     env: ['KUBENOTES_JOIN_CODES'],
     repeatable: true,
-    help: 'code a participant must give (workshop)',
+    help: 'code a participant must give, CODE or CODE:SEATS (workshop)',
   },
   {
     path: 'instance',

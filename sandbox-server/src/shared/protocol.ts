@@ -28,6 +28,8 @@ export type ErrorCode =
   | 'bad_token'
   | 'no_session'
   | 'wrong_join_code'
+  /** every seat of the join code given is taken (--join-code code:seats) */
+  | 'join_code_full'
   | 'rate_limited'
   | 'server_full'
   /** the server ran out of file descriptors (EMFILE/ENFILE): not full, starved */
