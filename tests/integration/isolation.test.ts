@@ -485,6 +485,21 @@ test("a participant's processes get a small open-file limit they cannot raise, a
   }
 });
 
+test('a sandbox that fails to open leaves no home folder and no mount', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  // The relay refusing the session's entrance (as when the server is out of descriptors).
+  const iso = isolation({
+    apiRelay: {
+      open: () => Promise.reject(Object.assign(new Error('EMFILE'), { code: 'EMFILE' })),
+    },
+  });
+  const state = stateDir();
+  const home = join(state, 'sessions', 'never-started');
+  await assert.rejects(iso.open('never-started', home), /EMFILE/);
+  assert.equal(existsSync(home), false, 'the home folder is gone');
+  assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(home), 'and so is its mount');
+});
+
 test('homes a dead server left mounted are unmounted when the next one starts; a live one keeps its own', async (t) => {
   if (skipReason) return t.skip(skipReason);
   const dead = mkdtempSync(join(tmpdir(), 'kubenotes-dead-home-'));

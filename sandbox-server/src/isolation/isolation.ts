@@ -5,7 +5,7 @@
  * of it once, after which no process of the session is left and the uid can be handed out
  * again.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../telemetry/log.ts';
 import type { RelayEntrance, RelayEntrances } from './api-relay.ts';
@@ -146,6 +146,8 @@ export class Isolation {
     } catch (error) {
       await entrance?.dispose();
       await unmountUnder(home);
+      // The folder mountHome made: a session that never started leaves no home behind.
+      rmSync(home, { recursive: true, force: true });
       this.#pool.release(uid); // nothing ran as it yet
       throw error;
     }

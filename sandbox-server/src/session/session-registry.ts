@@ -117,6 +117,7 @@ export class SessionRegistry {
     try {
       sandbox = await this.#isolation?.open(id, home);
     } catch (error) {
+      removeHome(home);
       this.#log.log('error', 'sandbox_failed', {
         session: id,
         message: (error as Error).message,
