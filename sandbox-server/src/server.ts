@@ -16,7 +16,7 @@ import { type Config, relayedShells, sandboxedShells } from './config/config.ts'
 import { AdminApi, sessionSummary } from './http/admin-api.ts';
 import { HttpApi } from './http/http-api.ts';
 import { HttpError, sendError } from './http/http-error.ts';
-import { corsHeaders, isOriginAllowed } from './http/origins.ts';
+import { corsHeaders, isOriginAllowed, originPolicy } from './http/origins.ts';
 import { RateLimiter, WRONG_TOKENS_PER_MINUTE } from './http/rate-limit.ts';
 import { StaticSite } from './http/static-site.ts';
 import { refuse, TerminalSockets } from './http/terminal-socket.ts';
@@ -196,6 +196,7 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
   admin = new AdminApi({ config, registry, metrics });
   const sockets = new TerminalSockets({ config, registry, log, metrics, wrongTokens });
   const site = config.siteDir ? new StaticSite(config.siteDir) : undefined;
+  const origins = originPolicy(config);
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -229,7 +230,7 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
       throw new HttpError(400, 'bad_request', 'The request target is not a valid URL.');
     }
     if (path.startsWith('/api/')) {
-      if (!isOriginAllowed(req.headers, config.allowedOrigins)) {
+      if (!isOriginAllowed(req.headers, origins)) {
         throw new HttpError(
           403,
           'origin_not_allowed',

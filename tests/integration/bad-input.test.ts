@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { WebSocket } from 'ws';
+import { NoneProvider } from '../../sandbox-server/src/providers/none-provider.ts';
 import { terminalPath } from '../../sandbox-server/src/shared/protocol.ts';
 import {
   createSession,
@@ -13,7 +14,6 @@ import {
   TerminalClient,
   type UpgradeRefused,
 } from '../support/terminal-client.ts';
-import { NoneProvider } from '../../sandbox-server/src/providers/none-provider.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
 let server: TestServer;
@@ -287,4 +287,32 @@ test('HTTP: a server out of file descriptors says so (503 out_of_files), not tha
   } finally {
     await starved.stop();
   }
+});
+
+test("HTTP: DNS rebinding (Origin and Host both a name that is not the server's) is refused", async () => {
+  const port = new URL(server.url).port;
+  const { request } = await import('node:http');
+  // fetch will not set Host; a raw request does, as a browser on a rebound name would.
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/api/sessions',
+        headers: {
+          host: `rebind.evil.example:${port}`,
+          origin: `http://rebind.evil.example:${port}`,
+          'content-type': 'application/json',
+        },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', reject);
+    req.end('{}');
+  });
+  assert.equal(status, 403);
 });

@@ -16,7 +16,7 @@ import { tokensEqual } from '../session/tokens.ts';
 import { CloseCode, decodeClientMessage, type ErrorCode, Limits } from '../shared/protocol.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
-import { isOriginAllowed } from './origins.ts';
+import { isOriginAllowed, type OriginPolicy, originPolicy } from './origins.ts';
 import { clientAddress, RateLimiter, WRONG_TOKENS_PER_MINUTE } from './rate-limit.ts';
 
 const TERMINAL_PATH = /^\/api\/sessions\/([A-Za-z0-9_-]{1,64})\/terminal$/;
@@ -28,6 +28,7 @@ export function isTerminalPath(path: string): boolean {
 export class TerminalSockets {
   readonly #wss: WebSocketServer;
   readonly #config: Config;
+  readonly #origins: OriginPolicy;
   readonly #registry: SessionRegistry;
   readonly #log: Logger;
   readonly #alive = new WeakMap<WebSocket, boolean>();
@@ -46,6 +47,7 @@ export class TerminalSockets {
     this.#metrics = init.metrics;
     this.#wrongTokens = init.wrongTokens ?? new RateLimiter(WRONG_TOKENS_PER_MINUTE);
     this.#config = init.config;
+    this.#origins = originPolicy(init.config);
     this.#registry = init.registry;
     this.#log = init.log;
     this.#wss = new WebSocketServer({
@@ -68,7 +70,7 @@ export class TerminalSockets {
       this.#metrics?.error('not_found');
       return refuse(socket, 404, 'not_found', `There is no WebSocket endpoint at ${path}.`);
     }
-    if (!isOriginAllowed(req.headers, this.#config.allowedOrigins)) {
+    if (!isOriginAllowed(req.headers, this.#origins)) {
       this.#log.log('warn', 'origin_refused', { origin: req.headers.origin });
       this.#metrics?.error('origin_not_allowed');
       return refuse(
