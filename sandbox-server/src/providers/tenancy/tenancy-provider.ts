@@ -198,11 +198,24 @@ export class TenancyProvider implements ClusterProvider {
           serviceAccountName: PARTICIPANT,
           automountServiceAccountToken: true,
           terminationGracePeriodSeconds: 1,
+          // As Pod Security `restricted` (the namespace's level) requires: the participant is
+          // not root in their own shell pod either, whatever user the image names.
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 1000,
+            runAsGroup: 1000,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           containers: [
             {
               name: SHELL_POD,
               image,
               command: ['sleep', 'infinity'],
+              env: [{ name: 'HOME', value: '/tmp' }],
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ['ALL'] },
+              },
               resources: {
                 requests: { cpu: '50m', memory: '64Mi' },
                 limits: { cpu: '500m', memory: '256Mi' },
