@@ -17,9 +17,10 @@ import { AdminApi, sessionSummary } from './http/admin-api.ts';
 import { HttpApi } from './http/http-api.ts';
 import { HttpError, sendError } from './http/http-error.ts';
 import { corsHeaders, isOriginAllowed } from './http/origins.ts';
-import { RateLimiter, WRONG_TOKENS_PER_MINUTE } from './http/rate-limit.ts';
+import { WRONG_TOKENS_PER_MINUTE } from './http/rate-limit.ts';
 import { StaticSite } from './http/static-site.ts';
 import { refuse, TerminalSockets } from './http/terminal-socket.ts';
+import { TokenGuard } from './http/token-guard.ts';
 import { ApiRelay } from './isolation/api-relay.ts';
 import { Isolation } from './isolation/isolation.ts';
 import { killOrphansOfDeadServers } from './processes/process-tree.ts';
@@ -177,18 +178,21 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
     },
   });
   // Wrong session tokens, counted per client over HTTP and terminal attaches together.
-  const wrongTokens = new RateLimiter(WRONG_TOKENS_PER_MINUTE);
+  const sessionTokens = new TokenGuard({
+    wrongPerMinute: WRONG_TOKENS_PER_MINUTE,
+    trustProxy: config.trustProxy,
+  });
   const api = new HttpApi({
     config,
     registry,
-    wrongTokens,
+    sessionTokens,
     clusterStatus: async () => {
       clusterStatus = await provider.status();
       return clusterStatus;
     },
   });
   admin = new AdminApi({ config, registry, metrics });
-  const sockets = new TerminalSockets({ config, registry, log, metrics, wrongTokens });
+  const sockets = new TerminalSockets({ config, registry, log, metrics, sessionTokens });
   const site = config.siteDir ? new StaticSite(config.siteDir) : undefined;
 
   const server: Server = createServer((req, res) => {
