@@ -7,7 +7,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/config.ts';
 import type { ClusterStatus } from '../providers/provider.ts';
 import type { Session } from '../session/session.ts';
-import { CapacityError, LeaseError, type SessionRegistry } from '../session/session-registry.ts';
+import {
+  CapacityError,
+  LeaseError,
+  SandboxError,
+  type SessionRegistry,
+} from '../session/session-registry.ts';
 import { tokensEqual } from '../session/tokens.ts';
 import {
   CreateSessionRequest,
@@ -131,6 +136,14 @@ export class HttpApi {
           503,
           'cluster_unavailable',
           `The sandbox's cluster could not make your session: ${error.message}. Try again in a minute; if it persists, tell the instructor.`,
+          { 'retry-after': '30' },
+        );
+      }
+      if (error instanceof SandboxError) {
+        throw new HttpError(
+          503,
+          'sandbox_unavailable',
+          'The sandbox could not set up your shell. Try again in a minute; if it persists, tell the instructor (the server log says why).',
           { 'retry-after': '30' },
         );
       }

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import type { Isolation, SessionSandbox } from '../isolation/isolation.ts';
+import { UidsExhaustedError } from '../isolation/uid-pool.ts';
 import type { ClusterProvider } from '../providers/provider.ts';
 import type { ScreenHost } from '../screen/screen.ts';
 import type { ProgressMessage } from '../shared/protocol.ts';
@@ -20,10 +21,14 @@ export interface RegistryEvents {
   onAttachChange?(session: Session): void;
 }
 
+/** Really full: the session cap, or every sandbox uid in use. */
 export class CapacityError extends Error {}
 
 /** The cluster could not give the session what it needs (namespace, token). */
 export class LeaseError extends Error {}
+
+/** This machine could not make the session's sandbox (its home mount, its cgroup, …). */
+export class SandboxError extends Error {}
 
 export class SessionRegistry {
   readonly #sessions = new Map<string, Session>();
@@ -77,7 +82,7 @@ export class SessionRegistry {
     return [...this.#sessions.values()];
   }
 
-  /** Throws CapacityError when full. */
+  /** Throws CapacityError when full, SandboxError or LeaseError when a part cannot be made. */
   async create(): Promise<Session> {
     if (this.#sessions.size + this.#starting >= this.#max) {
       throw new CapacityError('full');
@@ -92,11 +97,15 @@ export class SessionRegistry {
       try {
         sandbox = await this.#isolation?.open(id, home);
       } catch (error) {
+        if (error instanceof UidsExhaustedError) {
+          this.#log.log('warn', 'sandbox_full', { session: id, message: error.message });
+          throw new CapacityError(error.message);
+        }
         this.#log.log('error', 'sandbox_failed', {
           session: id,
           message: (error as Error).message,
         });
-        throw new CapacityError((error as Error).message);
+        throw new SandboxError((error as Error).message);
       }
       let lease: Awaited<ReturnType<ClusterProvider['lease']>>;
       try {

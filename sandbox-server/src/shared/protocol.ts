@@ -46,6 +46,7 @@ export type ErrorCode =
   | 'too_slow'
   | 'server_shutdown'
   | 'cluster_unavailable'
+  | 'sandbox_unavailable'
   | 'server_fault';
 
 export const Limits = {

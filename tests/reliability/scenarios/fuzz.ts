@@ -669,7 +669,7 @@ const STATUS_CODES: Record<number, string[]> = {
   405: ['method_not_allowed'],
   413: ['too_large'],
   429: ['rate_limited'],
-  503: ['server_full', 'cluster_unavailable'],
+  503: ['server_full', 'cluster_unavailable', 'sandbox_unavailable'],
 };
 
 interface HttpState {
