@@ -34,7 +34,7 @@ function registryFailingWith(failure: () => Error) {
     stateDir,
     settings: {
       idleTimeoutMs: config.sessions.idleTimeout,
-      lifetimeMs: config.sessions.lifetime ?? 3_600_000,
+      lifetimeMs: config.sessions.lifetime,
       graceMs: config.sessions.grace,
       expiringWarningMs: config.sessions.expiringWarning,
       highWaterBytes: config.flow.highWaterBytes,
