@@ -72,10 +72,18 @@ export class AdminApi {
       for (const res of this.#streams) res.write(': keep-alive\n\n');
     }, 15_000);
     this.#keepAlive.unref();
+    init.registry.observe({
+      onCreated: (session) => this.#publish({ type: 'created', session: sessionSummary(session) }),
+      onEnded: (session, reason) => this.#publish({ type: 'ended', id: session.id, reason }),
+      onProgress: (session) =>
+        this.#publish({ type: 'progress', session: sessionSummary(session) }),
+      onAttachChange: (session) =>
+        this.#publish({ type: 'attached', session: sessionSummary(session) }),
+    });
   }
 
   /** Sends an event to every open instructor stream. */
-  publish(event: AdminEvent): void {
+  #publish(event: AdminEvent): void {
     if (this.#streams.size === 0) return;
     const frame = eventFrame(event);
     for (const res of this.#streams) res.write(frame);

@@ -6,6 +6,7 @@
  * again.
  */
 import { mkdirSync } from 'node:fs';
+import type { Config } from '../config/config.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { type CgroupLimits, SessionCgroup } from './cgroup.ts';
 import {
@@ -60,6 +61,25 @@ export const DEFAULT_ISOLATION: IsolationSettings = {
   readOnlyPaths: [],
   hostname: 'kubenotes',
 };
+
+/** The isolation settings of `--sandbox-*`, with the relay's socket when shells have one. */
+export function isolationSettings(
+  sandbox: Config['sandbox'],
+  apiRelaySocket: string | undefined,
+): Partial<IsolationSettings> {
+  return {
+    uidFirst: sandbox.uidFirst,
+    uidLast: sandbox.uidLast,
+    pids: sandbox.pids,
+    memoryBytes: sandbox.memory,
+    cpuPercent: sandbox.cpuPercent,
+    tmpSizeBytes: sandbox.tmpSize,
+    homeSizeBytes: sandbox.homeSize,
+    apiRelaySocket,
+    cgroupParent: sandbox.cgroupParent,
+    readOnlyPaths: sandbox.readOnlyPaths,
+  };
+}
 
 export class Isolation {
   readonly settings: IsolationSettings;
