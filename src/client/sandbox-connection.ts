@@ -1,5 +1,5 @@
 /**
- * The browser's side of PROTOCOL.md: creates a session (or resumes the one this browser has),
+ * The browser's side of docs/protocol.md: creates a session (or resumes the one this browser has),
  * attaches its terminal socket, reconnects with backoff when the network drops, and starts a
  * new session when the old one has ended. Loaded with the terminal, on the first Run.
  */

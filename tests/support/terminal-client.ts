@@ -1,6 +1,6 @@
 /**
  * A protocol client for Node: what tests, doc-tests and benchmarks use to drive a real
- * sandbox server over a real WebSocket. It speaks PROTOCOL.md exactly (attach, ack every
+ * sandbox server over a real WebSocket. It speaks docs/protocol.md exactly (attach, ack every
  * output frame unless told not to, decode control messages) and reads the OSC 133 marks to
  * know when a command ended and with which code.
  */

@@ -1,5 +1,5 @@
 /**
- * The instructor's endpoints (PROTOCOL.md, Admin), behind the admin token: list sessions with
+ * The instructor's endpoints (docs/protocol.md, Admin), behind the admin token: list sessions with
  * what each participant last ran, a live event stream (Server-Sent Events), end or extend a
  * session, broadcast a notice to every terminal; and `GET /metrics`.
  */

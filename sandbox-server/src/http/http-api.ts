@@ -1,5 +1,5 @@
 /**
- * The HTTP half of PROTOCOL.md: health and sessions. Every answer is JSON; every error is
+ * The HTTP half of docs/protocol.md: health and sessions. Every answer is JSON; every error is
  * `{"error":{"code","message"}}` with a code that never changes and a message a person can
  * act on.
  */

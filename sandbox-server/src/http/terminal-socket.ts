@@ -1,5 +1,5 @@
 /**
- * The WebSocket half of PROTOCOL.md. Bad requests are refused at the HTTP upgrade, before a
+ * The WebSocket half of docs/protocol.md. Bad requests are refused at the HTTP upgrade, before a
  * socket is allocated (foreign origin, unknown session); then the first message must be a
  * valid attach within the attach timeout; after that, binary frames are input and text frames
  * are decoded control messages. A refused message gets an `error` message and the socket
