@@ -128,14 +128,15 @@ export class TerminalClient {
     baseUrl: string,
     session: { id: string; token: string },
     options: AttachOptions = {},
+    timeoutMs = 10_000,
   ): Promise<TerminalClient> {
     const client = await TerminalClient.connect(baseUrl, session, options);
-    await client.waitFor(() => client.ready !== undefined, 10_000, 'ready');
+    await client.waitFor(() => client.ready !== undefined, timeoutMs, 'ready');
     // The first prompt may have arrived in the same read as `ready`: count it from the start.
     if (!client.ready?.resumed && !options.readOnly) {
       await client.waitFor(
         () => client.#markLog.some((e) => e.mark.kind === 'prompt'),
-        10_000,
+        timeoutMs,
         'the first prompt',
       );
     }
