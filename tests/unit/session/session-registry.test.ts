@@ -16,6 +16,7 @@ import {
   CapacityError,
   SandboxError,
   SessionRegistry,
+  sessionSettings,
 } from '../../../sandbox-server/src/session/session-registry.ts';
 import { createLogger } from '../../../sandbox-server/src/telemetry/log.ts';
 
@@ -32,17 +33,7 @@ function registryFailingWith(failure: () => Error) {
   const registry = new SessionRegistry({
     max: 5,
     stateDir,
-    settings: {
-      idleTimeoutMs: config.sessions.idleTimeout,
-      lifetimeMs: config.sessions.lifetime,
-      graceMs: config.sessions.grace,
-      expiringWarningMs: config.sessions.expiringWarning,
-      highWaterBytes: config.flow.highWaterBytes,
-      lowWaterBytes: config.flow.lowWaterBytes,
-      tooSlowMs: config.flow.tooSlow,
-      screen: config.screen,
-      shell: { command: 'bash', path: '/usr/bin:/bin', passEnv: [], serverEnv: {} },
-    },
+    settings: sessionSettings(config, { PATH: '/usr/bin:/bin' }),
     provider: new NoneProvider('test'),
     log: createLogger((line) => logs.push(line), 'debug'),
     isolation,
