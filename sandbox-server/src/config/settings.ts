@@ -45,17 +45,20 @@ const list = z
   .union([z.array(z.string()), z.string()])
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
 
-interface About {
+interface Names {
   flag: string;
   /** environment variables, the first one preferred */
   env: readonly string[];
   help: string;
-  /** the flag may be given more than once; the variable holds a comma-separated list */
-  repeatable?: boolean;
-  /** the flag takes no value (and has a `--no-` form) */
-  boolean?: boolean;
   /** the default in words, where the value alone would not say it */
   shown?: string;
+}
+
+interface About extends Names {
+  /** a list: the flag may be given more than once, the variable holds a comma-separated list */
+  repeatable: boolean;
+  /** on or off: the flag takes no value and has a `--no-` form */
+  boolean: boolean;
 }
 
 /** One setting: the schema its value is parsed with (its default included) and its names. */
@@ -65,25 +68,26 @@ export class Setting<S extends z.ZodType = z.ZodType> {
   /** the default as a person writes it, undefined when there is none */
   readonly default: unknown;
 
-  constructor(schema: S, about: About, fallback: unknown) {
+  constructor(value: z.ZodType, schema: S, names: Names, fallback: unknown) {
     this.schema = schema;
-    this.about = about;
+    // How the flag is given follows from the value's kind, so it cannot disagree with it.
+    this.about = { ...names, repeatable: value === list, boolean: value === flag };
     this.default = fallback;
   }
 }
 
 /** A setting with a default, given as a person would write it (`30m`, `256Mi`). */
 function setting<S extends z.ZodType>(
-  schema: S,
+  value: S,
   fallback: z.input<S>,
-  about: About,
+  names: Names,
 ): Setting<z.ZodPrefault<S>> {
-  return new Setting(schema.prefault(fallback), about, fallback);
+  return new Setting(value, value.prefault(fallback), names, fallback);
 }
 
 /** A setting that is unset unless given. */
-function optional<S extends z.ZodType>(schema: S, about: About): Setting<z.ZodOptional<S>> {
-  return new Setting(schema.optional(), about, undefined);
+function optional<S extends z.ZodType>(value: S, names: Names): Setting<z.ZodOptional<S>> {
+  return new Setting(value, value.optional(), names, undefined);
 }
 
 export const SETTINGS = {
@@ -110,14 +114,12 @@ export const SETTINGS = {
   allowedOrigins: setting(list, [], {
     flag: '--allowed-origin',
     env: ['KUBENOTES_ALLOWED_ORIGINS'],
-    repeatable: true,
     help: 'origin of pages allowed to use the API',
     shown: 'own origin and localhost',
   }),
   trustProxy: setting(flag, false, {
     flag: '--trust-proxy',
     env: ['KUBENOTES_TRUST_PROXY'],
-    boolean: true,
     help: "take the client's address from X-Forwarded-For",
   }),
   cluster: {
@@ -156,7 +158,6 @@ export const SETTINGS = {
     preloadImages: setting(list, [], {
       flag: '--preload-image',
       env: ['KUBENOTES_PRELOAD_IMAGES'],
-      repeatable: true,
       help: 'image loaded into the kind nodes at start, for venues with a bad network',
     }),
   },
@@ -224,7 +225,6 @@ export const SETTINGS = {
     enabled: setting(flag, true, {
       flag: '--screen',
       env: ['KUBENOTES_SCREEN'],
-      boolean: true,
       help: 'keep each screen server-side, for resume',
     }),
     scrollback: setting(count(0).max(100_000), 1000, {
@@ -248,7 +248,6 @@ export const SETTINGS = {
     passEnv: setting(list, [], {
       flag: '--pass-env',
       env: ['KUBENOTES_PASS_ENV'],
-      repeatable: true,
       help: "names of the server's environment variables passed to the shells",
     }),
     stateDir: optional(z.string(), {
@@ -266,7 +265,6 @@ export const SETTINGS = {
   joinCodes: setting(list, [], {
     flag: '--join-code',
     env: ['KUBENOTES_JOIN_CODES'],
-    repeatable: true,
     help: 'workshop: code a participant must give',
   }),
   instance: setting(
@@ -359,7 +357,6 @@ export const SETTINGS = {
     readOnlyPaths: setting(list, [], {
       flag: '--sandbox-read-only',
       env: ['KUBENOTES_SANDBOX_READ_ONLY'],
-      repeatable: true,
       help: 'host folder shown read-only inside workshop shells',
     }),
   },
