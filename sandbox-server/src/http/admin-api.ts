@@ -20,7 +20,8 @@ import { HttpError, readJsonBody, sendJson } from './http-error.ts';
 import { WRONG_TOKENS_PER_MINUTE } from './rate-limit.ts';
 import { TokenGuard } from './token-guard.ts';
 
-const SESSION_PATH = /^\/api\/admin\/sessions\/([^/]+?)(\/extend)?$/;
+/** `/api/admin/sessions/<id>[/extend]`: any segment; one that is no session id is `no_session`. */
+const SESSION_PATH = /^\/api\/admin\/sessions\/([^/]+)(\/extend)?$/;
 const Extend = z.object({
   minutes: z
     .number()
@@ -30,7 +31,7 @@ const Extend = z.object({
 });
 const Broadcast = z.object({ message: z.string().trim().min(1).max(500) });
 
-export function sessionSummary(session: Session): SessionSummary {
+function sessionSummary(session: Session): SessionSummary {
   const progress = session.lastProgress;
   return {
     id: session.id,
