@@ -168,7 +168,7 @@ export class HttpApi {
   }
 }
 
-export function sessionInfo(session: Session): SessionInfoBody {
+function sessionInfo(session: Session): SessionInfoBody {
   return {
     id: session.id,
     namespace: session.namespace,
