@@ -4,6 +4,8 @@
  * provider, the API relay and the isolation of workshop shells, the screens, the session
  * registry, then the HTTP parts (routed in http/http-server.ts).
  */
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chooseProvider } from './choose-provider.ts';
@@ -67,7 +69,12 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
 async function start(config: Config, deps: ServerDeps, made: Resource[]): Promise<SandboxServer> {
   const { log } = deps;
   const env = deps.env ?? process.env;
-  const stateDir = config.shell.stateDir ?? join(tmpdir(), `kubenotes-${process.pid}`);
+  // Without --state-dir, a folder of our own that goes when the server stops: a fixed name
+  // (the pid) could be handed to a later server with an earlier one's leftovers in it.
+  const stateDir = config.shell.stateDir ?? mkdtempSync(join(tmpdir(), 'kubenotes-'));
+  if (config.shell.stateDir === undefined) {
+    made.push({ dispose: () => rm(stateDir, { recursive: true, force: true }) });
+  }
   const metrics = new Metrics();
   const provider =
     deps.provider ??
@@ -137,6 +144,11 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
         await provider.dispose();
         await relay?.dispose();
         await screens?.dispose();
+        if (config.shell.stateDir === undefined) {
+          await rm(stateDir, { recursive: true, force: true }).catch((error: Error) => {
+            log.log('warn', 'state_dir_not_removed', { stateDir, message: error.message });
+          });
+        }
         log.log('info', 'stopped');
       })();
       return closing;
