@@ -21,6 +21,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CONTENT = join(ROOT, 'content');
 /** Commands without their own timeout= get this bound, so a hung `wait` cannot hang CI. */
 const DEFAULT_TIMEOUT_MS = 120_000;
+/** `KUBENOTES_DOC_CHAPTERS=pods,services`: only these chapters (slugs), for writing one. */
+const ONLY_CHAPTERS = process.env.KUBENOTES_DOC_CHAPTERS?.split(',').map((slug) => slug.trim());
 
 interface ChapterResult {
   slug: string;
@@ -41,6 +43,7 @@ function chapters(): { slug: string; order: number; chapter: CollectedChapter }[
       return { slug, order: Number(chapter.frontmatter.order ?? 0), chapter };
     })
     .filter(({ chapter }) => chapter.snippets.length > 0)
+    .filter(({ slug }) => !ONLY_CHAPTERS || ONLY_CHAPTERS.includes(slug))
     .sort((a, b) => a.order - b.order);
 }
 
