@@ -102,12 +102,22 @@ async function main(): Promise<void> {
         });
         result.ran++;
         const from = term.output.length;
-        const outcome = await runner.run({
+        let outcome = await runner.run({
           commands,
           exit: snippet.meta.exit,
           until: snippet.meta.until,
           timeoutMs: snippet.meta.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         });
+        const shown = plain(term.output.slice(from));
+        const expected = snippet.meta.expect;
+        // The typed commands are echoed too: the text must appear more often than they hold it.
+        if (
+          outcome.ok &&
+          expected &&
+          count(shown, expected) <= count(commands.join('\n'), expected)
+        ) {
+          outcome = { ok: false, reason: `its output does not show expect="${expected}"` };
+        }
         if (outcome.ok) {
           result.succeeded++;
           console.log(`  ✓ ${where}`);
@@ -146,6 +156,10 @@ async function main(): Promise<void> {
     `doc-tests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`,
   );
   process.exit(total.failed === 0 && total.passed > 0 ? 0 : 1);
+}
+
+function count(text: string, part: string): number {
+  return text.split(part).length - 1;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();
