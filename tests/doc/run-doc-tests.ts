@@ -22,7 +22,9 @@ const CONTENT = join(ROOT, 'content');
 /** Commands without their own timeout= get this bound, so a hung `wait` cannot hang CI. */
 const DEFAULT_TIMEOUT_MS = 120_000;
 /** `KUBENOTES_DOC_CHAPTERS=pods,services`: only these chapters (slugs), for writing one. */
-const ONLY_CHAPTERS = process.env.KUBENOTES_DOC_CHAPTERS?.split(',').map((slug) => slug.trim());
+const ONLY_CHAPTERS = process.env.KUBENOTES_DOC_CHAPTERS
+  ? process.env.KUBENOTES_DOC_CHAPTERS.split(',').map((slug) => slug.trim())
+  : undefined;
 
 interface ChapterResult {
   slug: string;
