@@ -99,6 +99,20 @@ test('pack saves for the Docker engine’s platform, which is the kind node’s'
   assert.match(packSummary(manifest, out), /, saved for linux\/arm64:/);
 });
 
+test('an image Pods run and a Dockerfile builds FROM goes into both archives', async (t) => {
+  const { dir, out } = withContent(t);
+  writeFileSync(
+    join(dir, 'content', 'both.mdx'),
+    `---\ntitle: Both\norder: 2\n---\n\n\`\`\`console\n$ cat > Dockerfile << 'EOF'\n> FROM alpine:3.22\n> EOF\n$ kubectl run client --image=alpine:3.22\n\`\`\`\n`,
+  );
+  const docker = fakeDocker('1.52');
+  const manifest = await pack(options(dir, out), { run: docker.run, log: () => {} });
+  assert.deepEqual(manifest.members, {
+    'cluster-images.tar': ['alpine:3.22', 'nginx:1.29-alpine'],
+    'docker-images.tar': ['alpine:3.22'],
+  });
+});
+
 test('pack --platform saves for the platform asked for (a venue machine of another kind)', async (t) => {
   const { dir, out } = withContent(t);
   const docker = fakeDocker('1.52', 'linux/arm64');

@@ -57,6 +57,8 @@ export interface PackManifest {
   images: PackedImage[];
   /** images the chapters build themselves: nothing to pack */
   built: { image: string; usedBy: ImageUser[] }[];
+  /** images the chapters name to show a pull that fails: nothing to pack */
+  unpullable?: { image: string; usedBy: ImageUser[] }[];
   /** images not found in the local Docker engine (packed only with --allow-missing) */
   missing: PackedImage[];
   /** which images each archive member holds */
@@ -218,6 +220,7 @@ export function plan(chapters: readonly ChapterSource[]): PackManifest {
     created: new Date().toISOString(),
     images: found.images.map((n) => ({ ...n, ref: normalizeImage(n.image) })),
     built: found.built,
+    unpullable: found.unpullable,
     missing: [],
     members: {},
   };
@@ -286,8 +289,10 @@ export async function pack(options: PackOptions, deps: PackDeps = {}): Promise<P
   manifest.images = present;
 
   const cluster = present.filter((i) => i.where.includes('cluster')).map((i) => i.image);
+  // An image needed in both places (alpine: Pods run it, and a Dockerfile builds FROM it)
+  // goes into both archives.
   const docker = present
-    .filter((i) => !i.where.includes('cluster'))
+    .filter((i) => i.where.includes('docker'))
     .map((i) => i.image)
     .concat(manifest.nodeImage && !nodeMissing ? [manifest.nodeImage.image] : []);
   if (manifest.nodeImage && nodeMissing) delete manifest.nodeImage;
@@ -358,9 +363,12 @@ export function packSummary(manifest: PackManifest, out: string): string {
   const built = manifest.built.length
     ? `\nBuilt by the chapters themselves (not packed): ${manifest.built.map((b) => b.image).join(', ')}`
     : '';
+  const unpullable = manifest.unpullable?.length
+    ? `\nNamed to show a pull that fails (not packed): ${manifest.unpullable.map((b) => b.image).join(', ')}`
+    : '';
   const missing = manifest.missing.length
     ? `\nMISSING (not packed): ${manifest.missing.map((m) => m.image).join(', ')}`
     : '';
   const platform = manifest.platform ? `, saved for ${manifest.platform}` : '';
-  return `${out}${size}${platform}:\n${rows.join('\n')}${built}${missing}\nAt the venue: kubenotes preload ${out} --name <kind cluster>`;
+  return `${out}${size}${platform}:\n${rows.join('\n')}${built}${unpullable}${missing}\nAt the venue: kubenotes preload ${out} --name <kind cluster>`;
 }
