@@ -2,7 +2,8 @@
  * Doc-tests: every runnable block of every chapter, chapter by chapter in reading order, sent
  * through the real sandbox server's protocol to a session whose shell talks to the test
  * cluster, with the variables' default values. Each block must succeed, or do what its fence
- * meta declares (`exit=N`, `until="…"`, `timeout=…`); a block that needs what this sandbox
+ * meta declares (`exit=N`, `until="…"`, `timeout=…`, `expect="…"`: text its output must
+ * show); a block that needs what this sandbox
  * lacks (`needs=docker reason="…"`) is a declared skip, and a skip without a reason fails.
  *
  * The blocks are run by the same SnippetRunner the browser uses, so the doc-tests prove the
