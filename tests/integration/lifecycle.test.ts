@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { processesInSession } from '../../sandbox-server/src/process-tree.ts';
+import { processesInSession } from '../../sandbox-server/src/processes/process-tree.ts';
 import { NoneProvider } from '../../sandbox-server/src/providers/none-provider.ts';
 import { startServerProcess } from '../support/server-process.ts';
 import { createSession, TerminalClient } from '../support/terminal-client.ts';
