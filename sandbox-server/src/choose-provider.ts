@@ -90,7 +90,7 @@ async function workshopProvider(
   return new TenancyProvider({
     admin,
     instance: config.instance,
-    tokenSeconds: Math.ceil((config.sessions.lifetime ?? 2 * 3_600_000) / 1000),
+    tokenSeconds: Math.ceil(config.sessions.lifetime / 1000),
     limits: { ...DEFAULT_LIMITS, ...config.quota },
     podSecurity: config.podSecurity,
     podShell: config.shell.podImage ? { image: config.shell.podImage } : undefined,

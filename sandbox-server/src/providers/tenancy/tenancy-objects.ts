@@ -44,7 +44,7 @@ export const DEFAULT_LIMITS: TenancyLimits = {
 /**
  * Pod Security admission on every participant namespace. Without it the Role's `pods: create`
  * let a participant run a privileged pod with the node's / and pid namespace mounted, i.e.
- * root on the node (reliability suite, workshop-escape scenario). `restricted` (the default)
+ * root on the node. `restricted` (the default)
  * also requires non-root, no privilege escalation, every capability dropped and seccomp
  * RuntimeDefault; `baseline` refuses privileged pods, host namespaces, hostPath, host ports and
  * added capabilities only. Warnings always name what `restricted` would refuse.
@@ -100,16 +100,10 @@ const RULES = [
     verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'],
   },
   // Endpoints read-only: written by hand, a selector-less Service could point at another
-  // participant's Pod IP (CVE-2021-25740; taken out of edit/admin in Kubernetes 1.22). The
-  // controller writes EndpointSlices from each Service's selector.
+  // participant's Pod IP (CVE-2021-25740; taken out of edit/admin in Kubernetes 1.22).
   {
     apiGroups: [''],
     resources: ['endpoints', 'events', 'resourcequotas', 'limitranges'],
-    verbs: ['get', 'list', 'watch'],
-  },
-  {
-    apiGroups: ['discovery.k8s.io'],
-    resources: ['endpointslices'],
     verbs: ['get', 'list', 'watch'],
   },
   {
@@ -131,6 +125,12 @@ const RULES = [
     verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
   },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['get', 'list', 'watch'] },
+  // The Services chapter reads a Service's endpoints as EndpointSlices (the controller writes them).
+  {
+    apiGroups: ['discovery.k8s.io'],
+    resources: ['endpointslices'],
+    verbs: ['get', 'list', 'watch'],
+  },
 ];
 
 export function tenancyObjects(
