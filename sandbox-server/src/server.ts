@@ -4,6 +4,7 @@
  *
  *   request ─┬─ OPTIONS /api/*        → CORS preflight (allowed origins)
  *            ├─ /api/*                → HttpApi (health, sessions)
+ *            ├─ /apps/*, POST /api/sessions/:id/apps → AppProxy (the reader's apps, isolated)
  *            ├─ upgrade …/terminal    → TerminalSockets (attach, input, output, flow control)
  *            └─ anything else         → StaticSite (the guide), when a site folder is set
  */
@@ -14,6 +15,8 @@ import { join } from 'node:path';
 import { chooseProvider } from './choose-provider.ts';
 import { type Config, relayedShells, sandboxedShells } from './config/config.ts';
 import { AdminApi, sessionSummary } from './http/admin-api.ts';
+import { AppProxy } from './http/app-proxy.ts';
+import { APPS_PREFIX } from './http/app-route.ts';
 import { HttpApi } from './http/http-api.ts';
 import { HttpError, sendError } from './http/http-error.ts';
 import { corsHeaders, isOriginAllowed } from './http/origins.ts';
@@ -42,6 +45,8 @@ function pathOf(target: string | undefined): string | undefined {
     return undefined;
   }
 }
+
+const APP_LINKS_PATH = /^\/api\/sessions\/([A-Za-z0-9_-]{1,64})\/apps$/;
 
 export interface SandboxServer {
   readonly url: string;
@@ -190,6 +195,7 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
   admin = new AdminApi({ config, registry, metrics });
   const sockets = new TerminalSockets({ config, registry, log, metrics, wrongTokens });
   const site = config.siteDir ? new StaticSite(config.siteDir) : undefined;
+  const apps = new AppProxy({ config, registry, wrongTokens, log });
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -222,6 +228,17 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
     if (path === undefined) {
       throw new HttpError(400, 'bad_request', 'The request target is not a valid URL.');
     }
+    // The apps' own origin serves them and nothing else; the guide's origin then serves none.
+    if (apps.isAppsOrigin(req)) {
+      if (path.startsWith(APPS_PREFIX)) return apps.handle(req, res);
+      throw new HttpError(404, 'not_found', "This origin serves readers' apps only, under /apps/.");
+    }
+    if (path.startsWith(APPS_PREFIX)) {
+      if (config.apps.origin) {
+        throw new HttpError(404, 'not_found', `Apps are opened from ${config.apps.origin}.`);
+      }
+      return apps.handle(req, res);
+    }
     if (path.startsWith('/api/')) {
       if (!isOriginAllowed(req.headers, config.allowedOrigins)) {
         throw new HttpError(
@@ -238,6 +255,13 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
         return;
       }
       if (path.startsWith('/api/admin/')) return admin?.handle(req, res, path);
+      const appLinks = APP_LINKS_PATH.exec(path);
+      if (appLinks) {
+        if (req.method !== 'POST') {
+          throw new HttpError(405, 'method_not_allowed', 'Use POST here.', { allow: 'POST' });
+        }
+        return apps.link(req, res, api.authorize(req, appLinks[1] ?? ''));
+      }
       return api.handle(req, res, path);
     }
     if (path === '/metrics') return admin?.metrics(req, res, sockets.connections);
@@ -253,6 +277,14 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
     const path = pathOf(req.url);
     if (path === undefined) {
       return refuse(socket, 400, 'bad_request', 'The request target is not a valid URL.');
+    }
+    if (path.startsWith(APPS_PREFIX)) {
+      return refuse(
+        socket,
+        501,
+        'upgrade_not_supported',
+        "WebSockets do not pass through to readers' apps; use `kubectl port-forward` for an app that needs them.",
+      );
     }
     sockets.handleUpgrade(req, socket, head, path);
   });

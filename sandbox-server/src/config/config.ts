@@ -53,6 +53,21 @@ export const ConfigSchema = z.object({
   siteDir: z.string().optional(),
   allowedOrigins: list.default([]),
   trustProxy: flag.default(false),
+  /** the app route (http/app-proxy.ts) */
+  apps: z
+    .object({
+      /** an origin of their own for readers' apps (another host name for this server) */
+      origin: z
+        .url({
+          protocol: /^https?$/,
+          error: 'expected an origin such as https://apps.example or http://localhost:8080',
+        })
+        .transform((url) => new URL(url).origin)
+        .optional(),
+      /** how long an app may take to answer */
+      timeout: duration.default(15_000),
+    })
+    .prefault({}),
   cluster: z
     .object({
       provider: z.enum(['auto', 'kind', 'existing', 'none']).default('auto'),
@@ -186,6 +201,18 @@ export const SETTINGS: readonly Setting[] = [
     env: ['KUBENOTES_TRUST_PROXY'],
     boolean: true,
     help: "take the client's address from X-Forwarded-For",
+  },
+  {
+    path: 'apps.origin',
+    flag: '--apps-origin',
+    env: ['KUBENOTES_APPS_ORIGIN'],
+    help: "origin (another host name for this server) that serves readers' apps, kept apart from the guide's",
+  },
+  {
+    path: 'apps.timeout',
+    flag: '--apps-timeout',
+    env: ['KUBENOTES_APPS_TIMEOUT'],
+    help: "how long a reader's app may take to answer when opened",
   },
   {
     path: 'cluster.provider',

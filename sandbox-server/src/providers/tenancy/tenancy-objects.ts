@@ -117,6 +117,9 @@ const RULES = [
     verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
   },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['get', 'list', 'watch'] },
+  // Opening the participant's apps (http/app-proxy.ts): reading through the proxy only, so
+  // GET and HEAD; no other verb on these subresources.
+  { apiGroups: [''], resources: ['services/proxy', 'pods/proxy'], verbs: ['get'] },
 ];
 
 export function tenancyObjects(
