@@ -60,7 +60,7 @@ export async function startAppResponder(address: string, marker: string): Promis
     }
     const page = `<!doctype html>
 <html><head><title>${marker}</title><link rel="stylesheet" href="/style.css"></head>
-<body><h1>Hello from ${marker}</h1><p>path ${escape(path)}</p><a href="/about">About</a></body></html>`;
+<body><h1>Hello from ${marker}</h1><p>path ${escapeHtml(path)}</p><a href="/about">About</a></body></html>`;
     res.writeHead(200, {
       'content-type': 'text/html; charset=utf-8',
       'set-cookie': ['session=stolen; Path=/', 'other=1; Domain=127.0.0.1'],
@@ -86,6 +86,6 @@ export async function startAppResponder(address: string, marker: string): Promis
   };
 }
 
-function escape(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
