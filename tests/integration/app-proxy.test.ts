@@ -10,15 +10,14 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  CoreV1Api,
-  KubeConfig,
-  PatchStrategy,
-  RbacAuthorizationV1Api,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { chromium } from 'playwright';
-import { type AppResponder, hostAddress, startAppResponder } from '../support/app-responder.ts';
+import {
+  type AppResponder,
+  deployApp,
+  hostAddress,
+  startAppResponder,
+} from '../support/app-responder.ts';
 import { type CreatedSession, createSession, endSession } from '../support/terminal-client.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
@@ -37,49 +36,6 @@ function adminConfig(): KubeConfig {
   const config = new KubeConfig();
   config.loadFromFile(kubeconfig ?? '');
   return config;
-}
-
-/** A Pod (simulated) whose IP is this machine's, and a Service `name` in front of it. */
-async function deployApp(namespace: string, name: string, targetPort: number): Promise<void> {
-  const core = adminConfig().makeApiClient(CoreV1Api);
-  await core.createNamespacedPod({
-    namespace,
-    body: {
-      metadata: { name, labels: { app: name } },
-      spec: { containers: [{ name: 'web', image: 'nginx:1.29-alpine' }] },
-    },
-  });
-  for (let i = 0; ; i++) {
-    const pod = await core.readNamespacedPod({ name, namespace });
-    if (pod.status?.phase === 'Running' && pod.status.podIP) break;
-    if (i > 100) throw new Error(`pod ${namespace}/${name} did not start`);
-    await sleep(200);
-  }
-  // kwok gave it an address from a range nothing answers on: point it at the responder's.
-  await core.patchNamespacedPodStatus(
-    {
-      name,
-      namespace,
-      body: { status: { podIP: address, podIPs: [{ ip: address }] } },
-    },
-    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-  );
-  await core.createNamespacedService({
-    namespace,
-    body: {
-      metadata: { name },
-      spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort }] },
-    },
-  });
-  // The proxy goes by the Service's Endpoints: wait until they hold the new address.
-  for (let i = 0; ; i++) {
-    const endpoints = await core
-      .readNamespacedEndpoints({ name, namespace })
-      .catch(() => undefined);
-    if (endpoints?.subsets?.[0]?.addresses?.[0]?.ip === address) break;
-    if (i > 100) throw new Error(`no endpoints for ${namespace}/${name}`);
-    await sleep(200);
-  }
 }
 
 /**
@@ -166,8 +122,8 @@ describe('the app route on the test cluster', { skip }, () => {
     appA = await startAppResponder(address ?? '', 'app A');
     appB = await startAppResponder(address ?? '', 'app B');
     await Promise.all([
-      deployApp(a.namespace, 'web', appA.port),
-      deployApp(b.namespace, 'web', appB.port),
+      deployApp(adminConfig(), a.namespace, 'web', appA.port, address ?? ''),
+      deployApp(adminConfig(), b.namespace, 'web', appB.port, address ?? ''),
     ]);
   });
   after(async () => {
@@ -388,7 +344,7 @@ describe('the app route on the test cluster', { skip }, () => {
     // A session of its own: the fuzz spends most of a session's request budget.
     const f = await createSession(server.url);
     const appF = await startAppResponder(address ?? '', 'app F');
-    await deployApp(f.namespace, 'web', appF.port);
+    await deployApp(adminConfig(), f.namespace, 'web', appF.port, address ?? '');
     let reached = 0;
     for (let i = 0; i < 250; i++) {
       const suffix = Array.from({ length: 1 + Math.floor(random() * 5) }, pick).join(

@@ -11,6 +11,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  CoreV1Api,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 
 /** This machine's first non-loopback IPv4 address: what the API server may proxy to. */
 export function hostAddress(): string | undefined {
@@ -88,4 +95,56 @@ export async function startAppResponder(address: string, marker: string): Promis
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * A Pod (simulated) whose IP is this machine's `address`, and a Service `name` in front of it
+ * whose port 80 (named http) goes to `targetPort` there.
+ */
+export async function deployApp(
+  admin: KubeConfig,
+  namespace: string,
+  name: string,
+  targetPort: number,
+  address: string,
+): Promise<void> {
+  const core = admin.makeApiClient(CoreV1Api);
+  await core.createNamespacedPod({
+    namespace,
+    body: {
+      metadata: { name, labels: { app: name } },
+      spec: { containers: [{ name: 'web', image: 'nginx:1.29-alpine' }] },
+    },
+  });
+  for (let i = 0; ; i++) {
+    const pod = await core.readNamespacedPod({ name, namespace });
+    if (pod.status?.phase === 'Running' && pod.status.podIP) break;
+    if (i > 100) throw new Error(`pod ${namespace}/${name} did not start`);
+    await sleep(200);
+  }
+  // kwok gave it an address from a range nothing answers on: point it at the responder's.
+  await core.patchNamespacedPodStatus(
+    {
+      name,
+      namespace,
+      body: { status: { podIP: address, podIPs: [{ ip: address }] } },
+    },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  await core.createNamespacedService({
+    namespace,
+    body: {
+      metadata: { name },
+      spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort }] },
+    },
+  });
+  // The proxy goes by the Service's Endpoints: wait until they hold the new address.
+  for (let i = 0; ; i++) {
+    const endpoints = await core
+      .readNamespacedEndpoints({ name, namespace })
+      .catch(() => undefined);
+    if (endpoints?.subsets?.[0]?.addresses?.[0]?.ip === address) break;
+    if (i > 100) throw new Error(`no endpoints for ${namespace}/${name}`);
+    await sleep(200);
+  }
 }
