@@ -6,8 +6,11 @@
  * sandbox origin's storage.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
@@ -432,3 +435,92 @@ describe('the app route on the test cluster', { skip }, () => {
     }
   });
 });
+
+describe('local mode, apps on an origin of their own (--apps-origin)', { skip }, () => {
+  let server: TestServer;
+  let app: AppResponder;
+  let dir: string;
+  const namespace = `i19-local-${Date.now().toString(36)}`;
+
+  before(async () => {
+    // The local cluster's credentials, pinned to a namespace of this test's own.
+    const admin = adminConfig();
+    const core = admin.makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    const local = new KubeConfig();
+    local.loadFromOptions({
+      clusters: admin.clusters,
+      users: admin.users,
+      contexts: admin.contexts.map((c) => (c.name === context ? { ...c, namespace } : c)),
+      currentContext: context,
+    });
+    dir = mkdtempSync(join(tmpdir(), 'kubenotes-i19-'));
+    writeFileSync(join(dir, 'kubeconfig'), local.exportConfig(), { mode: 0o600 });
+    app = await startAppResponder(address ?? '', 'the local app');
+    await deployApp(admin, namespace, 'web', app.port, address ?? '');
+    const port = await freePort();
+    server = await startTestServer([
+      '--port',
+      String(port),
+      '--cluster',
+      'existing',
+      '--kubeconfig',
+      join(dir, 'kubeconfig'),
+      '--context',
+      context,
+      '--apps-origin',
+      `http://localhost:${port}`,
+    ]);
+  });
+  after(async () => {
+    await server?.stop();
+    await app?.close();
+    await adminConfig()
+      .makeApiClient(CoreV1Api)
+      .deleteNamespace({ name: namespace })
+      .catch(() => undefined);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('links point at the apps origin, which serves the app and nothing else; the guide origin refuses apps', async () => {
+    const session = await createSession(server.url);
+    assert.equal(session.namespace, namespace);
+    const made = await fetch(`${server.url}/api/sessions/${session.id}/apps`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ target: 'svc/web:80' }),
+    });
+    const { url } = await made.json();
+    const appsOrigin = `http://localhost:${new URL(server.url).port}`;
+    assert.ok(url.startsWith(`${appsOrigin}/apps/${session.id}/`), url);
+    const path = new URL(url).pathname;
+
+    const opened = await rawGet(server.url, path, { host: new URL(appsOrigin).host });
+    assert.equal(opened.status, 200);
+    assertIsolated(opened, 'apps origin');
+    assert.match(await opened.text(), /Hello from the local app/);
+
+    const onGuideOrigin = await rawGet(server.url, path, {});
+    assert.equal(onGuideOrigin.status, 404);
+    assert.match(
+      (await onGuideOrigin.json()).error.message,
+      /Apps are opened from http:\/\/localhost/,
+    );
+    const apiOnAppsOrigin = await rawGet(server.url, '/api/health', {
+      host: new URL(appsOrigin).host,
+    });
+    assert.equal(apiOnAppsOrigin.status, 404);
+    await endSession(server.url, session);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
