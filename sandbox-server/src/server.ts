@@ -194,7 +194,9 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
   });
   admin = new AdminApi({ config, registry, metrics });
   const sockets = new TerminalSockets({ config, registry, log, metrics, wrongTokens });
-  const site = config.siteDir ? new StaticSite(config.siteDir) : undefined;
+  const site = config.siteDir
+    ? new StaticSite(config.siteDir, config.apps.origin ? [config.apps.origin] : [])
+    : undefined;
   const apps = new AppProxy({ config, registry, wrongTokens, log });
 
   const server: Server = createServer((req, res) => {

@@ -5,6 +5,8 @@
  * this machine, see tests/support/app-responder.ts; a Pod's own port 80 has nothing there, so
  * the Pods chapter's block is tried with a Pod that does not exist).
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { KubeConfig } from '@kubernetes/client-node';
 import { expect, test } from '@playwright/test';
 import {
@@ -61,6 +63,22 @@ test.describe('the app pane', () => {
       // A new tab gets the same page, by a link that needs no token.
       const href = await pane.getByRole('link', { name: 'Open in a new tab' }).getAttribute('href');
       expect(href).toMatch(new RegExp(`/apps/[a-z0-9]+/[0-9a-z]+\\.[\\w-]{32}/svc/${name}:80/$`));
+      // No accessibility violations in the pane and its button (the app inside is the reader's).
+      // (evaluated, not added as a script: the site's CSP allows no script it does not know)
+      await page.evaluate(readFileSync(createRequire(import.meta.url).resolve('axe-core'), 'utf8'));
+      const violations = await page.evaluate(async () => {
+        type Run = (
+          context: unknown,
+          options: unknown,
+        ) => Promise<{ violations: { id: string }[] }>;
+        const axe = (window as unknown as { axe: { run: Run } }).axe;
+        const result = await axe.run(
+          { include: [['kn-app-pane'], ['kn-snippet:has(.kn-open)']] },
+          { runOnly: ['wcag2a', 'wcag2aa'], rules: { 'frame-tested': { enabled: false } } },
+        );
+        return result.violations.map((v) => v.id);
+      });
+      expect(violations).toEqual([]);
       if (screenshots) {
         await page.screenshot({ path: `${screenshots}/app-pane-${width}.png` });
       }

@@ -255,6 +255,8 @@ describe('the app route on the test cluster', { skip }, () => {
       ['svc/closed:80/', 502, 'app_wrong_port', /Nothing answers on port 80/],
       ['pod/waiting:80/', 503, 'app_not_ready', /is not running \(it is Pending\)/],
       ['svc/web:80/slow', 504, 'app_timeout', /took more than 2 s to answer/],
+      ['svc/web:80/big', 502, 'app_too_large', /more than 16 MiB/],
+      ['svc/web:80/bightml', 502, 'app_too_large', /more than 16 MiB/],
       ['svc/web:80/a/%2e%2e/%2e%2e/x', 400, 'bad_request', /encoded slashes, backslashes, dots/],
       ['svc/web:80/a/..%2fx', 400, 'bad_request', /encoded slashes/],
     ];

@@ -49,6 +49,28 @@ export async function startAppResponder(address: string, marker: string): Promis
       res.writeHead(200, { 'content-type': 'application/json' }).end(body);
       return;
     }
+    if (path.startsWith('/big')) {
+      // 17 MiB: over the route's bound, declared (binary) or not (chunked HTML).
+      const html = path.startsWith('/bightml');
+      res.writeHead(200, {
+        'content-type': html ? 'text/html' : 'application/octet-stream',
+        ...(html ? {} : { 'content-length': String(17 * 1024 * 1024) }),
+      });
+      const chunk = Buffer.alloc(1024 * 1024, 'a');
+      let sent = 0;
+      const more = () => {
+        while (sent < 17 && res.write(chunk)) sent++;
+        if (sent < 17)
+          res.once('drain', () => {
+            sent++;
+            more();
+          });
+        else res.end();
+      };
+      more();
+      res.on('error', () => undefined);
+      return;
+    }
     if (path.startsWith('/redirect')) {
       res.writeHead(302, { location: '/landing' }).end();
       return;

@@ -495,6 +495,10 @@ function send(
   body: Buffer,
   req: IncomingMessage,
 ): void {
-  res.writeHead(status, { ...headers, 'content-length': body.length });
+  // A HEAD's answer has no body, but says how long the GET's would be when the app did.
+  res.writeHead(
+    status,
+    req.method === 'HEAD' ? headers : { ...headers, 'content-length': body.length },
+  );
   res.end(req.method === 'HEAD' ? undefined : body);
 }
