@@ -43,10 +43,15 @@ test.describe('the app pane', () => {
     await app?.close();
   });
 
-  for (const width of [1280, 390]) {
-    test(`Open shows the Service's page in a sandboxed pane, keyboard only (${width} px)`, async ({
+  for (const [width, theme] of [
+    [1280, 'light'],
+    [390, 'light'],
+    [1280, 'dark'],
+  ] as const) {
+    test(`Open shows the Service's page in a sandboxed pane, keyboard only (${width} px, ${theme})`, async ({
       page,
     }) => {
+      await page.emulateMedia({ colorScheme: theme });
       await page.setViewportSize({ width, height: width > 800 ? 800 : 844 });
       await page.goto('/rolling-updates/');
       await page.getByLabel('deployment_name', { exact: true }).fill(name);
@@ -80,7 +85,7 @@ test.describe('the app pane', () => {
       });
       expect(violations).toEqual([]);
       if (screenshots) {
-        await page.screenshot({ path: `${screenshots}/app-pane-${width}.png` });
+        await page.screenshot({ path: `${screenshots}/app-pane-${width}-${theme}.png` });
       }
       // The pane closes from the keyboard too, and the terminal has the dock again.
       await pane.getByRole('button', { name: 'Close the app' }).focus();
