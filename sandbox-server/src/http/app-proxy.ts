@@ -17,7 +17,6 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from '../config/config.ts';
 import type { Session } from '../session/session.ts';
 import type { SessionRegistry } from '../session/session-registry.ts';
-import { tokensEqual } from '../session/tokens.ts';
 import { type AppTarget, formatAppTarget, parseAppTarget } from '../shared/app-target.ts';
 import { AppLinkRequest } from '../shared/protocol.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -29,9 +28,9 @@ import {
   sendAppError,
 } from './app-response.ts';
 import { APPS_PREFIX, type AppRoute, parseAppRoute, proxyPath } from './app-route.ts';
-import { bearer } from './http-api.ts';
 import { HttpError, readJsonBody, sendJson } from './http-error.ts';
-import { clientAddress, RateLimiter as Limiter, type RateLimiter } from './rate-limit.ts';
+import { RateLimiter } from './rate-limit.ts';
+import { bearer, type TokenGuard } from './token-guard.ts';
 
 /** Requests one session may make to its apps per minute (a page and its images, many times). */
 export const APP_REQUESTS_PER_MINUTE = 300;
@@ -50,14 +49,14 @@ export interface AppProxyContext {
   config: Config;
   registry: SessionRegistry;
   /** wrong session tokens per client, shared with the API and the terminal sockets */
-  wrongTokens: RateLimiter;
+  sessionTokens: TokenGuard;
   log: Logger;
 }
 
 export class AppProxy {
   readonly #ctx: AppProxyContext;
   readonly #links = new AppCapabilities();
-  readonly #perSession = new Limiter(APP_REQUESTS_PER_MINUTE);
+  readonly #perSession = new RateLimiter(APP_REQUESTS_PER_MINUTE);
   readonly #inFlight = new Map<string, number>();
   readonly #appsHost: string | undefined;
 
@@ -170,7 +169,7 @@ export class AppProxy {
     if (route.capability !== undefined) {
       const check = this.#links.check(route.capability, route.sessionId, route.target);
       if (check === 'invalid') {
-        this.#wrongToken(req);
+        this.#checkToken(req, undefined, []);
         throw new HttpError(
           401,
           'bad_token',
@@ -186,38 +185,38 @@ export class AppProxy {
       }
       return this.#ctx.registry.get(route.sessionId) ?? fail(nothingHere());
     }
-    const token = bearer(req.headers.authorization);
     // Found by the token, not by the id in the path, so a 401 says nothing about that id.
-    const owner = token
-      ? this.#ctx.registry.all().find((session) => tokensEqual(token, session.token))
-      : undefined;
-    if (!owner) {
-      this.#wrongToken(req);
-      throw new HttpError(
-        401,
-        'bad_token',
-        'The session token is missing or wrong: send it as "Authorization: Bearer <token>", or open the app through a link (POST /api/sessions/:id/apps).',
-      );
-    }
-    if (owner.id !== route.sessionId) throw nothingHere();
-    return owner;
+    const sessions = this.#ctx.registry.all();
+    const owner = this.#checkToken(
+      req,
+      bearer(req.headers.authorization),
+      sessions.map((session) => session.token),
+    );
+    const session = sessions[owner];
+    if (session?.id !== route.sessionId) throw nothingHere();
+    return session;
   }
 
-  #wrongToken(req: IncomingMessage): void {
-    const client = clientAddress(
-      req.socket.remoteAddress,
-      req.headers['x-forwarded-for'],
-      this.#ctx.config.trustProxy,
-    );
-    const budget = this.#ctx.wrongTokens.take(client);
-    if (!budget.ok) {
+  /** Which of `expected` the token is; else 401 (or 429 past the client's wrong guesses). */
+  #checkToken(req: IncomingMessage, given: string | undefined, expected: string[]): number {
+    const guard = this.#ctx.sessionTokens;
+    const result = guard.check(guard.client(req), given, expected);
+    if (result.ok) return result.matched;
+    if (result.code === 'rate_limited') {
       throw new HttpError(
         429,
         'rate_limited',
-        `Too many wrong session tokens or links from your address; try again in ${budget.retryAfterSeconds} s.`,
-        { 'retry-after': String(budget.retryAfterSeconds) },
+        `Too many wrong session tokens or links from your address; try again in ${result.retryAfterSeconds} s.`,
+        { 'retry-after': String(result.retryAfterSeconds) },
       );
     }
+    throw new HttpError(
+      401,
+      'bad_token',
+      given === undefined && expected.length === 0
+        ? 'This app link is not valid here: open the app again from the guide.'
+        : 'The session token is missing or wrong: send it as "Authorization: Bearer <token>", or open the app through a link (POST /api/sessions/:id/apps).',
+    );
   }
 
   async #proxy(
