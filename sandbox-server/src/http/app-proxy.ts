@@ -11,16 +11,16 @@
  * and nothing more); no WebSockets. Bounded: a response's size and time, requests per session
  * per minute and at once.
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from '../config/config.ts';
 import type { Session } from '../session/session.ts';
 import type { SessionRegistry } from '../session/session-registry.ts';
-import { type AppTarget, formatAppTarget, parseAppTarget } from '../shared/app-target.ts';
+import { formatAppTarget, parseAppTarget } from '../shared/app-target.ts';
 import { AppLinkRequest } from '../shared/protocol.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { APP_LINK_SECONDS, AppCapabilities } from './app-capability.ts';
+import { asApiStatus, explainRefusal, targetWords, tooLarge } from './app-errors.ts';
 import {
   forwardedRequestHeaders,
   ISOLATION_HEADERS,
@@ -28,6 +28,15 @@ import {
   sendAppError,
 } from './app-response.ts';
 import { APPS_PREFIX, type AppRoute, parseAppRoute, proxyPath } from './app-route.ts';
+import {
+  APP_MAX_BYTES,
+  apiRequest,
+  readAll,
+  send,
+  stream,
+  TimeoutError,
+  TooLarge,
+} from './app-upstream.ts';
 import { HttpError, readJsonBody, sendJson } from './http-error.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { bearer, type TokenGuard } from './token-guard.ts';
@@ -36,8 +45,6 @@ import { bearer, type TokenGuard } from './token-guard.ts';
 export const APP_REQUESTS_PER_MINUTE = 300;
 /** Requests of one session to its apps at once. */
 export const APP_REQUESTS_AT_ONCE = 6;
-/** The largest response passed on; HTML is read whole (to rewrite its links) up to this. */
-export const APP_MAX_BYTES = 16 * 1024 * 1024;
 /** How long a response's body may take once its headers came. */
 const APP_BODY_MS = 60_000;
 const STATUS_MAX_BYTES = 64 * 1024;
@@ -255,7 +262,7 @@ export class AppProxy {
     if (status >= 400 && /^application\/json/i.test(type)) {
       const body = await readAll(upstream, STATUS_MAX_BYTES);
       const apiStatus = asApiStatus(body);
-      if (apiStatus) throw await this.#explain(apiStatus, route.target, session, access);
+      if (apiStatus) throw await explainRefusal(apiStatus, route.target, session.namespace, access);
       // The app's own JSON error: passed on as it came.
       return send(
         res,
@@ -294,210 +301,8 @@ export class AppProxy {
       clearTimeout(bodyTimer);
     }
   }
-
-  /** The API server's refusal, in words a reader can act on. */
-  async #explain(
-    status: ApiStatus,
-    target: AppTarget,
-    session: Session,
-    access: KubeConfig,
-  ): Promise<HttpError> {
-    const what = targetWords(target);
-    const message = status.message ?? '';
-    const plural = target.kind === 'svc' ? 'services' : 'pods';
-    if (status.code === 404) {
-      return new HttpError(
-        404,
-        'app_not_found',
-        `There is no ${target.kind === 'svc' ? 'Service' : 'Pod'} ${target.name} in your namespace ${session.namespace}. Check the name with \`kubectl get ${plural}\`.`,
-      );
-    }
-    if (/no endpoints available/i.test(message)) {
-      return new HttpError(
-        503,
-        'app_not_ready',
-        `${what} has no ready Pod behind it: its selector matches no Pod, or they are not Ready yet. Look with \`kubectl get endpoints ${target.name}\` and \`kubectl get pods\`.`,
-      );
-    }
-    if (/no service port/i.test(message)) {
-      return new HttpError(
-        502,
-        'app_wrong_port',
-        `${what} has no port ${target.port}. See its ports with \`kubectl get service ${target.name}\`.`,
-      );
-    }
-    if (/address not allowed/i.test(message) && target.kind === 'pod') {
-      const phase = await podPhase(access, session.namespace, target.name);
-      return new HttpError(
-        503,
-        'app_not_ready',
-        `${what} is not running${phase ? ` (it is ${phase})` : ''}, so there is nothing to open yet. Watch it with \`kubectl get pod ${target.name} -w\`.`,
-      );
-    }
-    if (/connection refused/i.test(message)) {
-      return new HttpError(
-        502,
-        'app_wrong_port',
-        `Nothing answers on port ${target.port} of ${what}: the app listens on another port, or has not started. Check the container's port in \`kubectl describe ${target.kind === 'svc' ? 'service' : 'pod'} ${target.name}\`.`,
-      );
-    }
-    if (/timeout|deadline exceeded/i.test(message)) {
-      return new HttpError(
-        504,
-        'app_timeout',
-        `${what} did not answer in time (the API server said: ${message}).`,
-      );
-    }
-    return new HttpError(
-      status.code === 401 || status.code === 403 ? 403 : 502,
-      'app_refused',
-      `The Kubernetes API server refused to open ${what}: ${message || status.reason || `status ${status.code}`}`,
-    );
-  }
-}
-
-interface ApiStatus {
-  code?: number;
-  reason?: string;
-  message?: string;
-}
-
-function asApiStatus(body: Buffer): ApiStatus | undefined {
-  try {
-    const value = JSON.parse(body.toString('utf8'));
-    if (value?.kind === 'Status' && value?.apiVersion === 'v1') return value;
-  } catch {
-    // not JSON after all
-  }
-  return undefined;
-}
-
-function targetWords(target: AppTarget): string {
-  return `${target.kind === 'svc' ? 'The Service' : 'The Pod'} ${target.name}`;
-}
-
-function tooLarge(target: AppTarget): HttpError {
-  return new HttpError(
-    502,
-    'app_too_large',
-    `${targetWords(target)} answered with more than ${APP_MAX_BYTES / 1024 / 1024} MiB; the sandbox passes on less. Use \`kubectl port-forward\` for large downloads.`,
-  );
 }
 
 function fail(error: HttpError): never {
   throw error;
-}
-
-class TimeoutError extends Error {}
-class TooLarge extends Error {}
-
-/**
- * One request to the API server with these credentials; resolves with the response once its
- * headers came (within `timeoutMs`). Abandoned when the reader's response closes first.
- */
-async function apiRequest(
-  access: KubeConfig,
-  method: string,
-  path: string,
-  headers: Record<string, string>,
-  timeoutMs: number,
-  res?: ServerResponse,
-): Promise<IncomingMessage> {
-  const cluster = access.getCurrentCluster();
-  if (!cluster) throw new Error('no cluster in the credentials');
-  const server = new URL(cluster.server);
-  const options: https.RequestOptions = {
-    method,
-    hostname: server.hostname.replace(/^\[|\]$/g, ''),
-    port: server.port || (server.protocol === 'http:' ? 80 : 443),
-    path: `${server.pathname.replace(/\/$/, '')}${path}`,
-    headers: { ...headers },
-  };
-  await access.applyToHTTPSOptions(options);
-  return new Promise((resolve, reject) => {
-    const request = (server.protocol === 'http:' ? http : https).request(options, (response) => {
-      clearTimeout(timer);
-      resolve(response);
-    });
-    const timer = setTimeout(() => request.destroy(new TimeoutError('timeout')), timeoutMs);
-    request.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    res?.on('close', () => request.destroy());
-    request.end();
-  });
-}
-
-async function podPhase(access: KubeConfig, namespace: string, name: string): Promise<string> {
-  try {
-    const response = await apiRequest(
-      access,
-      'GET',
-      `/api/v1/namespaces/${namespace}/pods/${name}`,
-      { accept: 'application/json' },
-      5000,
-    );
-    const pod = JSON.parse((await readAll(response, 1024 * 1024)).toString('utf8'));
-    return typeof pod?.status?.phase === 'string' ? pod.status.phase : '';
-  } catch {
-    return '';
-  }
-}
-
-async function readAll(from: IncomingMessage, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of from) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      from.destroy();
-      throw new TooLarge();
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** Streams the app's body to the reader; cuts it off past `limit` bytes. */
-function stream(from: IncomingMessage, to: ServerResponse, limit: number): Promise<void> {
-  return new Promise((resolve) => {
-    let size = 0;
-    from.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        from.destroy();
-        to.destroy();
-        return;
-      }
-      if (!to.write(chunk)) {
-        from.pause();
-        to.once('drain', () => from.resume());
-      }
-    });
-    from.on('end', () => to.end());
-    from.on('error', () => to.destroy());
-    from.on('close', () => {
-      if (!from.readableEnded) to.destroy();
-    });
-    to.on('close', () => {
-      from.destroy();
-      resolve();
-    });
-  });
-}
-
-function send(
-  res: ServerResponse,
-  status: number,
-  headers: http.OutgoingHttpHeaders,
-  body: Buffer,
-  req: IncomingMessage,
-): void {
-  // A HEAD's answer has no body, but says how long the GET's would be when the app did.
-  res.writeHead(
-    status,
-    req.method === 'HEAD' ? headers : { ...headers, 'content-length': body.length },
-  );
-  res.end(req.method === 'HEAD' ? undefined : body);
 }
