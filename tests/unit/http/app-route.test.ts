@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AppCapabilities } from '../../../sandbox-server/src/http/app-capability.ts';
+import {
+  forwardedRequestHeaders,
+  passedResponseHeaders,
+} from '../../../sandbox-server/src/http/app-response.ts';
 import { parseAppRoute, proxyPath } from '../../../sandbox-server/src/http/app-route.ts';
 import { parseAppTarget } from '../../../sandbox-server/src/shared/app-target.ts';
 
@@ -139,4 +143,51 @@ test('links open one target of one session until they expire', () => {
   // The expiry cannot be stretched: it is under the MAC.
   const [, mac] = capability.split('.');
   assert.equal(links.check(`zzzzzzz.${mac}`, 'abc', web, now), 'invalid');
+});
+
+test("of the app's headers only the allow-list passes, and the isolation headers are always set", () => {
+  const out = passedResponseHeaders(
+    {
+      'content-type': 'text/html',
+      etag: '"x"',
+      location: '/api/v1/namespaces/kn-a/services/web:80/proxy/next',
+      'set-cookie': ['a=1; Domain=sandbox.example'],
+      refresh: '0; url=/api/sessions',
+      'clear-site-data': '"*"',
+      'strict-transport-security': 'max-age=1',
+      link: '</x.js>; rel=preload',
+      'access-control-allow-origin': '*',
+      'content-security-policy': 'sandbox allow-same-origin allow-scripts',
+      'service-worker-allowed': '/',
+      nel: '{}',
+      'report-to': '{}',
+    },
+    (location) =>
+      location.replace('/api/v1/namespaces/kn-a/services/web:80/proxy', '/apps/a/svc/web:80'),
+  );
+  assert.deepEqual(Object.keys(out).sort(), [
+    'cache-control',
+    'content-security-policy',
+    'content-type',
+    'cross-origin-resource-policy',
+    'etag',
+    'location',
+    'permissions-policy',
+    'referrer-policy',
+    'x-content-type-options',
+  ]);
+  assert.equal(out['content-security-policy'], 'sandbox allow-scripts allow-forms allow-popups');
+  assert.equal(out.location, '/apps/a/svc/web:80/next');
+  assert.deepEqual(
+    Object.keys(
+      forwardedRequestHeaders({
+        cookie: 'k=v',
+        authorization: 'Bearer t',
+        accept: 'text/html',
+        origin: 'https://x',
+        referer: 'https://x/apps/a/k/svc/web:80/',
+      }),
+    ).sort(),
+    ['accept', 'accept-encoding'],
+  );
 });
