@@ -94,6 +94,30 @@ test.describe('the app pane', () => {
     });
   }
 
+  test("the app in the pane cannot read the guide's storage, where the session token is", async ({
+    page,
+  }) => {
+    await page.goto('/rolling-updates/');
+    await page.getByLabel('deployment_name', { exact: true }).fill(name);
+    await page.getByRole('button', { name: `Open svc/${name}:80 in a pane below` }).click();
+    const pane = page.getByRole('region', { name: `App svc/${name}:80` });
+    await expect(pane.locator('iframe').contentFrame().getByRole('heading')).toHaveText(
+      'Hello from your Deployment',
+    );
+    // The guide's origin holds the session (and its token) in localStorage.
+    expect(await page.evaluate(() => Object.keys(localStorage).join(' '))).toMatch(
+      /kubenotes:session:/,
+    );
+    // The same app, at a page whose script tries to read it.
+    await page.evaluate(() => {
+      const frame = document.querySelector<HTMLIFrameElement>('kn-app-pane iframe');
+      if (frame) frame.src = new URL('storage', frame.src).href;
+    });
+    await expect
+      .poll(async () => (await page.frame({ url: /\/storage$/ })?.title()) ?? 'not loaded')
+      .toBe('blocked:SecurityError');
+  });
+
   test('a target that does not exist says so in the pane', async ({ page }) => {
     await page.goto('/pods/');
     await page.getByLabel('pod_name', { exact: true }).fill(`${name}-missing`);
