@@ -55,7 +55,7 @@ test("Open shows the Pods chapter's nginx, and the rolling update's Service thro
   // tier's images are one stand-in under two tags, so the page itself cannot differ.
   await page.goto('/rolling-updates/');
   await page.getByLabel('deployment_name', { exact: true }).fill(name);
-  for (const text of ['kubectl create deployment', 'kubectl expose']) await run(text);
+  await run('kubectl create deployment');
   const target = `svc/${name}:80`;
   await page.getByRole('button', { name: `Open ${target} in a pane below` }).click();
   await expect(app(target).getByRole('heading', { level: 1 })).toHaveText('Welcome to nginx!');

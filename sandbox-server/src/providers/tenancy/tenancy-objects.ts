@@ -117,6 +117,12 @@ const RULES = [
     verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
   },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['get', 'list', 'watch'] },
+  // The Services chapter reads a Service's endpoints as EndpointSlices (the controller writes them).
+  {
+    apiGroups: ['discovery.k8s.io'],
+    resources: ['endpointslices'],
+    verbs: ['get', 'list', 'watch'],
+  },
   // Opening the participant's apps (http/app-proxy.ts): reading through the proxy only, so
   // GET and HEAD; no other verb on these subresources.
   { apiGroups: [''], resources: ['services/proxy', 'pods/proxy'], verbs: ['get'] },
