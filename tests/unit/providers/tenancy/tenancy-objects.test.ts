@@ -74,3 +74,13 @@ test('NetworkPolicy egress: only pods of the same namespace, and DNS', () => {
   );
   assert.equal(networkPolicy.spec?.egress?.length, 2, 'nothing else goes out');
 });
+
+test('the proxy subresources (opening apps) are granted get, and no other verb', () => {
+  const { role } = tenancyObjects('abc123', 'x');
+  const proxyRules = (role.rules ?? []).filter((rule) =>
+    (rule.resources ?? []).some((r) => r.endsWith('/proxy')),
+  );
+  assert.deepEqual(proxyRules, [
+    { apiGroups: [''], resources: ['services/proxy', 'pods/proxy'], verbs: ['get'] },
+  ]);
+});
