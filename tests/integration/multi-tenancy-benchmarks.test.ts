@@ -76,6 +76,8 @@ describe('Multi-Tenancy Benchmarks, profile level 1, as a participant', { skip }
   before(async () => {
     server = await startTestServer(
       [
+        '--pod-security',
+        'restricted',
         '--mode',
         'workshop',
         '--cluster',

@@ -330,10 +330,11 @@ export const SETTINGS = {
     env: ['KUBENOTES_ADMIN_TOKEN_FILE'],
     help: "workshop: a file whose first line is the instructor's token",
   }),
-  podSecurity: setting(z.enum(['restricted', 'baseline']), 'restricted', {
+  // baseline until the chapters' Pods run under restricted (non-root images, a securityContext)
+  podSecurity: setting(z.enum(['restricted', 'baseline']), 'baseline', {
     flag: '--pod-security',
     env: ['KUBENOTES_POD_SECURITY'],
-    help: 'workshop: Pod Security level of participant namespaces, restricted or baseline',
+    help: "workshop: Pod Security level of participant namespaces, baseline or restricted (the guide's chapters need baseline)",
   }),
   sandbox: {
     isolation: setting(z.enum(['bwrap', 'none']), 'bwrap', {
