@@ -39,8 +39,16 @@ export function appNetworkUnavailable(): string | undefined {
 }
 
 let made = 0;
+/** one at a time within this process too (the lock file is for other runs) */
+let queue: Promise<unknown> = Promise.resolve();
 
-export async function createAppNetwork(): Promise<AppNetwork> {
+export function createAppNetwork(): Promise<AppNetwork> {
+  const next = queue.then(create);
+  queue = next.catch(() => undefined);
+  return next;
+}
+
+async function create(): Promise<AppNetwork> {
   const name = `${PREFIX}${process.pid.toString(36)}-${(made++ % 36).toString(36)}`;
   const release = await acquireMachineLock(LOCK, 'a network for the stand-in app', console.log);
   try {
