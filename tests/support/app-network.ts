@@ -67,7 +67,7 @@ async function create(): Promise<AppNetwork> {
     };
     try {
       // loopback's MTU: the 17 MiB answers of the size tests cross it as fast as they would
-      // this machine's own address (1500 made them miss the route's 2 s timeout when busy)
+      // this machine's own address (at 1500, one missed the route's 2 s timeout on a busy machine)
       ip(
         'link',
         'add',
