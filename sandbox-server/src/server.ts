@@ -26,6 +26,8 @@ import { killOrphansOfDeadServers } from './processes/process-tree.ts';
 import type { ClusterProvider, ClusterStatus } from './providers/provider.ts';
 import { ScreenHost } from './screen/screen.ts';
 import { SessionRegistry } from './session/session-registry.ts';
+import { TaskBook } from './tasks/task-book.ts';
+import { TaskChecks } from './tasks/task-checks.ts';
 import type { Logger } from './telemetry/log.ts';
 import { Metrics } from './telemetry/metrics.ts';
 
@@ -86,6 +88,8 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
 async function start(config: Config, deps: ServerDeps, made: Resource[]): Promise<SandboxServer> {
   const { log } = deps;
   const env = deps.env ?? process.env;
+  // Read before anything is made: a broken tasks file stops the start at once.
+  const tasks = TaskBook.load(config);
   const stateDir = config.shell.stateDir ?? join(tmpdir(), `kubenotes-${process.pid}`);
   const metrics = new Metrics();
   const provider =
@@ -155,6 +159,7 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
         admin?.publish({ type: 'progress', session: sessionSummary(session) }),
       onAttachChange: (session) =>
         admin?.publish({ type: 'attached', session: sessionSummary(session) }),
+      onTask: (session) => admin?.publish({ type: 'progress', session: sessionSummary(session) }),
     },
     stateDir,
     provider,
@@ -188,7 +193,9 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
     },
   });
   admin = new AdminApi({ config, registry, metrics });
-  const sockets = new TerminalSockets({ config, registry, log, metrics, wrongTokens });
+  const checks = new TaskChecks({ book: tasks, log, metrics });
+  log.log('info', 'tasks_loaded', { tasks: tasks.count, from: tasks.source });
+  const sockets = new TerminalSockets({ config, registry, log, metrics, wrongTokens, checks });
   const site = config.siteDir ? new StaticSite(config.siteDir) : undefined;
 
   const server: Server = createServer((req, res) => {

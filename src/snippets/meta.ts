@@ -23,7 +23,12 @@ export interface SnippetMeta {
   until?: string;
   id?: string;
   title?: string;
+  /** Inside a `<Task>`: the block that checks it, or its solution (tasks.ts). */
+  role?: TaskBlockRole;
 }
+
+export type TaskBlockRole = 'check' | 'solution';
+const ROLES: readonly TaskBlockRole[] = ['check', 'solution'];
 
 export type FenceMetaResult = { ok: true; meta: SnippetMeta } | { ok: false; error: string };
 
@@ -48,6 +53,8 @@ const USAGE: Record<string, string> = {
   until: 'until="…"',
   id: 'id=some-id',
   title: 'title="…"',
+  check: 'check',
+  solution: 'solution',
 };
 
 /** Options Expressive Code understands; on a runnable snippet they would silently do nothing. */
@@ -156,6 +163,13 @@ function applyOption(meta: SnippetMeta, key: string, value: string | undefined):
   if (key === 'norun') {
     if (value !== undefined) return `norun takes no value: write just norun`;
     meta.norun = true;
+    return null;
+  }
+  const role = ROLES.find((r) => r === key);
+  if (role !== undefined) {
+    if (value !== undefined) return `${key} takes no value: write just ${key}`;
+    if (meta.role !== undefined) return `a block is either check or solution, not both`;
+    meta.role = role;
     return null;
   }
   if (!(key in USAGE)) return unknownOption(key);

@@ -3,6 +3,8 @@ import type { Transformer } from 'unified';
 import { chapterSlug, planChapter } from './chapter.ts';
 import { findCodeNodes, type MarkupNode, markupNode, toCodeBlock } from './mdast-blocks.ts';
 import { snippetElement, variablesPanelElement } from './render.ts';
+import { checkElement, renderHintNode, renderTaskNode } from './render-task.ts';
+import { findTasks, isHintNode, type TreeNode, taskOf } from './tasks.ts';
 
 /**
  * Turns a chapter's shell blocks into runnable snippets (see render.ts for the markup), for a
@@ -29,9 +31,15 @@ export function remarkSnippets(options: RemarkSnippetsOptions = {}): Transformer
     const source = typeof file.value === 'string' ? file.value : undefined;
     const frontmatter = (file.data as AstroFileData).astro?.frontmatter ?? options.frontmatter;
     const found = findCodeNodes<Code>(tree);
+    const slug = chapterSlug(path);
+    const taskSources = findTasks(tree as unknown as TreeNode);
     const plan = planChapter(
-      found.map(({ node }) => toCodeBlock(node, source)),
-      { file: path, slug: chapterSlug(path), frontmatter },
+      found.map(({ node }) => ({
+        ...toCodeBlock(node, source),
+        task: taskOf(node as unknown as TreeNode, taskSources),
+      })),
+      { file: path, slug, frontmatter },
+      taskSources,
     );
     const declared = new Set(Object.keys(plan.declared));
 
@@ -41,6 +49,9 @@ export function remarkSnippets(options: RemarkSnippetsOptions = {}): Transformer
       const parent = found[i]!.parent as Parent;
       const block = plan.blocks[i]!;
       if (block.action === 'display') node.meta = block.meta;
+      if (block.action === 'check') {
+        parent.children[index] = asContent(markupNode(checkElement(block.snippet, declared)));
+      }
       if (block.action === 'run') {
         parent.children[index] = asContent(markupNode(snippetElement(block.snippet, declared)));
       }
@@ -49,6 +60,20 @@ export function remarkSnippets(options: RemarkSnippetsOptions = {}): Transformer
         parent.children.splice(index, 0, asContent(panel));
       }
     }
+    // Tasks after the blocks: renaming them moves no code node.
+    const walk = (node: TreeNode): void => {
+      for (const child of node.children ?? []) {
+        walk(child);
+        if (isHintNode(child)) renderHintNode(child);
+      }
+    };
+    walk(tree as unknown as TreeNode);
+    taskSources.forEach((source) => {
+      const task = plan.tasks.find((t) => t.line === source.line && t.id === source.id);
+      if (task) {
+        renderTaskNode(source.node, task, slug, (e) => markupNode(e) as unknown as TreeNode);
+      }
+    });
   };
 }
 

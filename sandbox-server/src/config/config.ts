@@ -51,6 +51,8 @@ export const ConfigSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: count(0).max(65535).default(8080),
   siteDir: z.string().optional(),
+  /** the tasks' checks (tasks.json of a built site); default: the one in siteDir */
+  tasks: z.string().optional(),
   allowedOrigins: list.default([]),
   trustProxy: flag.default(false),
   cluster: z
@@ -172,6 +174,12 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--site-dir',
     env: ['KUBENOTES_SITE_DIR'],
     help: 'built site to serve',
+  },
+  {
+    path: 'tasks',
+    flag: '--tasks',
+    env: ['KUBENOTES_TASKS'],
+    help: "the tasks' checks, tasks.json of a built site (default: the site folder's)",
   },
   {
     path: 'allowedOrigins',

@@ -14,6 +14,7 @@ import type { Session } from '../session/session.ts';
 import type { SessionRegistry } from '../session/session-registry.ts';
 import { tokensEqual } from '../session/tokens.ts';
 import { CloseCode, decodeClientMessage, type ErrorCode, Limits } from '../shared/protocol.ts';
+import type { TaskChecks } from '../tasks/task-checks.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { isOriginAllowed } from './origins.ts';
@@ -34,6 +35,7 @@ export class TerminalSockets {
   readonly #heartbeat: NodeJS.Timeout;
   readonly #metrics: Metrics | undefined;
   readonly #wrongTokens: RateLimiter;
+  readonly #checks: TaskChecks | undefined;
 
   constructor(init: {
     config: Config;
@@ -42,7 +44,10 @@ export class TerminalSockets {
     metrics?: Metrics;
     /** wrong session tokens per client, shared with the HTTP API */
     wrongTokens?: RateLimiter;
+    /** runs tasks' checks (tasks/task-checks.ts) */
+    checks?: TaskChecks;
   }) {
+    this.#checks = init.checks;
     this.#metrics = init.metrics;
     this.#wrongTokens = init.wrongTokens ?? new RateLimiter(WRONG_TOKENS_PER_MINUTE);
     this.#config = init.config;
@@ -195,6 +200,11 @@ export class TerminalSockets {
       case 'progress':
         if (attachment.readOnly) return;
         return session.progress(message);
+      case 'check':
+        if (attachment.readOnly) {
+          return attachment.error('read_only', 'A watching terminal cannot check tasks.');
+        }
+        return this.#checks?.request(session, message);
     }
   }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Isolation, SessionSandbox } from '../isolation/isolation.ts';
 import type { ClusterProvider } from '../providers/provider.ts';
 import type { ScreenHost } from '../screen/screen.ts';
-import type { ProgressMessage } from '../shared/protocol.ts';
+import type { ProgressMessage, TaskMessage } from '../shared/protocol.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { type EndReason, Session, type SessionSettings } from './session.ts';
@@ -18,6 +18,7 @@ export interface RegistryEvents {
   onEnded?(session: Session, reason: EndReason): void;
   onProgress?(session: Session, progress: ProgressMessage): void;
   onAttachChange?(session: Session): void;
+  onTask?(session: Session, result: TaskMessage): void;
 }
 
 export class CapacityError extends Error {}
@@ -125,6 +126,7 @@ export class SessionRegistry {
           },
           onProgress: (s, p) => this.#events.onProgress?.(s, p),
           onAttachChange: (s) => this.#events.onAttachChange?.(s),
+          onTask: (s, r) => this.#events.onTask?.(s, r),
         },
       });
       this.#sessions.set(id, session);

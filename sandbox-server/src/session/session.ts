@@ -12,13 +12,28 @@ import type { SessionSandbox } from '../isolation/isolation.ts';
 import { killSession } from '../processes/process-tree.ts';
 import type { ClusterLease } from '../providers/provider.ts';
 import type { Screen, ScreenHost } from '../screen/screen.ts';
-import { CloseCode, type ErrorCode, type ProgressMessage } from '../shared/protocol.ts';
+import {
+  CloseCode,
+  type ErrorCode,
+  type ProgressMessage,
+  type RecordMessage,
+  type TaskMessage,
+} from '../shared/protocol.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { Attachment } from './attachment.ts';
 import { OutputFrames } from './output-frames.ts';
 import { PtyInput } from './pty-input.ts';
-import { removeHome, type ShellOptions, spawnShell } from './shell.ts';
+import { checkCommand, removeHome, type ShellOptions, spawnShell } from './shell.ts';
+
+/** What a session's reader did with one task (tasks/task-checks.ts). */
+export interface TaskRecord {
+  state: TaskMessage['state'];
+  /** checks that said "not yet" since the last done */
+  failures: number;
+  message: string;
+  at: number;
+}
 
 export interface SessionSettings {
   idleTimeoutMs: number;
@@ -41,6 +56,7 @@ export interface SessionEvents {
   onEnd(session: Session, reason: EndReason): void;
   onProgress?(session: Session, progress: ProgressMessage): void;
   onAttachChange?(session: Session): void;
+  onTask?(session: Session, result: TaskMessage): void;
 }
 
 export class Session {
@@ -73,6 +89,10 @@ export class Session {
   /** when the input now waiting for its echo arrived (performance.now()), for /metrics */
   #inputAt = 0;
   lastProgress: ProgressMessage | undefined;
+  /** steps that succeeded, `<page>#<snippet>` */
+  readonly steps = new Set<string>();
+  /** each task checked, by `<chapter>/<task>` */
+  readonly tasks = new Map<string, TaskRecord>();
 
   constructor(init: {
     id: string;
@@ -163,6 +183,7 @@ export class Session {
     } else {
       attachment.send({ type: 'ready', session: this.id, resumed });
     }
+    attachment.send(this.record());
     if (!this.#pty && !request.readOnly) this.#startShell();
     return attachment;
   }
@@ -204,7 +225,45 @@ export class Session {
 
   progress(progress: ProgressMessage): void {
     this.lastProgress = progress;
+    if (progress.state === 'succeeded') this.steps.add(`${progress.page}#${progress.snippet}`);
     this.#events.onProgress?.(this, progress);
+  }
+
+  /** What this session has done, for its terminals (after `ready`) and the instructor. */
+  record(): RecordMessage {
+    const done = [...this.tasks].filter(([, r]) => r.state === 'done').map(([key]) => key);
+    return { type: 'record', steps: [...this.steps], tasks: done };
+  }
+
+  /** A task's check came back. Done stays done: a tick is not taken back by a later check. */
+  recordTask(result: TaskMessage): void {
+    const key = `${result.chapter}/${result.task}`;
+    const before = this.tasks.get(key);
+    if (before?.state === 'done' && result.state !== 'done') return;
+    if (result.state === 'error' && result.code === 'unknown_task') return;
+    this.tasks.set(key, {
+      state: result.state,
+      failures: result.state === 'not-yet' ? (before?.failures ?? 0) + 1 : (before?.failures ?? 0),
+      message: result.message,
+      at: Date.now(),
+    });
+    this.#events.onTask?.(this, result);
+  }
+
+  /** How a task's check runs as this session's reader (shell.ts), or undefined. */
+  checkCommand(script: string): ReturnType<typeof checkCommand> {
+    if (this.ended) return undefined;
+    return checkCommand(
+      {
+        ...this.#settings.shell,
+        ...this.#size,
+        home: this.home,
+        env: this.#lease.env,
+        sandbox: this.#sandbox,
+        remoteShell: this.#lease.remoteShell,
+      },
+      script,
+    );
   }
 
   /** Sends a control message to every attached terminal. */

@@ -55,6 +55,8 @@ export const Limits = {
   maxCols: 1000,
   maxRows: 500,
   attachTimeoutMs: 5000,
+  /** tasks one check message may name */
+  maxTasksPerCheck: 20,
 } as const;
 
 const cols = z.number().int().min(1).max(Limits.maxCols);
@@ -83,11 +85,30 @@ export const ProgressMessage = z.object({
   code: z.number().int().optional(),
 });
 
+/** A task's place in the guide: its chapter's slug and its id there (content/*.mdx <Task id>). */
+const slug = z
+  .string()
+  .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/)
+  .max(128);
+/**
+ * Asks the server to check tasks of one chapter (docs/tasks.md). The browser names them; the
+ * check's script comes from the built site's tasks.json. `variables` are the reader's values
+ * for the placeholders, validated and quoted by the server as in a Run.
+ */
+export const CheckMessage = z.object({
+  type: z.literal('check'),
+  chapter: slug,
+  tasks: z.array(slug).min(1).max(Limits.maxTasksPerCheck),
+  variables: z.record(z.string().max(64), z.string().max(1024)).optional(),
+});
+export type CheckMessage = z.infer<typeof CheckMessage>;
+
 export const ClientMessage = z.discriminatedUnion('type', [
   AttachMessage,
   ResizeMessage,
   AckMessage,
   ProgressMessage,
+  CheckMessage,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type AttachMessage = z.infer<typeof AttachMessage>;
@@ -109,12 +130,49 @@ export const ErrorMessage = z.object({
   message: z.string(),
 });
 
+/**
+ * A task's check came back: `done` (exit 0), `not-yet` (exit 1, `message` is the line the
+ * check printed), or `error` ("could not check": a timeout, another exit code, an unknown
+ * task, too many checks; `code` says which).
+ */
+export const TaskState = z.enum(['done', 'not-yet', 'error']);
+export type TaskState = z.infer<typeof TaskState>;
+export const TaskCheckCode = z.enum([
+  'unknown_task',
+  'bad_variable',
+  'rate_limited',
+  'timeout',
+  'check_failed',
+  'unavailable',
+]);
+export const TaskMessage = z.object({
+  type: z.literal('task'),
+  chapter: z.string(),
+  task: z.string(),
+  state: TaskState,
+  message: z.string(),
+  code: TaskCheckCode.optional(),
+});
+export type TaskMessage = z.infer<typeof TaskMessage>;
+/**
+ * What this session has done, sent after `ready`: the steps that succeeded (`<page>#<snippet>`,
+ * as in `progress`) and the tasks done (`<chapter>/<task>`).
+ */
+export const RecordMessage = z.object({
+  type: z.literal('record'),
+  steps: z.array(z.string()),
+  tasks: z.array(z.string()),
+});
+export type RecordMessage = z.infer<typeof RecordMessage>;
+
 export const ServerMessage = z.discriminatedUnion('type', [
   ReadyMessage,
   ExitMessage,
   ExpiringMessage,
   NoticeMessage,
   ErrorMessage,
+  TaskMessage,
+  RecordMessage,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 
@@ -163,8 +221,16 @@ function decode<T>(
   return { ok: true, message: parsed.data };
 }
 
-const clientTypes: ReadonlySet<string> = new Set(['attach', 'resize', 'ack', 'progress']);
-const serverTypes: ReadonlySet<string> = new Set(['ready', 'exit', 'expiring', 'notice', 'error']);
+const clientTypes: ReadonlySet<string> = new Set(['attach', 'resize', 'ack', 'progress', 'check']);
+const serverTypes: ReadonlySet<string> = new Set([
+  'ready',
+  'exit',
+  'expiring',
+  'notice',
+  'error',
+  'task',
+  'record',
+]);
 
 /** Decodes a text frame the server received. Pure; never throws. */
 export function decodeClientMessage(text: string): Decoded<ClientMessage> {

@@ -1,0 +1,108 @@
+import type { Element, ElementContent, Properties } from 'hast';
+import type { Snippet, TaskPlan } from './chapter.ts';
+import { highlightShell } from './highlight.ts';
+import { HINT_ELEMENT, type TreeNode } from './tasks.ts';
+
+/**
+ * The markup of a task (see tasks.ts for what an author writes). The `<Task>` element itself
+ * stays an MDX element, renamed to `<kn-task>` with data attributes, so its prose keeps the
+ * page's styles; a header and a bar of buttons are added around what the author wrote, each
+ * `<Hint>` becomes `<kn-hint>`, the check becomes a collapsed "How this is checked", and the
+ * solution is a runnable snippet the page keeps hidden until asked for
+ * (src/client/task-element.ts drives all of it).
+ */
+
+/** The check's script: its commands, one per line. */
+export function checkScript(check: Pick<Snippet, 'commands'>): string {
+  return check.commands.join('\n');
+}
+
+/** The attributes of `<kn-task>`, as MDX JSX attributes. */
+export function taskAttributes(task: TaskPlan, chapter: string): TreeNode['attributes'] {
+  const attributes: Record<string, string> = {
+    class: 'kn-task',
+    'data-task-id': task.id,
+    'data-chapter': chapter,
+    'data-title': task.title,
+    'data-hints': String(task.hints),
+    'data-solution-after': String(task.solutionAfter),
+    'data-state': 'open',
+  };
+  return Object.entries(attributes).map(([name, value]) => ({
+    type: 'mdxJsxAttribute',
+    name,
+    value,
+  }));
+}
+
+/** Renames a `<Task>` node (in place) to `<kn-task>` and adds its header and bar. */
+export function renderTaskNode(
+  node: TreeNode,
+  task: TaskPlan,
+  chapter: string,
+  markup: (element: Element) => TreeNode,
+): void {
+  node.name = 'kn-task';
+  node.attributes = taskAttributes(task, chapter);
+  node.children = [
+    markup(taskHeaderElement(task)),
+    ...(node.children ?? []),
+    markup(taskBarElement(task)),
+  ];
+}
+
+/** Renames a `<Hint>` node (in place) to `<kn-hint>`, hidden until the reader asks. */
+export function renderHintNode(node: TreeNode): void {
+  if (node.name !== HINT_ELEMENT) return;
+  node.name = 'kn-hint';
+  node.attributes = [
+    { type: 'mdxJsxAttribute', name: 'class', value: 'kn-hint' },
+    { type: 'mdxJsxAttribute', name: 'hidden', value: 'hidden' },
+  ];
+}
+
+function taskHeaderElement(task: TaskPlan): Element {
+  return element('div', { className: ['kn-task-header', 'not-content'] }, [
+    element('span', { className: ['kn-task-label'] }, [text('Your turn')]),
+    element('strong', { className: ['kn-task-title'] }, [text(task.title)]),
+    element('span', { className: ['kn-task-badge'], ariaHidden: 'true' }, []),
+  ]);
+}
+
+function taskBarElement(task: TaskPlan): Element {
+  const button = (action: string, label: string, extra: Properties = {}): Element =>
+    element(
+      'button',
+      { type: 'button', className: [`kn-task-${action}`], dataAction: action, ...extra },
+      [text(label)],
+    );
+  return element('div', { className: ['kn-task-bar', 'not-content'] }, [
+    button('check', 'Check', { ariaLabel: `Check: ${task.title}` }),
+    button('hint', `Hint (1 of ${task.hints})`),
+    button('solution', 'Show me'),
+    element('p', { className: ['kn-task-status'], role: 'status', ariaLive: 'polite' }, [
+      text('Not checked yet. Try it in the terminal; this turns green when it is done.'),
+    ]),
+  ]);
+}
+
+/** The check, shown collapsed: what "done" means, for a reader who wants to know. */
+export function checkElement(check: Snippet, declared: ReadonlySet<string>): Element {
+  const lines = highlightShell(checkScript(check), declared).map((content) =>
+    element('span', { className: ['kn-line', 'kn-command'] }, [...content, text('\n')]),
+  );
+  return element('details', { className: ['kn-task-check', 'not-content'] }, [
+    element('summary', {}, [text('How this is checked')]),
+    element('div', { className: ['kn-snippet-code'] }, [
+      element('pre', { className: ['kn-pre'], tabIndex: 0 }, [element('code', {}, lines)]),
+    ]),
+  ]);
+}
+
+function element(tagName: string, properties: Properties, children: ElementContent[]): Element {
+  return { type: 'element', tagName, properties, children };
+}
+
+function text(value: string): ElementContent {
+  return { type: 'text', value };
+}
