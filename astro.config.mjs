@@ -45,7 +45,7 @@ export default defineConfig({
     starlight({
       title: 'kubenotes',
       description: 'A Kubernetes guide where every shell block runs in place.',
-      customCss: ['./src/styles/kubenotes.css'],
+      customCss: ['./src/styles/kubenotes.css', './src/styles/tasks.css'],
       components: {
         Footer: './src/components/Footer.astro',
         Search: './src/components/Search.astro',

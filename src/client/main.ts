@@ -2,11 +2,16 @@
  * What every chapter page loads before the first Run: the snippet, variables and dock
  * elements. Small on purpose; xterm, the protocol client and zod load on the first Run.
  */
+import { showPageProgress } from './page-progress.ts';
 import { SnippetElement } from './snippet-element.ts';
+import { autoCheckTasks, TaskElement } from './task-element.ts';
 import { TerminalDock } from './terminal-dock.ts';
 import { showValuesInCode, VariablesElement } from './variables-element.ts';
 
 customElements.define('kn-terminal-dock', TerminalDock);
 customElements.define('kn-variables', VariablesElement);
 customElements.define('kn-snippet', SnippetElement);
+customElements.define('kn-task', TaskElement);
 showValuesInCode();
+showPageProgress();
+autoCheckTasks();

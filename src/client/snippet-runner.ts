@@ -37,10 +37,19 @@ export class SnippetRunner {
   /** output since the current command started, escape sequences removed */
   #text = '';
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #onCommandEnd: ((code: number | undefined) => void) | undefined;
 
-  constructor(type: (text: string) => void, options: { atPrompt?: boolean } = {}) {
+  constructor(
+    type: (text: string) => void,
+    options: {
+      atPrompt?: boolean;
+      /** every command that ends in the shell, typed by a Run or by the reader */
+      onCommandEnd?: (code: number | undefined) => void;
+    } = {},
+  ) {
     this.#type = type;
     this.#atPrompt = options.atPrompt ?? false;
+    this.#onCommandEnd = options.onCommandEnd;
   }
 
   /** Output from the shell, decoded. */
@@ -66,6 +75,7 @@ export class SnippetRunner {
     if (mark.kind === 'command-end') {
       this.#ends++;
       this.#lastEnd = mark.exitCode;
+      this.#onCommandEnd?.(mark.exitCode);
     }
   }
 

@@ -71,7 +71,13 @@ export function remarkSnippets(options: RemarkSnippetsOptions = {}): Transformer
     taskSources.forEach((source) => {
       const task = plan.tasks.find((t) => t.line === source.line && t.id === source.id);
       if (task) {
-        renderTaskNode(source.node, task, slug, (e) => markupNode(e) as unknown as TreeNode);
+        renderTaskNode(
+          source.node,
+          task,
+          slug,
+          declared,
+          (e) => markupNode(e) as unknown as TreeNode,
+        );
       }
     });
   };

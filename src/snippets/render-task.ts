@@ -35,15 +35,37 @@ export function taskAttributes(task: TaskPlan, chapter: string): TreeNode['attri
   }));
 }
 
-/** Renames a `<Task>` node (in place) to `<kn-task>` and adds its header and bar. */
+/**
+ * Renames a `<Task>` node (in place) to `<kn-task>` and adds its header and bar. In its prose,
+ * inline code that is just a placeholder (`` `<task_pod>` ``) shows the reader's value, as in
+ * the code blocks: the goal names what they must type.
+ */
 export function renderTaskNode(
   node: TreeNode,
   task: TaskPlan,
   chapter: string,
+  declared: ReadonlySet<string>,
   markup: (element: Element) => TreeNode,
 ): void {
   node.name = 'kn-task';
   node.attributes = taskAttributes(task, chapter);
+  const showValues = (parent: TreeNode): void => {
+    parent.children = parent.children?.map((child) => {
+      const value = (child as { value?: unknown }).value;
+      const name =
+        typeof value === 'string' ? /^<([A-Za-z][A-Za-z0-9_]*)>$/.exec(value)?.[1] : undefined;
+      if (child.type === 'inlineCode' && name !== undefined && declared.has(name)) {
+        return markup(
+          element('code', {}, [
+            element('span', { className: ['kn-var'], dataVar: name }, [text(`<${name}>`)]),
+          ]),
+        );
+      }
+      if (child.type !== 'code') showValues(child);
+      return child;
+    });
+  };
+  showValues(node);
   node.children = [
     markup(taskHeaderElement(task)),
     ...(node.children ?? []),
@@ -91,7 +113,7 @@ export function checkElement(check: Snippet, declared: ReadonlySet<string>): Ele
   const lines = highlightShell(checkScript(check), declared).map((content) =>
     element('span', { className: ['kn-line', 'kn-command'] }, [...content, text('\n')]),
   );
-  return element('details', { className: ['kn-task-check', 'not-content'] }, [
+  return element('details', { className: ['kn-task-how', 'not-content'] }, [
     element('summary', {}, [text('How this is checked')]),
     element('div', { className: ['kn-snippet-code'] }, [
       element('pre', { className: ['kn-pre'], tabIndex: 0 }, [element('code', {}, lines)]),

@@ -106,7 +106,13 @@ export function satteriSnippets() {
       const task = plan?.tasks.find((t) => t.line === source?.line && t.id === source?.id);
       if (task === undefined) return undefined;
       const copy = { ...node };
-      renderTaskNode(copy, task, slug, (element) => markupNode(element) as unknown as TreeNode);
+      renderTaskNode(
+        copy,
+        task,
+        slug,
+        declared,
+        (element) => markupNode(element) as unknown as TreeNode,
+      );
       return copy as unknown as MdastNode;
     }
   };
