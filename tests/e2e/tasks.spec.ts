@@ -1,0 +1,71 @@
+/**
+ * "Your turn": a reader solves a task by typing in the terminal, never pressing Run, and the
+ * task turns green by itself (checked on the server after the command's end mark). A wrong
+ * attempt shows what the check said; a reload keeps the tick.
+ */
+import { mkdirSync } from 'node:fs';
+import { expect, type Page, test } from '@playwright/test';
+
+const terminal = (page: Page) => page.getByRole('region', { name: 'Terminal' });
+const terminalText = (page: Page) => terminal(page).locator('.xterm-rows');
+const unique = () => `task-${Math.random().toString(36).slice(2, 8)}`;
+
+async function typeInTerminal(page: Page, command: string): Promise<void> {
+  await terminal(page).locator('.xterm').click();
+  await page.keyboard.type(`${command}\n`);
+}
+
+test('a task typed by hand turns green with no click; a wrong try shows why; a reload keeps it', async ({
+  page,
+}) => {
+  test.skip(!process.env.KUBENOTES_TEST_KUBECONFIG, 'needs the test cluster');
+  test.setTimeout(120_000);
+  const name = unique();
+  await page.goto('/pods/');
+  await page.getByLabel('task_pod', { exact: true }).fill(name);
+  const task = page.locator('kn-task[data-task-id="pod-with-port"]');
+  await expect(
+    task.getByRole('heading', { name: /./ }).or(task.locator('.kn-task-title')),
+  ).toHaveText('Run a Pod that declares its port');
+  // The solution is hidden; hints come one at a time.
+  await expect(task.locator('kn-snippet[data-role="solution"]')).toBeHidden();
+  await expect(task.locator('kn-hint').first()).toBeHidden();
+  await task.getByRole('button', { name: 'Hint (1 of 2)' }).click();
+  await expect(task.locator('kn-hint').first()).toBeVisible();
+  await expect(task.locator('kn-hint').nth(1)).toBeHidden();
+
+  // Check, before anything is done: not yet, with the check's own words.
+  await task.getByRole('button', { name: /^Check/ }).click();
+  await expect(terminal(page)).toBeVisible();
+  await expect(task).toHaveAttribute('data-state', 'not-yet', { timeout: 20_000 });
+  await expect(task.locator('.kn-task-status')).toHaveText(
+    `Not yet: There is no Pod named ${name} yet.`,
+  );
+
+  // A wrong try, typed by hand: the Pod runs, but without its port. No click: checked after it.
+  await typeInTerminal(page, `kubectl run ${name} --image=nginx:1.29-alpine --restart=Never`);
+  await expect(terminalText(page)).toContainText(`pod/${name} created`);
+  await expect(task.locator('.kn-task-status')).toContainText('declares no container port 80', {
+    timeout: 20_000,
+  });
+  await expect(task).toHaveAttribute('data-state', 'not-yet');
+
+  // The solution, typed by hand: green with no click.
+  await typeInTerminal(page, `kubectl delete pod ${name}`);
+  await typeInTerminal(
+    page,
+    `kubectl run ${name} --image=nginx:1.29-alpine --port=80 --restart=Never && kubectl wait --for=condition=Ready pod/${name} --timeout=60s`,
+  );
+  await expect(task).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  await expect(task.locator('.kn-task-status')).toHaveText(/^Done/);
+  mkdirSync('test-results', { recursive: true });
+  await task.screenshot({ path: 'test-results/task-done.png' });
+  await expect(page.locator('.kn-progress-summary')).toContainText('1 of 1 tasks');
+
+  // A reload keeps the tick, before any terminal is attached.
+  await page.reload();
+  await expect(task).toHaveAttribute('data-state', 'done');
+  await expect(page.locator('.kn-progress-summary')).toContainText('1 of 1 tasks');
+
+  await typeInTerminal(page, `kubectl delete pod ${name} --wait=false`);
+});
