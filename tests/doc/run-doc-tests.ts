@@ -7,13 +7,20 @@
  *
  * The blocks are run by the same SnippetRunner the browser uses, so the doc-tests prove the
  * Run button's logic too.
+ *
+ * Every task is proven where its solution stands: its check, run by the server from the
+ * tasks file as a browser would ask for it, must say "not yet" first (so it cannot pass
+ * vacuously), then the solution runs, then the check must say "done".
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TaskMessage } from '../../sandbox-server/src/shared/protocol.ts';
 import { SnippetRunner } from '../../src/client/snippet-runner.ts';
 import { type CollectedChapter, collectSnippets } from '../../src/snippets/extract.ts';
 import { fillPlaceholders } from '../../src/snippets/placeholders.ts';
+import { writeTaskManifest } from '../../src/snippets/write-task-manifest.ts';
 import { createSession, endSession, plain, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer } from '../support/test-server.ts';
 
@@ -62,11 +69,19 @@ async function main(): Promise<void> {
   const path = [process.env.KUBENOTES_TEST_KUBECTL_DIR, '/usr/local/bin', '/usr/bin', '/bin']
     .filter(Boolean)
     .join(':');
-  const server = await startTestServer(serverArgs(process.env), { env: { PATH: path } });
+  // The tasks' checks, as the site build writes them.
+  const tasksDir = mkdtempSync(join(tmpdir(), 'kubenotes-doc-tasks-'));
+  const tasksFile = writeTaskManifest(CONTENT, tasksDir);
+  const server = await startTestServer([...serverArgs(process.env), '--tasks', tasksFile], {
+    env: { PATH: path },
+  });
   const capabilities = (await server.provider.status()).capabilities;
   const results: ChapterResult[] = [];
   try {
+    // `run-doc-tests.ts pods labels` runs those chapters only (while writing them).
+    const only = process.argv.slice(2);
     for (const { slug, chapter } of chapters()) {
+      if (only.length > 0 && !only.includes(slug)) continue;
       const result: ChapterResult = { slug, ran: 0, succeeded: 0, skipped: 0, failed: 0 };
       results.push(result);
       console.log(`\n■ ${slug} (${chapter.snippets.length} blocks)`);
@@ -98,6 +113,18 @@ async function main(): Promise<void> {
           return filled.text;
         });
         result.ran++;
+        const task = snippet.task;
+        if (task !== undefined) {
+          const before = await checkTask(term, slug, task);
+          if (before.state !== 'not-yet') {
+            result.failed++;
+            console.log(
+              `  ✗ ${where}: task "${task}": its check must say "not yet" before the solution runs; it said ${before.state}: ${before.message}`,
+            );
+            continue;
+          }
+          console.log(`  ✓ task "${task}" not yet done: ${before.message}`);
+        }
         const from = term.output.length;
         const outcome = await runner.run({
           commands,
@@ -105,9 +132,16 @@ async function main(): Promise<void> {
           until: snippet.meta.until,
           timeoutMs: snippet.meta.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         });
-        if (outcome.ok) {
+        const after =
+          outcome.ok && task !== undefined ? await checkTask(term, slug, task) : undefined;
+        if (after && after.state !== 'done') {
+          result.failed++;
+          console.log(
+            `  ✗ ${where}: task "${task}": the solution ran, but its check said ${after.state}: ${after.message}`,
+          );
+        } else if (outcome.ok) {
           result.succeeded++;
-          console.log(`  ✓ ${where}`);
+          console.log(`  ✓ ${where}${after ? ` (task "${task}" done: ${after.message})` : ''}`);
         } else {
           result.failed++;
           console.log(`  ✗ ${where}: ${outcome.reason}`);
@@ -123,6 +157,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await server.stop();
+    rmSync(tasksDir, { recursive: true, force: true });
   }
 
   console.log('\nchapter              ran  succeeded  skipped  failed');
@@ -143,6 +178,28 @@ async function main(): Promise<void> {
     `doc-tests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`,
   );
   process.exit(total.failed === 0 && total.passed > 0 ? 0 : 1);
+}
+
+/** Asks the server to check a task, as the page does, with the variables' defaults. */
+async function checkTask(
+  term: TerminalClient,
+  chapter: string,
+  task: string,
+): Promise<TaskMessage> {
+  const from = term.messages.length;
+  term.send({ type: 'check', chapter, tasks: [task] });
+  let answer: TaskMessage | undefined;
+  await term.waitFor(
+    () => {
+      answer = term.messages
+        .slice(from)
+        .find((m): m is TaskMessage => m.type === 'task' && m.task === task);
+      return answer !== undefined;
+    },
+    30_000,
+    `the check of task ${task}`,
+  );
+  return answer!;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();
