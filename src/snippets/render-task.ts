@@ -49,23 +49,28 @@ export function renderTaskNode(
 ): void {
   node.name = 'kn-task';
   node.attributes = taskAttributes(task, chapter);
-  const showValues = (parent: TreeNode): void => {
-    parent.children = parent.children?.map((child) => {
+  // Sätteri hands over frozen nodes: copy what changes, share the rest.
+  const showValues = (parent: TreeNode): TreeNode => {
+    if (parent.type === 'code' || !parent.children) return parent;
+    let changed = false;
+    const children = parent.children.map((child) => {
       const value = (child as { value?: unknown }).value;
       const name =
         typeof value === 'string' ? /^<([A-Za-z][A-Za-z0-9_]*)>$/.exec(value)?.[1] : undefined;
-      if (child.type === 'inlineCode' && name !== undefined && declared.has(name)) {
-        return markup(
-          element('code', {}, [
-            element('span', { className: ['kn-var'], dataVar: name }, [text(`<${name}>`)]),
-          ]),
-        );
-      }
-      if (child.type !== 'code') showValues(child);
-      return child;
+      const next =
+        child.type === 'inlineCode' && name !== undefined && declared.has(name)
+          ? markup(
+              element('code', {}, [
+                element('span', { className: ['kn-var'], dataVar: name }, [text(`<${name}>`)]),
+              ]),
+            )
+          : showValues(child);
+      if (next !== child) changed = true;
+      return next;
     });
+    return changed ? { ...parent, children } : parent;
   };
-  showValues(node);
+  node.children = showValues(node).children;
   node.children = [
     markup(taskHeaderElement(task)),
     ...(node.children ?? []),

@@ -21,6 +21,7 @@ test('a task typed by hand turns green with no click; a wrong try shows why; a r
   test.skip(!process.env.KUBENOTES_TEST_KUBECONFIG, 'needs the test cluster');
   test.setTimeout(120_000);
   const name = unique();
+  await page.setViewportSize({ width: 1100, height: 1100 });
   await page.goto('/pods/');
   await page.getByLabel('task_pod', { exact: true }).fill(name);
   const task = page.locator('kn-task[data-task-id="pod-with-port"]');
@@ -59,7 +60,8 @@ test('a task typed by hand turns green with no click; a wrong try shows why; a r
   await expect(task).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
   await expect(task.locator('.kn-task-status')).toHaveText(/^Done/);
   mkdirSync('test-results', { recursive: true });
-  await task.screenshot({ path: 'test-results/task-done.png' });
+  await task.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+  await page.screenshot({ path: 'test-results/task-done.png' });
   await expect(page.locator('.kn-progress-summary')).toContainText('1 of 1 tasks');
 
   // A reload keeps the tick, before any terminal is attached.
