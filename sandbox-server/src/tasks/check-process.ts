@@ -48,9 +48,18 @@ export function runCheckProcess(command: CheckCommand, timeoutMs: number): Promi
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      // Whatever it started in the background goes with it.
-      const done = pid === undefined ? Promise.resolve() : killSession(pid);
-      void done.finally(() => resolve(outcome));
+      if (pid === undefined) return resolve(outcome);
+      // Whatever it started in the background goes with it: its process group at once, then
+      // anything else of its session (a scan of /proc, ~20 ms), which the answer need not
+      // wait for, except after a timeout, when the check is known to have misbehaved.
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // none left
+      }
+      const swept = killSession(pid);
+      if (outcome.kind === 'timeout') void swept.finally(() => resolve(outcome));
+      else resolve(outcome);
     };
     child.on('error', (error) => finish({ kind: 'failed', message: error.message }));
     // 'close', not 'exit': the output is complete once its pipes are.
