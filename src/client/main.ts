@@ -2,9 +2,11 @@
  * What every chapter page loads before the first Run: the snippet, variables and dock
  * elements. Small on purpose; xterm, the protocol client and zod load on the first Run.
  */
+
+import { autoCheckTasks } from './auto-check.ts';
 import { showPageProgress } from './page-progress.ts';
 import { SnippetElement } from './snippet-element.ts';
-import { autoCheckTasks, TaskElement } from './task-element.ts';
+import { TaskElement } from './task-element.ts';
 import { TerminalDock } from './terminal-dock.ts';
 import { showValuesInCode, VariablesElement } from './variables-element.ts';
 

@@ -2,19 +2,20 @@
  * <kn-task>: a task the reader solves alone (src/snippets/render-task.ts makes the markup).
  * Its check runs on the server, as the reader; this element asks for it and shows the answer
  * in `data-state`: open | checking | not-yet | error | done. It is checked again after every
- * command the reader finishes in the terminal (autoCheckTasks, below), so it turns green with
+ * command the reader finishes in the terminal (auto-check.ts), so it turns green with
  * no click; Check asks at once. Hints show one at a time; the solution shows when asked for,
  * or by itself after `data-solution-after` checks the reader asked for came back "not yet".
  */
 import type { TaskMessage } from '../../sandbox-server/src/shared/protocol.ts';
 import { isTaskDone, markDone, taskKey } from './progress-store.ts';
-import type { TerminalDock } from './terminal-dock.ts';
 import { pageSpecs, variableValues } from './variables-store.ts';
 
-export type TaskElementState = 'open' | 'checking' | 'not-yet' | 'error' | 'done';
+/** What of <kn-terminal-dock> (terminal-dock.ts) a task needs: a way to ask for checks. */
+export interface CheckingDock extends HTMLElement {
+  check(chapter: string, tasks: string[], variables: Record<string, string>): Promise<void>;
+}
 
-/** After a command ends, wait this long for more before checking (a Run types several). */
-const AUTO_CHECK_DELAY_MS = 150;
+export type TaskElementState = 'open' | 'checking' | 'not-yet' | 'error' | 'done';
 
 export class TaskElement extends HTMLElement {
   #asked = 0;
@@ -49,7 +50,7 @@ export class TaskElement extends HTMLElement {
 
   /** Asks the server to check this task now (opens the terminal if needed). */
   async check(): Promise<void> {
-    const dock = document.querySelector<TerminalDock>('kn-terminal-dock');
+    const dock = document.querySelector<CheckingDock>('kn-terminal-dock');
     if (!dock) return;
     this.#asked++;
     if (this.state !== 'done') this.#show('checking', 'Checking…');
@@ -110,46 +111,4 @@ export class TaskElement extends HTMLElement {
     const status = this.querySelector('.kn-task-status');
     if (status) status.textContent = text;
   }
-}
-
-/** The page's tasks not yet done. */
-function openTasks(): TaskElement[] {
-  return [...document.querySelectorAll<TaskElement>('kn-task[data-task-id]')].filter(
-    (task) => task.state !== 'done',
-  );
-}
-
-/**
- * Checks the page's open tasks after each command the reader finishes (the shell's OSC 133
- * end mark, which the dock announces), a moment later so a Run of several commands is one
- * check, and hands every answer to its element.
- */
-export function autoCheckTasks(): void {
-  if (!document.querySelector('kn-task')) return;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  document.addEventListener('kubenotes:command-end', () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      const open = openTasks();
-      const dock = document.querySelector<TerminalDock>('kn-terminal-dock');
-      if (open.length === 0 || !dock) return;
-      const byChapter = new Map<string, TaskElement[]>();
-      for (const task of open)
-        byChapter.set(task.chapter, [...(byChapter.get(task.chapter) ?? []), task]);
-      for (const [chapter, tasks] of byChapter) {
-        void dock.check(
-          chapter,
-          tasks.map((t) => t.taskId),
-          variableValues(pageSpecs()),
-        );
-      }
-    }, AUTO_CHECK_DELAY_MS);
-  });
-  document.addEventListener('kubenotes:task', (event) => {
-    const message = (event as CustomEvent<TaskMessage>).detail;
-    const element = document.querySelector<TaskElement>(
-      `kn-task[data-chapter="${CSS.escape(message.chapter)}"][data-task-id="${CSS.escape(message.task)}"]`,
-    );
-    element?.answer(message);
-  });
 }
