@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { expect, type Page, test } from '@playwright/test';
+import { ADMIN_TOKEN } from '../../playwright.config.ts';
 
 const terminal = (page: Page) => page.getByRole('region', { name: 'Terminal' });
 const terminalText = (page: Page) => terminal(page).locator('.xterm-rows');
@@ -70,4 +71,40 @@ test('a task typed by hand turns green with no click; a wrong try shows why; a r
   await expect(page.locator('.kn-progress-summary')).toContainText('1 of 1 tasks');
 
   await typeInTerminal(page, `kubectl delete pod ${name} --wait=false`);
+});
+
+test('the instructor sees who is trying a task, then that it is done', async ({ browser }) => {
+  test.skip(!process.env.KUBENOTES_TEST_KUBECONFIG, 'needs the test cluster');
+  test.setTimeout(120_000);
+  const instructor = await browser.newPage();
+  await instructor.goto('/instructor/');
+  await instructor.getByLabel('Admin token').fill(ADMIN_TOKEN);
+  await instructor.getByRole('button', { name: 'Connect' }).click();
+  await expect(instructor.locator('.kn-admin-status')).toHaveText('Connected.');
+
+  const participantContext = await browser.newContext();
+  const page = await participantContext.newPage();
+  const name = unique();
+  await page.goto('/pods/');
+  await page.getByLabel('task_pod', { exact: true }).fill(name);
+  const task = page.locator('kn-task[data-task-id="pod-with-port"]');
+  await task.getByRole('button', { name: /^Check/ }).click();
+  await expect(task).toHaveAttribute('data-state', 'not-yet', { timeout: 20_000 });
+  const id = await page.evaluate(
+    () =>
+      JSON.parse(localStorage.getItem(`kubenotes:session:${location.origin}`) ?? '{}').id as string,
+  );
+  const row = instructor.locator(`.kn-admin-grid tr[data-id="${id}"]`);
+  await expect(row).toContainText('0 done');
+  const classRow = instructor.locator('.kn-admin-tasks tr', { hasText: 'pods/pod-with-port' });
+  await expect(classRow).toBeVisible();
+
+  await typeInTerminal(
+    page,
+    `kubectl run ${name} --image=nginx:1.29-alpine --port=80 --restart=Never && kubectl wait --for=condition=Ready pod/${name} --timeout=60s`,
+  );
+  await expect(task).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  await expect(row).toContainText('1 done');
+  await typeInTerminal(page, `kubectl delete pod ${name} --wait=false`);
+  await participantContext.close();
 });

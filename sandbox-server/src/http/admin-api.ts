@@ -47,6 +47,18 @@ export function sessionSummary(session: Session) {
           ...(progress.code === undefined ? {} : { code: progress.code }),
         }
       : null,
+    // Each task checked, `<chapter>/<task>` → its state (docs/tasks.md).
+    tasks: Object.fromEntries(
+      [...session.tasks].map(([key, task]) => [
+        key,
+        {
+          state: task.state,
+          failures: task.failures,
+          since: new Date(task.since).toISOString(),
+          message: task.message,
+        },
+      ]),
+    ),
   };
 }
 

@@ -33,6 +33,8 @@ export interface TaskRecord {
   failures: number;
   message: string;
   at: number;
+  /** when this reader started trying it: the first answer since it was last done */
+  since: number;
 }
 
 export interface SessionSettings {
@@ -241,11 +243,13 @@ export class Session {
     const before = this.tasks.get(key);
     if (before?.state === 'done' && result.state !== 'done') return;
     if (result.state === 'error' && result.code === 'unknown_task') return;
+    const now = Date.now();
     this.tasks.set(key, {
       state: result.state,
       failures: result.state === 'not-yet' ? (before?.failures ?? 0) + 1 : (before?.failures ?? 0),
       message: result.message,
-      at: Date.now(),
+      at: now,
+      since: before?.since ?? now,
     });
     this.#events.onTask?.(this, result);
   }
