@@ -1,6 +1,7 @@
 import type { Element, ElementContent, Properties } from 'hast';
 import type { Snippet, TaskPlan } from './chapter.ts';
 import { highlightShell } from './highlight.ts';
+import { type PlaceholderMatch, placeholderMatches } from './placeholders.ts';
 import { HINT_ELEMENT, type TreeNode } from './tasks.ts';
 
 /**
@@ -35,10 +36,23 @@ export function taskAttributes(task: TaskPlan, chapter: string): TreeNode['attri
   }));
 }
 
+/** Inline code whose placeholders show the reader's values (variables-element.ts fills them). */
+function inlineCodeWithValues(code: string, found: readonly PlaceholderMatch[]): Element {
+  const children: ElementContent[] = [];
+  let from = 0;
+  for (const { name, start, end } of found) {
+    if (start > from) children.push(text(code.slice(from, start)));
+    children.push(element('span', { className: ['kn-var'], dataVar: name }, [text(`<${name}>`)]));
+    from = end;
+  }
+  if (from < code.length) children.push(text(code.slice(from)));
+  return element('code', {}, children);
+}
+
 /**
  * Renames a `<Task>` node (in place) to `<kn-task>` and adds its header and bar. In its prose,
- * inline code that is just a placeholder (`` `<task_pod>` ``) shows the reader's value, as in
- * the code blocks: the goal names what they must type.
+ * placeholders in inline code (`` `<task_pod>` ``) show the reader's values, as in the code
+ * blocks: the goal and the hints name what they must type.
  */
 export function renderTaskNode(
   node: TreeNode,
@@ -55,16 +69,12 @@ export function renderTaskNode(
     let changed = false;
     const children = parent.children.map((child) => {
       const value = (child as { value?: unknown }).value;
-      const name =
-        typeof value === 'string' ? /^<([A-Za-z][A-Za-z0-9_]*)>$/.exec(value)?.[1] : undefined;
+      const found =
+        child.type === 'inlineCode' && typeof value === 'string'
+          ? placeholderMatches(value, declared)
+          : [];
       const next =
-        child.type === 'inlineCode' && name !== undefined && declared.has(name)
-          ? markup(
-              element('code', {}, [
-                element('span', { className: ['kn-var'], dataVar: name }, [text(`<${name}>`)]),
-              ]),
-            )
-          : showValues(child);
+        found.length > 0 ? markup(inlineCodeWithValues(value as string, found)) : showValues(child);
       if (next !== child) changed = true;
       return next;
     });

@@ -108,3 +108,83 @@ test('the instructor sees who is trying a task, then that it is done', async ({ 
   await typeInTerminal(page, `kubectl delete pod ${name} --wait=false`);
   await participantContext.close();
 });
+
+test('a task works from the keyboard at 390 px, in both themes, and passes axe', async ({
+  browser,
+}) => {
+  // axe is injected as a script, which the site's CSP would refuse.
+  const context = await browser.newContext({
+    bypassCSP: true,
+    viewport: { width: 390, height: 844 },
+  });
+  const page = await context.newPage();
+  await page.goto('/pods/');
+  const task = page.locator('kn-task[data-task-id="pod-with-port"]');
+  const hint = task.getByRole('button', { name: 'Hint (1 of 2)' });
+  await hint.focus();
+  await page.keyboard.press('Enter');
+  await expect(task.locator('kn-hint').first()).toBeVisible();
+  await expect(task.locator('kn-hint').first()).toBeFocused();
+  await task.getByRole('button', { name: 'Hint (2 of 2)' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(task.locator('kn-hint').nth(1)).toBeVisible();
+  // The last hint shown, its button goes.
+  await expect(task.getByRole('button', { name: /^Hint/ })).toHaveCount(0);
+  await task.getByRole('button', { name: 'Show me' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(task.locator('kn-snippet[data-role="solution"]')).toBeVisible();
+  await expect(task.getByRole('button', { name: 'Show me' })).toHaveCount(0);
+  // Nothing wider than the screen.
+  const width = await task.evaluate((el) => el.getBoundingClientRect().right);
+  expect(width).toBeLessThanOrEqual(390);
+
+  await page.addScriptTag({ path: 'node_modules/axe-core/axe.min.js' });
+  for (const theme of ['light', 'dark']) {
+    await page.evaluate((t) => {
+      document.documentElement.dataset.theme = t;
+    }, theme);
+    const violations = await page.evaluate(async () => {
+      const axe = (
+        window as unknown as {
+          axe: {
+            run: (
+              el: Element,
+            ) => Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }>;
+          };
+        }
+      ).axe;
+      const result = await axe.run(document.querySelector('kn-task')!);
+      return result.violations.map(
+        (v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+      );
+    });
+    expect(violations, theme).toEqual([]);
+    mkdirSync('test-results', { recursive: true });
+    await task.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    await page.screenshot({ path: `test-results/task-390-${theme}.png` });
+  }
+  await context.close();
+});
+
+test('the sidebar ticks a chapter whose steps and tasks are all done', async ({ page }) => {
+  await page.goto('/labels/');
+  await expect(page.locator('.kn-progress-summary')).toContainText('0 of 1 tasks');
+  const pods = page.locator('#starlight__sidebar a[href="/labels/"]');
+  await expect(pods.locator('.kn-finished')).toHaveCount(0);
+  // As if every step had run and the task had been checked done in this browser.
+  await page.evaluate(() => {
+    const progress = JSON.parse(localStorage.getItem('kubenotes:progress') ?? '{}');
+    const held = progress.pages['/labels/'];
+    progress.steps = held.steps;
+    progress.tasks = held.tasks;
+    localStorage.setItem('kubenotes:progress', JSON.stringify(progress));
+  });
+  await page.reload();
+  await expect(page.locator('.kn-progress-summary')).toHaveText(
+    /^(\d+) of \1 steps, 1 of 1 tasks$/,
+  );
+  await expect(pods.locator('.kn-finished')).toHaveAttribute('aria-label', ', finished');
+  await expect(page.locator('kn-task')).toHaveAttribute('data-state', 'done');
+  // The other chapters are not finished.
+  await expect(page.locator('#starlight__sidebar a[href="/pods/"] .kn-finished')).toHaveCount(0);
+});
