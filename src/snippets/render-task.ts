@@ -2,7 +2,7 @@ import type { Element, ElementContent, Properties } from 'hast';
 import type { Snippet, TaskPlan } from './chapter.ts';
 import { highlightShell } from './highlight.ts';
 import { type PlaceholderMatch, placeholderMatches } from './placeholders.ts';
-import { HINT_ELEMENT, type TreeNode } from './tasks.ts';
+import { HINT_ELEMENT, isHintNode, type TreeNode } from './tasks.ts';
 
 /**
  * The markup of a task (see tasks.ts for what an author writes). The `<Task>` element itself
@@ -78,6 +78,12 @@ export function renderTaskNode(
       if (next !== child) changed = true;
       return next;
     });
+    if (isHintNode(parent)) {
+      // Renamed here: Sätteri does not visit the copies made above.
+      const hint = { ...parent, children };
+      renderHintNode(hint);
+      return hint;
+    }
     return changed ? { ...parent, children } : parent;
   };
   node.children = showValues(node).children;

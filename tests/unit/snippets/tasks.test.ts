@@ -22,7 +22,7 @@ n=$(kubectl get deploy <deployment> -o jsonpath='{.spec.replicas}')
 [ "$n" = 5 ] || { echo "$n of 5"; exit 1; }
 \`\`\`
 
-<Hint>Use \`kubectl scale\`.</Hint>
+<Hint>Use \`kubectl scale deployment <deployment>\`.</Hint>
 
 <Hint>
 
