@@ -188,3 +188,34 @@ test('the sidebar ticks a chapter whose steps and tasks are all done', async ({ 
   // The other chapters are not finished.
   await expect(page.locator('#starlight__sidebar a[href="/pods/"] .kn-finished')).toHaveCount(0);
 });
+
+test('"Run the steps above" skips the steps this session has done, and says so', async ({
+  page,
+}) => {
+  test.skip(!process.env.KUBENOTES_TEST_KUBECONFIG, 'needs the test cluster');
+  test.setTimeout(120_000);
+  await page.goto('/pods/');
+  await page.getByLabel('pod_name', { exact: true }).fill(unique());
+  const ids = await page.$$eval('kn-snippet[data-snippet-id]', (els) =>
+    els.map((el) => (el as HTMLElement).dataset.snippetId ?? ''),
+  );
+  const first = page.locator(`kn-snippet[data-snippet-id="${ids[0]}"]`);
+  await first.getByRole('button', { name: /^Run:/ }).click();
+  await expect(first).toHaveAttribute('data-state', 'succeeded', { timeout: 60_000 });
+  const target = page.locator(`kn-snippet[data-snippet-id="${ids[3]}"]`);
+  await target.getByRole('button', { name: /^Run the 3 steps above/ }).click();
+  await expect(target.locator('.kn-status')).toContainText(
+    `Skipping 1 step(s) already done: ${ids[0]}.`,
+  );
+  for (const id of ids.slice(1, 3)) {
+    await expect(page.locator(`kn-snippet[data-snippet-id="${id}"]`)).toHaveAttribute(
+      'data-state',
+      'succeeded',
+      { timeout: 60_000 },
+    );
+  }
+  // A reload shows what was done, as done before.
+  await page.reload();
+  await expect(first).toHaveAttribute('data-done', '');
+  await expect(page.locator('.kn-progress-summary')).toContainText(/^3 of \d+ steps/);
+});
