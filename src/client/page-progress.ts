@@ -6,12 +6,23 @@
 import type { RecordMessage } from '../../sandbox-server/src/shared/protocol.ts';
 import {
   finishedPages,
+  forgetPage,
   isStepDone,
   notePage,
   PROGRESS_EVENT,
   setSessionRecord,
   stepKey,
 } from './progress-store.ts';
+import type { SnippetElement } from './snippet-element.ts';
+
+/** What of <kn-terminal-dock> (terminal-dock.ts) starting clean needs. */
+interface CleaningDock extends HTMLElement {
+  startClean(
+    page: string,
+    chapter: string,
+    steps: { id: string; commands: string[] }[],
+  ): Promise<void>;
+}
 
 /** Steps count towards progress; a task's solution is part of the task, not a step. */
 export function pageSteps(): HTMLElement[] {
@@ -60,13 +71,50 @@ function update(): void {
 function summary(): HTMLElement {
   let element = document.querySelector<HTMLElement>('.kn-progress-summary');
   if (!element) {
+    const bar = document.createElement('div');
+    bar.className = 'kn-progress not-content';
     element = document.createElement('p');
-    element.className = 'kn-progress-summary not-content';
+    element.className = 'kn-progress-summary';
     element.setAttribute('role', 'status');
-    const content = document.querySelector('.sl-markdown-content');
-    content?.prepend(element);
+    bar.append(element);
+    const cleanup = [...document.querySelectorAll<SnippetElement>('kn-snippet[data-cleanup]')];
+    if (cleanup.length > 0) bar.append(startCleanButton(cleanup));
+    document.querySelector('.sl-markdown-content')?.prepend(bar);
   }
   return element;
+}
+
+/**
+ * "Start this chapter clean": runs the chapter's clean-up blocks (fence option `cleanup`),
+ * whatever their exit codes (what they delete may not exist yet), then forgets what was done
+ * on this page, here and in the session, and shows the page afresh.
+ */
+function startCleanButton(cleanup: SnippetElement[]): HTMLButtonElement {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'kn-start-clean';
+  button.textContent = 'Start this chapter clean';
+  button.title = `Runs this chapter's clean-up (${cleanup.map((s) => s.snippetId).join(', ')}), then forgets its progress.`;
+  button.addEventListener('click', async () => {
+    const steps = cleanup.map((s) => ({ id: s.snippetId, commands: s.filledCommands() ?? [] }));
+    if (steps.some((s) => s.commands.length === 0)) {
+      button.textContent = 'Fix the variables first';
+      return;
+    }
+    const dock = document.querySelector<CleaningDock>('kn-terminal-dock');
+    if (!dock) return;
+    button.disabled = true;
+    button.textContent = 'Cleaning up…';
+    const page = location.pathname;
+    const chapter =
+      document.querySelector<HTMLElement>('kn-task[data-chapter]')?.dataset.chapter ??
+      page.split('/').filter(Boolean).at(-1) ??
+      '';
+    await dock.startClean(page, chapter, steps);
+    forgetPage(page);
+    location.reload();
+  });
+  return button;
 }
 
 export function showPageProgress(): void {

@@ -69,6 +69,12 @@ export class SnippetElement extends HTMLElement {
     return { ok: true, commands: filled };
   }
 
+  /** The block's commands with the reader's values, or undefined if a value is refused. */
+  filledCommands(): string[] | undefined {
+    const prepared = this.#commands();
+    return prepared.ok ? prepared.commands : undefined;
+  }
+
   async run(): Promise<boolean> {
     if (this.state === 'running') return false;
     const run = this.querySelector<HTMLButtonElement>('.kn-run');

@@ -15,6 +15,8 @@ export interface RunJob {
   exit: number;
   until?: string | undefined;
   timeoutMs?: number | undefined;
+  /** run every command whatever its exit code (a clean-up of things that may not exist) */
+  anyExit?: boolean;
 }
 
 export type RunResult = { ok: true; code: number } | { ok: false; code?: number; reason: string };
@@ -151,7 +153,7 @@ export class SnippetRunner {
       }
       code = this.#lastEnd ?? 0;
       const expected = last ? job.exit : 0;
-      if (code !== expected) {
+      if (code !== expected && !job.anyExit) {
         return {
           ok: false,
           code,

@@ -145,6 +145,33 @@ export class TerminalDock extends HTMLElement {
     session.check(chapter, tasks, variables);
   }
 
+  /** Runs a chapter's clean-up blocks, whatever their exit codes, then forgets its progress. */
+  async startClean(
+    page: string,
+    chapter: string,
+    steps: { id: string; commands: string[] }[],
+  ): Promise<void> {
+    const session = await this.open();
+    session.fit();
+    for (const step of steps) {
+      await session.run({ commands: step.commands, exit: 0, anyExit: true });
+    }
+    // The server answers a reset with the session's record: then it has forgotten.
+    const heard = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 3000);
+      document.addEventListener(
+        'kubenotes:record',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
+    });
+    session.reset(page, chapter);
+    await heard;
+  }
+
   #action(action: string): void {
     switch (action) {
       case 'minimize':

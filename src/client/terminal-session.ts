@@ -169,6 +169,11 @@ export class TerminalSession {
     this.#connection.send({ type: 'check', chapter, tasks, variables });
   }
 
+  /** Tells the server that a chapter was started clean (docs/tasks.md). */
+  reset(page: string, chapter: string): void {
+    this.#connection.send({ type: 'reset', page, chapter });
+  }
+
   setJoinCode(code: string): void {
     this.#connection.setJoinCode(code);
     void this.#connection.connect(this.terminal.cols, this.terminal.rows);

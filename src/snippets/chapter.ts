@@ -191,6 +191,11 @@ export function planChapter(
       );
       return { action: 'keep' };
     }
+    if (meta.meta.cleanup && block.task !== undefined) {
+      report(
+        'a task holds no `cleanup` block: put the clean-up after the task, as a step of its own',
+      );
+    }
     // Task blocks do not count, so adding a task never renumbers the steps after it.
     if (role === undefined) runnable++;
     const id = meta.meta.id ?? (role ? `${task ?? 'task'}-${role}` : `${source.slug}-${runnable}`);

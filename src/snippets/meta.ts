@@ -25,6 +25,8 @@ export interface SnippetMeta {
   title?: string;
   /** Inside a `<Task>`: the block that checks it, or its solution (tasks.ts). */
   role?: TaskBlockRole;
+  /** Part of the chapter's clean-up: "Start this chapter clean" runs these blocks. */
+  cleanup?: boolean;
 }
 
 export type TaskBlockRole = 'check' | 'solution';
@@ -55,6 +57,7 @@ const USAGE: Record<string, string> = {
   title: 'title="…"',
   check: 'check',
   solution: 'solution',
+  cleanup: 'cleanup',
 };
 
 /** Options Expressive Code understands; on a runnable snippet they would silently do nothing. */
@@ -170,6 +173,11 @@ function applyOption(meta: SnippetMeta, key: string, value: string | undefined):
     if (value !== undefined) return `${key} takes no value: write just ${key}`;
     if (meta.role !== undefined) return `a block is either check or solution, not both`;
     meta.role = role;
+    return null;
+  }
+  if (key === 'cleanup') {
+    if (value !== undefined) return `cleanup takes no value: write just cleanup`;
+    meta.cleanup = true;
     return null;
   }
   if (!(key in USAGE)) return unknownOption(key);

@@ -205,6 +205,9 @@ export class TerminalSockets {
           return attachment.error('read_only', 'A watching terminal cannot check tasks.');
         }
         return this.#checks?.request(session, message);
+      case 'reset':
+        if (attachment.readOnly) return;
+        return session.forget(message.page, message.chapter);
     }
   }
 

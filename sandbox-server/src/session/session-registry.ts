@@ -18,7 +18,7 @@ export interface RegistryEvents {
   onEnded?(session: Session, reason: EndReason): void;
   onProgress?(session: Session, progress: ProgressMessage): void;
   onAttachChange?(session: Session): void;
-  onTask?(session: Session, result: TaskMessage): void;
+  onTask?(session: Session, result: TaskMessage | undefined): void;
 }
 
 export class CapacityError extends Error {}

@@ -58,7 +58,8 @@ export interface SessionEvents {
   onEnd(session: Session, reason: EndReason): void;
   onProgress?(session: Session, progress: ProgressMessage): void;
   onAttachChange?(session: Session): void;
-  onTask?(session: Session, result: TaskMessage): void;
+  /** a task was checked (undefined: a chapter's tasks were forgotten) */
+  onTask?(session: Session, result: TaskMessage | undefined): void;
 }
 
 export class Session {
@@ -235,6 +236,15 @@ export class Session {
   record(): RecordMessage {
     const done = [...this.tasks].filter(([, r]) => r.state === 'done').map(([key]) => key);
     return { type: 'record', steps: [...this.steps], tasks: done };
+  }
+
+  /** The reader started a chapter clean: what was done on its page and its tasks is undone. */
+  forget(page: string, chapter: string): void {
+    for (const step of this.steps) if (step.startsWith(`${page}#`)) this.steps.delete(step);
+    for (const key of this.tasks.keys()) if (key.startsWith(`${chapter}/`)) this.tasks.delete(key);
+    this.#events.onTask?.(this, undefined);
+    // The terminals learn what is left, and the page that asked knows it was heard.
+    this.broadcast(this.record());
   }
 
   /** A task's check came back. Done stays done: a tick is not taken back by a later check. */

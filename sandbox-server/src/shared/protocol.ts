@@ -103,12 +103,24 @@ export const CheckMessage = z.object({
 });
 export type CheckMessage = z.infer<typeof CheckMessage>;
 
+/**
+ * The reader started a chapter clean (its clean-up blocks ran): forget the steps done on
+ * `page` and the tasks of `chapter` (docs/tasks.md).
+ */
+export const ResetMessage = z.object({
+  type: z.literal('reset'),
+  page: z.string().max(512),
+  chapter: slug,
+});
+export type ResetMessage = z.infer<typeof ResetMessage>;
+
 export const ClientMessage = z.discriminatedUnion('type', [
   AttachMessage,
   ResizeMessage,
   AckMessage,
   ProgressMessage,
   CheckMessage,
+  ResetMessage,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type AttachMessage = z.infer<typeof AttachMessage>;
@@ -221,7 +233,14 @@ function decode<T>(
   return { ok: true, message: parsed.data };
 }
 
-const clientTypes: ReadonlySet<string> = new Set(['attach', 'resize', 'ack', 'progress', 'check']);
+const clientTypes: ReadonlySet<string> = new Set([
+  'attach',
+  'resize',
+  'ack',
+  'progress',
+  'check',
+  'reset',
+]);
 const serverTypes: ReadonlySet<string> = new Set([
   'ready',
   'exit',
