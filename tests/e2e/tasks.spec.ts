@@ -219,3 +219,26 @@ test('"Run the steps above" skips the steps this session has done, and says so',
   await expect(first).toHaveAttribute('data-done', '');
   await expect(page.locator('.kn-progress-summary')).toContainText(/^3 of \d+ steps/);
 });
+
+test('"Start this chapter clean" runs the clean-up and forgets the chapter\'s progress', async ({
+  page,
+}) => {
+  test.skip(!process.env.KUBENOTES_TEST_KUBECONFIG, 'needs the test cluster');
+  test.setTimeout(120_000);
+  const name = unique();
+  await page.goto('/pods/');
+  await page.getByLabel('pod_name', { exact: true }).fill(name);
+  const first = page.locator('kn-snippet[data-snippet-id="pods-1"]');
+  await first.getByRole('button', { name: /^Run:/ }).click();
+  await expect(first).toHaveAttribute('data-state', 'succeeded', { timeout: 60_000 });
+  await expect(page.locator('.kn-progress-summary')).toContainText(/^1 of \d+ steps/);
+
+  await page.getByRole('button', { name: 'Start this chapter clean' }).click();
+  // The page reloads, its progress forgotten, here and in the session.
+  await expect(page.locator('.kn-progress-summary')).toContainText(/^0 of \d+ steps/, {
+    timeout: 60_000,
+  });
+  await expect(first).not.toHaveAttribute('data-done');
+  await typeInTerminal(page, `kubectl get pod ${name}`);
+  await expect(terminalText(page)).toContainText(`pods "${name}" not found`);
+});
