@@ -93,6 +93,12 @@ test('a task is not yet done, then done once the reader did it in the terminal',
   await second.waitFor(() => second.messages.some((m) => m.type === 'record'));
   const record = second.messages.find((m) => m.type === 'record');
   assert.deepEqual(record && 'tasks' in record ? record.tasks : [], ['practice/make-note']);
+  // Starting the chapter clean forgets it: the session answers with what is left.
+  const from = second.messages.length;
+  second.send({ type: 'reset', page: '/practice/', chapter: 'practice' });
+  await second.waitFor(() => second.messages.slice(from).some((m) => m.type === 'record'));
+  const after = second.messages.slice(from).find((m) => m.type === 'record');
+  assert.deepEqual(after && 'tasks' in after ? after.tasks : null, []);
   second.close();
   term.close();
 });

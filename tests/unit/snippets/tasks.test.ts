@@ -136,3 +136,20 @@ test('both Markdown pipelines turn <Task> into <kn-task>, with its hints, check 
   walk(tree as never);
   assert.deepEqual(names, ['kn-task', 'kn-hint', 'kn-hint']);
 });
+
+test('a cleanup block is a step the page can run to start clean; inside a task it is refused', () => {
+  const chapter = collectSnippets(
+    `${FRONT}\n\`\`\`console cleanup\n$ kubectl delete deployment <deployment>\n\`\`\`\n`,
+    'x',
+  );
+  assert.equal(chapter.snippets[0]?.meta.cleanup, true);
+  assert.equal(chapter.snippets[0]?.id, 'x-1');
+  assert.throws(
+    () =>
+      collectSnippets(
+        `${FRONT}\n${TASK.replace('```console solution', '```console cleanup\n$ true\n```\n\n```console solution')}`,
+        'x',
+      ),
+    /a task holds no `cleanup` block/,
+  );
+});
