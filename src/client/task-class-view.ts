@@ -3,13 +3,7 @@
  * trying, who is stuck. Pure, so it is unit-tested without a browser.
  */
 
-export interface TaskSummary {
-  state: 'done' | 'not-yet' | 'error';
-  /** checks that said "not yet" */
-  failures: number;
-  /** when the participant started on it */
-  since: string;
-}
+import type { TaskSummary } from '../../sandbox-server/src/shared/protocol.ts';
 
 /** Failed checks, or minutes on a task, after which a participant counts as stuck. */
 export const STUCK_FAILURES = 3;
@@ -17,7 +11,10 @@ export const STUCK_MINUTES = 10;
 
 export type Standing = 'done' | 'trying' | 'stuck';
 
-export function standing(task: TaskSummary, now: number): Standing {
+export function standing(
+  task: Pick<TaskSummary, 'state' | 'failures' | 'since'>,
+  now: number,
+): Standing {
   if (task.state === 'done') return 'done';
   const minutes = (now - Date.parse(task.since)) / 60_000;
   return task.failures >= STUCK_FAILURES || minutes >= STUCK_MINUTES ? 'stuck' : 'trying';
@@ -25,7 +22,9 @@ export function standing(task: TaskSummary, now: number): Standing {
 
 /** Per task (`<chapter>/<task>`), how many participants stand where, in a stable order. */
 export function classView(
-  sessions: readonly { tasks?: Record<string, TaskSummary> | undefined }[],
+  sessions: readonly {
+    tasks?: Record<string, Pick<TaskSummary, 'state' | 'failures' | 'since'>> | undefined;
+  }[],
   now: number,
 ): { task: string; done: number; trying: number; stuck: number }[] {
   const rows = new Map<string, { task: string; done: number; trying: number; stuck: number }>();

@@ -13,7 +13,7 @@
  *     ```
  *     </Task>
  *
- * This file finds those elements in an mdast tree (Sätteri's and remark's share the shape),
+ * This file finds those elements in an mdast tree as Sätteri parses it,
  * so that chapter.ts can plan them with the code blocks they hold, and turns a planned Task
  * into the `<kn-task>` markup the page's script drives (src/client/task-element.ts).
  */

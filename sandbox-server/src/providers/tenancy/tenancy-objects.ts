@@ -44,7 +44,7 @@ export const DEFAULT_LIMITS: TenancyLimits = {
 /**
  * Pod Security admission, baseline level, enforced on every participant namespace. Without it
  * the Role's `pods: create` let a participant run a privileged pod with the node's / and pid
- * namespace mounted, i.e. root on the node (reliability suite, workshop-escape scenario).
+ * namespace mounted, i.e. root on the node.
  * Baseline refuses privileged pods, host namespaces, hostPath volumes, host ports and added
  * capabilities, and still runs what the guide runs (nginx, busybox, the shell pod).
  */
