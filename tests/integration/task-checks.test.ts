@@ -42,13 +42,14 @@ const manifest: TaskManifest = {
   },
 };
 
+const ADMIN = 'task-checks-admin-token-0123';
 let server: TestServer;
 let dir: string;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kubenotes-tasks-'));
   const file = join(dir, 'tasks.json');
   writeFileSync(file, JSON.stringify(manifest));
-  server = await startTestServer(['--tasks', file]);
+  server = await startTestServer(['--tasks', file, '--admin-token', ADMIN]);
 });
 after(async () => {
   await server.stop();
@@ -81,6 +82,13 @@ test('a task is not yet done, then done once the reader did it in the terminal',
   await term.run('echo hello > note.txt');
   const done = await check(term, 'practice', 'make-note');
   assert.deepEqual([done.state, done.message], ['done', 'the note is there']);
+  // The instructor's /metrics counts the checks by answer.
+  const metrics = await fetch(`${server.url}/metrics`, {
+    headers: { authorization: `Bearer ${ADMIN}` },
+  }).then((r) => r.text());
+  assert.match(metrics, /^kubenotes_task_checks_total\{state="done"\} [1-9]/m);
+  assert.match(metrics, /^kubenotes_task_checks_total\{state="not-yet"\} [1-9]/m);
+  assert.match(metrics, /^kubenotes_task_check_seconds_count [1-9]/m);
 
   // The reader's values fill the placeholders, quoted as in a Run: never run as code.
   const quoted = await check(term, 'practice', 'make-note', { note: 'x; touch pwned' });
