@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { TaskMessage } from '../../sandbox-server/src/shared/protocol.ts';
 import { AUTO_CHECK_DELAY_MS } from '../../src/client/auto-check.ts';
 import { taskManifest } from '../../src/snippets/write-task-manifest.ts';
-import { ensureTestCluster } from '../cluster/cluster.ts';
+import { leaveTestCluster, useTestCluster } from '../cluster/cluster-users.ts';
 import { createSession, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer } from '../support/test-server.ts';
 import { percentile } from './server-bench.ts';
@@ -34,7 +34,9 @@ export interface TaskFigures {
 }
 
 export async function taskBench(): Promise<TaskFigures> {
-  const cluster = await ensureTestCluster({ log: () => {} });
+  // Shared with test runs: left as found, stopped at the end only if this started it.
+  const clusterUse = await useTestCluster(() => {});
+  const cluster = clusterUse.value;
   const context =
     /^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(cluster.kubeconfig, 'utf8'))?.[1] ?? '';
   const manifest = taskManifest(join(ROOT, 'content'));
@@ -104,5 +106,6 @@ export async function taskBench(): Promise<TaskFigures> {
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
+    await leaveTestCluster(clusterUse, () => {});
   }
 }
