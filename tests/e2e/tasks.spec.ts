@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { expect, type Page, test } from '@playwright/test';
-import { ADMIN_TOKEN } from '../../playwright.config.ts';
+import { ADMIN_TOKEN, JOIN_CODE, WORKSHOP_PORT } from '../../playwright.config.ts';
 
 const terminal = (page: Page) => page.getByRole('region', { name: 'Terminal' });
 const terminalText = (page: Page) => terminal(page).locator('.xterm-rows');
@@ -241,4 +241,30 @@ test('"Start this chapter clean" runs the clean-up and forgets the chapter\'s pr
   await expect(first).not.toHaveAttribute('data-done');
   await typeInTerminal(page, `kubectl get pod ${name}`);
   await expect(terminalText(page)).toContainText(`pods "${name}" not found`);
+});
+
+test("in a workshop, a task typed in the sandboxed shell turns green, checked in the participant's namespace", async ({
+  page,
+}) => {
+  test.skip(
+    !process.env.KUBENOTES_TEST_KUBECONFIG,
+    'the workshop server needs the test cluster (npm test starts it)',
+  );
+  test.setTimeout(120_000);
+  await page.goto(`http://127.0.0.1:${WORKSHOP_PORT}/pods/?join=${JOIN_CODE}`);
+  const task = page.locator('kn-task[data-task-id="pod-with-port"]');
+  await task.getByRole('button', { name: /^Check/ }).click();
+  await expect(page.locator('kn-terminal-dock .kn-dock-namespace')).toContainText('namespace kn-');
+  await expect(task).toHaveAttribute('data-state', 'not-yet', { timeout: 30_000 });
+  await expect(task.locator('.kn-task-status')).toHaveText(
+    'Not yet: There is no Pod named solo yet.',
+  );
+  await typeInTerminal(
+    page,
+    'kubectl run solo --image=nginx:1.29-alpine --port=80 --restart=Never && kubectl wait --for=condition=Ready pod/solo --timeout=60s',
+  );
+  await expect(task).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  await expect(task.locator('.kn-task-status')).toHaveText(
+    'Done: solo runs nginx:1.29-alpine, declares port 80 and is Ready.',
+  );
 });
