@@ -5,7 +5,7 @@
  * ends.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,6 +163,6 @@ test('a check that never ends is killed at its timeout and leaves no process beh
 });
 
 function processesRunning(text: string): boolean {
-  const out = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
-  return out.split('\n').some((line) => line.includes(text) && !line.includes('ps -eo'));
+  // pgrep exits 1 when no process matches (`ps` of the whole machine can be megabytes).
+  return spawnSync('pgrep', ['-f', text]).status === 0;
 }

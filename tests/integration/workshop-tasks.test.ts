@@ -4,6 +4,7 @@
  * shell does: not another participant's namespace, not the server's files.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +42,12 @@ const manifest: TaskManifest = {
           path: { default: '/etc/hostname', description: 'a file', kind: 'text' },
         },
       },
+      forever: {
+        title: 'Never ends',
+        line: 2,
+        check: 'sleep 987655 & while :; do :; done',
+        variables: {},
+      },
     },
   },
 };
@@ -48,9 +55,10 @@ const manifest: TaskManifest = {
 async function check(
   term: TerminalClient,
   variables: Record<string, string>,
+  task = 'reach',
 ): Promise<TaskMessage> {
   const from = term.messages.length;
-  term.send({ type: 'check', chapter: 'probe', tasks: ['reach'], variables });
+  term.send({ type: 'check', chapter: 'probe', tasks: [task], variables });
   let found: TaskMessage | undefined;
   await term.waitFor(
     () => {
@@ -125,5 +133,19 @@ describe('tasks in a workshop', { skip }, () => {
     termA.close();
     termB.close();
     for (const s of [a, b]) await endSession(server.url, s);
+  });
+
+  test('a check that never ends is killed in the sandbox at its timeout, and nothing of it is left', async () => {
+    const a = await createSession(server.url, { joinCode: 'kube-2026' });
+    const term = await TerminalClient.open(server.url, a, { cols: 200 });
+    const answer = await check(term, {}, 'forever');
+    assert.equal(answer.code, 'timeout');
+    // pgrep exits 1 when no process matches.
+    const running = () => spawnSync('pgrep', ['-f', 'sleep 987655']).status === 0;
+    await term.waitFor(() => !running(), 5000, 'the check gone');
+    // The participant's shell is still there and works.
+    assert.equal((await term.run('true')).exitCode, 0);
+    term.close();
+    await endSession(server.url, a);
   });
 });
