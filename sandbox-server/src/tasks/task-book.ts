@@ -11,7 +11,7 @@ import { TASK_MANIFEST_FILE, TaskManifest } from '../../../src/snippets/task-man
 
 export type FoundCheck =
   | { ok: true; title: string; script: string }
-  | { ok: false; code: 'unknown_task' | 'bad_variable'; message: string };
+  | { ok: false; code: 'unknown_task' | 'bad_variable' | 'unavailable'; message: string };
 
 export class TaskBook {
   readonly #manifest: TaskManifest;
@@ -61,6 +61,14 @@ export class TaskBook {
       ? this.#manifest.chapters[chapter]
       : undefined;
     const entry = found && Object.hasOwn(found, task) ? found[task] : undefined;
+    if (entry === undefined && this.count === 0) {
+      return {
+        ok: false,
+        code: 'unavailable',
+        message:
+          "this sandbox has no tasks file: start it with the site (--site-dir) or with --tasks pointing at the site's tasks.json.",
+      };
+    }
     if (entry === undefined) {
       return {
         ok: false,

@@ -89,3 +89,13 @@ test('past its budget a session is told to wait, and nothing runs', async () => 
   assert.match(answers[2]!.message, /^Could not check: too many checks at once; wait \d+ s/);
   assert.equal(scripts.length, 2);
 });
+
+test('a sandbox without a tasks file says so, rather than blaming the page', () => {
+  const empty = new TaskBook({ version: 1, chapters: {} }, 'none');
+  const found = empty.check('pods', 'pod-with-port', {});
+  assert.equal(found.ok, false);
+  assert.equal(!found.ok && found.code, 'unavailable');
+  assert.match(!found.ok ? found.message : '', /no tasks file.*--tasks/);
+  const unknown = book.check('c', 'nope', {});
+  assert.equal(!unknown.ok && unknown.code, 'unknown_task');
+});
