@@ -117,6 +117,12 @@ const RULES = [
     verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
   },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['get', 'list', 'watch'] },
+  // The Services chapter reads a Service's endpoints as EndpointSlices (the controller writes them).
+  {
+    apiGroups: ['discovery.k8s.io'],
+    resources: ['endpointslices'],
+    verbs: ['get', 'list', 'watch'],
+  },
 ];
 
 export function tenancyObjects(
