@@ -228,10 +228,12 @@ test('"Start this chapter clean" runs the clean-up and forgets the chapter\'s pr
   const name = unique();
   await page.goto('/pods/');
   await page.getByLabel('pod_name', { exact: true }).fill(name);
-  const first = page.locator('kn-snippet[data-snippet-id="pods-1"]');
+  // The step that creates the Pod (the chapter's first is its own "start clean").
+  const first = page.locator('kn-snippet', { hasText: 'kubectl run' }).first();
   await first.getByRole('button', { name: /^Run:/ }).click();
   await expect(first).toHaveAttribute('data-state', 'succeeded', { timeout: 60_000 });
   await expect(page.locator('.kn-progress-summary')).toContainText(/^1 of \d+ steps/);
+  await expect(terminalText(page)).toContainText(`pod/${name} created`);
 
   await page.getByRole('button', { name: 'Start this chapter clean' }).click();
   // The page reloads, its progress forgotten, here and in the session.
