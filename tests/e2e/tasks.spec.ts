@@ -54,6 +54,7 @@ test('a task typed by hand turns green with no click; a wrong try shows why; a r
 
   // The solution, typed by hand: green with no click.
   await typeInTerminal(page, `kubectl delete pod ${name}`);
+  await expect(terminalText(page)).toContainText(`pod "${name}" deleted`);
   await typeInTerminal(
     page,
     `kubectl run ${name} --image=nginx:1.29-alpine --port=80 --restart=Never && kubectl wait --for=condition=Ready pod/${name} --timeout=60s`,
