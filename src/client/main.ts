@@ -3,6 +3,7 @@
  * elements. Small on purpose; xterm, the protocol client and zod load on the first Run.
  */
 
+import { AppPane, OpenAppElement } from './app-open.ts';
 import { autoCheckTasks } from './auto-check.ts';
 import { showPageProgress } from './page-progress.ts';
 import { SnippetElement } from './snippet-element.ts';
@@ -14,6 +15,8 @@ customElements.define('kn-terminal-dock', TerminalDock);
 customElements.define('kn-variables', VariablesElement);
 customElements.define('kn-snippet', SnippetElement);
 customElements.define('kn-task', TaskElement);
+customElements.define('kn-app-pane', AppPane);
+customElements.define('kn-open-app', OpenAppElement);
 showValuesInCode();
 showPageProgress();
 autoCheckTasks();

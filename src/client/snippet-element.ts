@@ -6,6 +6,7 @@
  * lands mid-chapter.
  */
 import { fillPlaceholders } from '../snippets/placeholders.ts';
+import { addOpenButton } from './app-open.ts';
 import { pageSteps } from './page-progress.ts';
 import { isStepDoneInSession, markDone, stepKey } from './progress-store.ts';
 import { sandboxStatus } from './sandbox-status.ts';
@@ -27,6 +28,7 @@ export class SnippetElement extends HTMLElement {
     this.querySelector('.kn-run')?.addEventListener('click', () => void this.run());
     this.querySelector('.kn-copy')?.addEventListener('click', () => void this.copy());
     this.#addRunAbove();
+    addOpenButton(this);
     void this.#checkSandbox();
   }
 

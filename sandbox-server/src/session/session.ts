@@ -127,6 +127,11 @@ export class Session {
     return this.#lease.namespace;
   }
 
+  /** the session's own credentials to the API server (see ClusterLease.apiAccess) */
+  get apiAccess(): ClusterLease['apiAccess'] {
+    return this.#lease.apiAccess;
+  }
+
   get attached(): number {
     return this.#attachments.size;
   }
