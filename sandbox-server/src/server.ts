@@ -24,6 +24,8 @@ import { killOrphansOfDeadServers } from './processes/process-tree.ts';
 import type { ClusterProvider } from './providers/provider.ts';
 import { ScreenHost } from './screen/screen.ts';
 import { SessionRegistry, sessionSettings } from './session/session-registry.ts';
+import { TaskBook } from './tasks/task-book.ts';
+import { TaskChecks } from './tasks/task-checks.ts';
 import type { Logger } from './telemetry/log.ts';
 import { Metrics } from './telemetry/metrics.ts';
 
@@ -70,6 +72,8 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
 async function start(config: Config, deps: ServerDeps, made: Resource[]): Promise<SandboxServer> {
   const { log } = deps;
   const env = deps.env ?? process.env;
+  // Read before anything is made: a broken tasks file stops the start at once.
+  const tasks = TaskBook.load(config);
   // Without --state-dir, a folder of our own that goes when the server stops: a fixed name
   // (the pid) could be handed to a later server with an earlier one's leftovers in it.
   const stateDir = config.shell.stateDir ?? mkdtempSync(join(tmpdir(), 'kubenotes-'));
@@ -120,7 +124,9 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
   });
   const admin = new AdminApi({ config, registry, metrics });
   made.push(admin);
-  const sockets = new TerminalSockets({ config, registry, log, metrics, sessionTokens });
+  const checks = new TaskChecks({ book: tasks, log, metrics });
+  log.log('info', 'tasks_loaded', { tasks: tasks.count, from: tasks.source });
+  const sockets = new TerminalSockets({ config, registry, log, metrics, sessionTokens, checks });
   made.push(sockets);
   // The dock's pane may frame readers' apps on their own origin.
   const site = config.siteDir

@@ -111,6 +111,11 @@ export const SETTINGS = {
     env: ['KUBENOTES_SITE_DIR'],
     help: 'built site to serve',
   }),
+  tasks: optional(z.string(), {
+    flag: '--tasks',
+    env: ['KUBENOTES_TASKS'],
+    help: "the tasks' checks, tasks.json of a built site (default: the site folder's)",
+  }),
   allowedOrigins: setting(list, [], {
     flag: '--allowed-origin',
     env: ['KUBENOTES_ALLOWED_ORIGINS'],

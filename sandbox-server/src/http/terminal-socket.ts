@@ -20,6 +20,7 @@ import {
   isSessionId,
   Limits,
 } from '../shared/protocol.ts';
+import type { TaskChecks } from '../tasks/task-checks.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { isOriginAllowed, type OriginPolicy, originPolicy } from './origins.ts';
@@ -38,6 +39,7 @@ export class TerminalSockets {
   readonly #heartbeat: NodeJS.Timeout;
   readonly #metrics: Metrics | undefined;
   readonly #sessionTokens: TokenGuard;
+  readonly #checks: TaskChecks | undefined;
 
   constructor(init: {
     config: Config;
@@ -46,7 +48,10 @@ export class TerminalSockets {
     metrics?: Metrics;
     /** session tokens, checked here and by the HTTP API against one budget */
     sessionTokens: TokenGuard;
+    /** runs tasks' checks (tasks/task-checks.ts) */
+    checks?: TaskChecks;
   }) {
+    this.#checks = init.checks;
     this.#metrics = init.metrics;
     this.#sessionTokens = init.sessionTokens;
     this.#config = init.config;
@@ -197,6 +202,14 @@ export class TerminalSockets {
       case 'progress':
         if (attachment.readOnly) return;
         return session.progress(message);
+      case 'check':
+        if (attachment.readOnly) {
+          return attachment.error('read_only', 'A watching terminal cannot check tasks.');
+        }
+        return this.#checks?.request(session, message);
+      case 'reset':
+        if (attachment.readOnly) return;
+        return session.forget(message.page, message.chapter);
     }
   }
 

@@ -8,7 +8,7 @@ import type { Isolation, SessionSandbox } from '../isolation/isolation.ts';
 import { UidsExhaustedError } from '../isolation/uid-pool.ts';
 import type { ClusterProvider } from '../providers/provider.ts';
 import type { ScreenHost } from '../screen/screen.ts';
-import type { ProgressMessage } from '../shared/protocol.ts';
+import type { ProgressMessage, TaskMessage } from '../shared/protocol.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { type EndReason, Session, type SessionSettings } from './session.ts';
@@ -20,6 +20,8 @@ export interface RegistryEvents {
   onEnded?(session: Session, reason: EndReason): void;
   onProgress?(session: Session, progress: ProgressMessage): void;
   onAttachChange?(session: Session): void;
+  /** a task was checked (undefined: a chapter's tasks were forgotten) */
+  onTask?(session: Session, result: TaskMessage | undefined): void;
 }
 
 /** What every session is made with, from the settings and the server's environment. */
@@ -179,6 +181,9 @@ export class SessionRegistry {
           },
           onProgress: (s, p) => {
             for (const events of this.#observers) events.onProgress?.(s, p);
+          },
+          onTask: (s, r) => {
+            for (const events of this.#observers) events.onTask?.(s, r);
           },
           onAttachChange: (s) => {
             for (const events of this.#observers) events.onAttachChange?.(s);
