@@ -83,12 +83,15 @@ export class SnippetElement extends HTMLElement {
     this.#setState('running');
     this.#status('Running…');
     try {
-      const result = await dock.run(this.snippetId, {
+      const running = dock.run(this.snippetId, {
         commands: prepared.commands,
         exit: Number(this.dataset.exit ?? 0),
         until: this.dataset.until,
         timeoutMs: this.dataset.timeoutMs ? Number(this.dataset.timeoutMs) : undefined,
       });
+      // The dock has opened: the step being run, and its state, stay in sight above it.
+      dock.reveal(this);
+      const result = await running;
       this.#setState(result.ok ? 'succeeded' : 'failed');
       if (result.code !== undefined) this.dataset.exitCode = String(result.code);
       else delete this.dataset.exitCode;

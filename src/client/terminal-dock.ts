@@ -10,11 +10,15 @@ import type { RunJob, RunResult } from './snippet-runner.ts';
 import type { TerminalSession } from './terminal-session.ts';
 
 const KEY = 'kubenotes:dock';
+/** px: the least the dock shrinks to, and the least of the window it leaves to the page */
+const MIN_HEIGHT = 120;
+const ROOM_TO_READ = 200;
 
 interface DockState {
   open: boolean;
   minimized: boolean;
-  height: number;
+  /** px, as the reader last set it; undefined: the default, a share of the window */
+  height: number | undefined;
   fontSize: number;
   screenReader: boolean;
 }
@@ -23,7 +27,7 @@ function loadState(): DockState {
   const defaults: DockState = {
     open: false,
     minimized: false,
-    height: 320,
+    height: undefined,
     fontSize: 14,
     screenReader: false,
   };
@@ -63,6 +67,10 @@ export class TerminalDock extends HTMLElement {
       void this.session().then((s) => s.setJoinCode(code));
     });
     this.#resizable();
+    // The page leaves room for the dock as it really is (a phone caps its height; the bar
+    // may wrap), so the end of the page and a block scrolled into view stay above it.
+    new ResizeObserver(() => this.#reserveSpace()).observe(this);
+    addEventListener('resize', () => this.#reserveSpace());
     // A page opened with the dock open (navigation, reload) resumes the session at once.
     if (this.#state.open) void this.open();
   }
@@ -168,11 +176,9 @@ export class TerminalDock extends HTMLElement {
     const { open, minimized, height, screenReader } = this.#state;
     this.hidden = !open;
     this.toggleAttribute('data-minimized', minimized);
-    this.style.setProperty('--kn-dock-height', `${height}px`);
-    document.documentElement.style.setProperty(
-      '--kn-dock-space',
-      open ? (minimized ? '3rem' : `${height}px`) : '0px',
-    );
+    if (height === undefined) this.style.removeProperty('--kn-dock-height');
+    else this.style.setProperty('--kn-dock-height', `${height}px`);
+    this.#reserveSpace();
     this.querySelector('[data-action="minimize"]')?.setAttribute(
       'aria-expanded',
       String(!minimized),
@@ -184,6 +190,30 @@ export class TerminalDock extends HTMLElement {
       String(screenReader),
     );
     if (open && !minimized) void this.#session?.then((s) => s.fit());
+  }
+
+  #reserveSpace(): void {
+    const space = this.hidden ? 0 : Math.ceil(this.getBoundingClientRect().height);
+    document.documentElement.style.setProperty('--kn-dock-space', `${space}px`);
+    const handle = this.querySelector('.kn-dock-resize');
+    if (!handle || space === 0) return;
+    handle.setAttribute('aria-valuenow', String(space));
+    handle.setAttribute('aria-valuemax', String(this.#tallest()));
+  }
+
+  /** The dock never takes so much of the window that the page cannot be read. */
+  #tallest(): number {
+    return Math.max(MIN_HEIGHT, innerHeight - ROOM_TO_READ);
+  }
+
+  /**
+   * Scrolls `block` (the step just run) into the part of the window the dock leaves free: the
+   * whole block if it fits, and its bar with the state in any case.
+   */
+  reveal(block: HTMLElement): void {
+    this.#reserveSpace();
+    block.scrollIntoView({ block: 'nearest' });
+    block.querySelector('.kn-snippet-bar')?.scrollIntoView({ block: 'nearest' });
   }
 
   /** In a workshop each participant works in a namespace of their own: say which. */
@@ -202,17 +232,20 @@ export class TerminalDock extends HTMLElement {
     if (show) form.querySelector<HTMLInputElement>('input')?.focus();
   }
 
-  /** Drag the top edge (or use the arrow keys on it) to change the height. */
+  /**
+   * Drag the top edge, or use the arrow keys (Page Up/Down for big steps, Home/End for the
+   * extremes) on it, to change the height. Remembered like the rest of the dock's state.
+   */
   #resizable(): void {
     const handle = this.querySelector<HTMLElement>('.kn-dock-resize');
     if (!handle) return;
+    handle.setAttribute('aria-valuemin', String(MIN_HEIGHT));
     const set = (height: number) => {
-      const clamped = Math.round(Math.min(innerHeight - 80, Math.max(120, height)));
-      handle.setAttribute('aria-valuenow', String(clamped));
-      this.#save({ height: clamped });
+      this.#save({ height: Math.round(Math.min(this.#tallest(), Math.max(MIN_HEIGHT, height))) });
     };
-    handle.setAttribute('aria-valuenow', String(this.#state.height));
+    const current = () => this.getBoundingClientRect().height;
     handle.addEventListener('pointerdown', (event) => {
+      event.preventDefault();
       handle.setPointerCapture(event.pointerId);
       const move = (e: PointerEvent) => set(innerHeight - e.clientY);
       const up = () => {
@@ -223,10 +256,18 @@ export class TerminalDock extends HTMLElement {
       handle.addEventListener('pointerup', up);
     });
     handle.addEventListener('keydown', (event) => {
-      if (event.key === 'ArrowUp') set(this.#state.height + 24);
-      else if (event.key === 'ArrowDown') set(this.#state.height - 24);
-      else return;
+      const steps: Record<string, number> = {
+        ArrowUp: 24,
+        ArrowDown: -24,
+        PageUp: 120,
+        PageDown: -120,
+        Home: -Infinity,
+        End: Infinity,
+      };
+      const step = steps[event.key];
+      if (step === undefined) return;
       event.preventDefault();
+      set(current() + step);
     });
   }
 }
