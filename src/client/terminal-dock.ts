@@ -41,6 +41,10 @@ function loadState(): DockState {
 export class TerminalDock extends HTMLElement {
   #state = loadState();
   #session: Promise<TerminalSession> | undefined;
+  /** where the reader was on the page before the terminal: Escape, Tab goes back there */
+  #cameFrom: HTMLElement | undefined;
+  /** the block run last: the reader's place in the chapter */
+  #lastRun: string | undefined;
 
   connectedCallback(): void {
     // Starlight's page columns make a containing block for fixed elements; the dock belongs
@@ -67,6 +71,10 @@ export class TerminalDock extends HTMLElement {
       void this.session().then((s) => s.setJoinCode(code));
     });
     this.#resizable();
+    document.addEventListener('focusin', (event) => {
+      const target = event.target;
+      if (target instanceof HTMLElement && !this.contains(target)) this.#cameFrom = target;
+    });
     // The page leaves room for the dock as it really is (a phone caps its height; the bar
     // may wrap), so the end of the page and a block scrolled into view stay above it.
     new ResizeObserver(() => this.#reserveSpace()).observe(this);
@@ -119,6 +127,8 @@ export class TerminalDock extends HTMLElement {
             const notice = this.querySelector('.kn-dock-notice');
             if (notice) notice.textContent = message;
           },
+          hintId: 'kn-dock-hint',
+          leave: (backward) => (backward ? false : this.#leaveForward()),
         },
         this.#state.fontSize,
       );
@@ -130,6 +140,7 @@ export class TerminalDock extends HTMLElement {
 
   /** Runs a snippet's commands, opening the terminal if needed. */
   async run(snippetId: string, job: RunJob): Promise<RunResult> {
+    this.#lastRun = snippetId;
     const session = await this.open();
     session.fit();
     session.progress(snippetId, 'running');
@@ -190,6 +201,27 @@ export class TerminalDock extends HTMLElement {
       String(screenReader),
     );
     if (open && !minimized) void this.#session?.then((s) => s.fit());
+  }
+
+  /**
+   * Escape, then Tab in the terminal: back to the reader's place on the page, the Run button
+   * of the block run last (Tab from there reaches the next block), or else where focus was.
+   */
+  #leaveForward(): boolean {
+    const lastRun = this.#lastRun
+      ? document.querySelector<HTMLElement>(
+          `kn-snippet[data-snippet-id="${CSS.escape(this.#lastRun)}"] .kn-run`,
+        )
+      : null;
+    let target = lastRun ?? (this.#cameFrom?.isConnected ? this.#cameFrom : undefined);
+    if (!target) {
+      target = document.querySelector<HTMLElement>('main') ?? undefined;
+      target?.setAttribute('tabindex', '-1');
+    }
+    if (!target) return false;
+    target.focus({ preventScroll: true });
+    target.scrollIntoView({ block: 'nearest' });
+    return true;
   }
 
   #reserveSpace(): void {

@@ -10,6 +10,7 @@ import { type ITheme, Terminal } from '@xterm/xterm';
 import type { ServerMessage } from '../../sandbox-server/src/protocol.ts';
 import { type ConnectionStatus, SandboxConnection } from './sandbox-connection.ts';
 import { type RunJob, type RunResult, SnippetRunner } from './snippet-runner.ts';
+import { type WayOutKey, wayOutKey } from './terminal-way-out.ts';
 
 const LIGHT: ITheme = {
   background: '#ffffff',
@@ -43,6 +44,10 @@ const DARK: ITheme = {
 export interface TerminalSessionEvents {
   status(status: ConnectionStatus): void;
   notice(text: string): void;
+  /** Escape then Tab: move focus out of the terminal; false leaves it to the browser */
+  leave?(backward: boolean): boolean;
+  /** the id of the element that tells the way out (terminal-way-out.ts) */
+  hintId?: string;
 }
 
 export class TerminalSession {
@@ -54,6 +59,7 @@ export class TerminalSession {
   readonly #encoder = new TextEncoder();
   readonly #observer: MutationObserver;
   readonly #resizeObserver: ResizeObserver;
+  readonly #wayOut: WayOutKey;
   #expectReplay = false;
 
   constructor(
@@ -76,6 +82,8 @@ export class TerminalSession {
     this.terminal.loadAddon(new WebLinksAddon());
     this.terminal.open(container);
     this.terminal.textarea?.setAttribute('aria-label', 'Terminal input');
+    // Said when the terminal takes focus, so a screen reader user knows the way out.
+    if (events.hintId) this.terminal.textarea?.setAttribute('aria-describedby', events.hintId);
     this.#fit.fit();
 
     this.#connection = new SandboxConnection(
@@ -88,6 +96,11 @@ export class TerminalSession {
       watch,
     );
     this.#runner = new SnippetRunner((text) => this.#connection.input(this.#encoder.encode(text)));
+    this.#wayOut = wayOutKey(
+      (text) => this.#connection.input(this.#encoder.encode(text)),
+      (backward) => events.leave?.(backward) ?? false,
+    );
+    this.terminal.attachCustomKeyEventHandler((event) => this.#wayOut.handle(event));
     this.terminal.onData((data) => this.#connection.input(this.#encoder.encode(data)));
     this.terminal.onBinary((data) => {
       this.#connection.input(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff));
@@ -185,6 +198,7 @@ export class TerminalSession {
   }
 
   dispose(): void {
+    this.#wayOut.dispose();
     this.#observer.disconnect();
     this.#resizeObserver.disconnect();
     this.#connection.dispose();
