@@ -71,6 +71,11 @@ export class TerminalDock extends HTMLElement {
       void this.session().then((s) => s.setJoinCode(code));
     });
     this.#resizable();
+    document.addEventListener('click', (event) => {
+      if ((event.target as Element | null)?.closest('[data-open-terminal]')) {
+        void this.open().then((session) => session.focus());
+      }
+    });
     document.addEventListener('focusin', (event) => {
       const target = event.target;
       if (target instanceof HTMLElement && !this.contains(target)) this.#cameFrom = target;

@@ -105,3 +105,31 @@ test('the dock is resized from the keyboard on its edge, within the window', asy
   await page.keyboard.press('Home');
   await expect(handle).toHaveAttribute('aria-valuenow', '120');
 });
+
+for (const path of ['/', '/pods/']) {
+  test(`on ${path} the terminal opens without a Run, and again after it was closed`, async ({
+    page,
+  }) => {
+    await openPage(page, path);
+    await expect(dock(page)).toBeHidden();
+    const open = page.getByRole('button', { name: 'Terminal', exact: true });
+    await open.click();
+    await expect(dock(page)).toBeVisible();
+    const input = page.getByRole('textbox', { name: 'Terminal input' });
+    await expect(input).toBeFocused();
+    await page.keyboard.type('echo typed-$((2+3))\n');
+    await expect(dock(page).locator('.xterm-rows')).toContainText('typed-5');
+    await dock(page).getByRole('button', { name: 'Close the terminal' }).click();
+    await expect(dock(page)).toBeHidden();
+    // Keyboard only, from the top of the page.
+    await page.keyboard.press('Home');
+    await page.locator('body').focus();
+    for (let i = 0; i < 10 && !(await open.evaluate((el) => el === document.activeElement)); i++) {
+      await page.keyboard.press('Tab');
+    }
+    await expect(open).toBeFocused();
+    await page.keyboard.press('Enter');
+    await expect(input).toBeFocused();
+    await expect(dock(page).locator('.xterm-rows')).toContainText('typed-5');
+  });
+}
