@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { satteri } from '@astrojs/markdown-satteri';
 import starlight from '@astrojs/starlight';
 import { defineConfig } from 'astro/config';
+import { codeBlockNames } from './src/snippets/code-block-names.ts';
 import { satteriSnippets } from './src/snippets/satteri-snippets.ts';
 
 /** The chapters in reading order, from each chapter's `order` frontmatter. */
@@ -33,6 +34,7 @@ export default defineConfig({
       title: 'kubenotes',
       description: 'A Kubernetes guide where every shell block runs in place.',
       customCss: ['./src/styles/kubenotes.css'],
+      expressiveCode: { plugins: [codeBlockNames()] },
       components: {
         Footer: './src/components/Footer.astro',
         Search: './src/components/Search.astro',

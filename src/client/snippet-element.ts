@@ -126,7 +126,10 @@ export class SnippetElement extends HTMLElement {
     button.type = 'button';
     button.className = 'kn-run-above';
     button.textContent = 'Run the steps above';
-    button.setAttribute('aria-label', `Run the ${earlier.length} steps above this one, in order`);
+    button.setAttribute(
+      'aria-label',
+      `Run the steps above: ${earlier.length === 1 ? 'the one' : `the ${earlier.length}`} before this one, in order`,
+    );
     button.addEventListener('click', () => void this.runAbove());
     bar?.insertBefore(button, this.querySelector('.kn-status'));
   }
