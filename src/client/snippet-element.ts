@@ -6,6 +6,7 @@
  * lands mid-chapter.
  */
 import { fillPlaceholders } from '../snippets/placeholders.ts';
+import { showMessage } from './message-text.ts';
 import { sandboxStatus } from './sandbox-status.ts';
 import type { TerminalDock } from './terminal-dock.ts';
 import { pageSpecs, variableValues } from './variables-store.ts';
@@ -36,12 +37,17 @@ export class SnippetElement extends HTMLElement {
     let reason: string | undefined;
     if (!status.reachable) reason = status.problem;
     else if (missing.length > 0) {
-      reason = `This step needs ${missing.join(' and ')} (${this.dataset.needsReason ?? 'see the text'}), which this sandbox does not offer. Copy it and run it on your own machine.`;
+      const needs = `This step needs ${missing.join(' and ')} (${this.dataset.needsReason ?? 'see the text'})`;
+      // In local mode the sandbox is the reader's own machine: copying it there changes nothing.
+      reason =
+        status.mode === 'workshop'
+          ? `${needs}, which this workshop's sandbox does not offer. Copy it and run it on your own machine.`
+          : `${needs}, which the sandbox on this machine does not have. Install ${missing.join(' and ')}, then restart \`npm start\`.`;
     }
     const run = this.querySelector<HTMLButtonElement>('.kn-run');
     if (!run || !reason) return;
     run.disabled = true;
-    run.title = reason;
+    run.title = reason.replaceAll('`', '');
     this.dataset.disabledReason = reason;
     this.#status(reason);
   }
@@ -158,6 +164,6 @@ export class SnippetElement extends HTMLElement {
 
   #status(text: string): void {
     const status = this.querySelector('.kn-status');
-    if (status) status.textContent = text;
+    if (status) showMessage(status, text);
   }
 }

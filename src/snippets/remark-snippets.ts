@@ -42,7 +42,9 @@ export function remarkSnippets(options: RemarkSnippetsOptions = {}): Transformer
       const block = plan.blocks[i]!;
       if (block.action === 'display') node.meta = block.meta;
       if (block.action === 'run') {
-        parent.children[index] = asContent(markupNode(snippetElement(block.snippet, declared)));
+        parent.children[index] = asContent(
+          markupNode(snippetElement(block.snippet, declared, plan.declared)),
+        );
       }
       if (plan.panel?.before === i) {
         const panel = markupNode(variablesPanelElement(plan.panel.variables));

@@ -24,3 +24,83 @@ test('a failed block says "Failed (exit code N)", once, with nothing left blank'
   });
   expect(shown).toBe('✗ Failed (exit code 1)');
 });
+
+test('a bad variable: its message shows code, not backticks, and the code shows no bad value', async ({
+  page,
+}) => {
+  await openPage(page, '/pods/');
+  await page.getByLabel('pod_name', { exact: true }).fill('Not_A_Valid_Name');
+  const error = page.locator('#kn-var-pod_name-error');
+  await expect(error.locator('code').first()).toHaveText('pod_name');
+  expect(await error.textContent()).not.toContain('`');
+  const inCode = page.locator('kn-snippet .kn-var[data-var="pod_name"]').first();
+  await expect(inCode).toHaveText('<pod_name>');
+  await expect(inCode).toHaveAttribute('data-invalid', '');
+});
+
+test('the expected output follows the variables: the Pod named api is "pod/api created"', async ({
+  page,
+}) => {
+  await openPage(page, '/pods/');
+  await page.getByLabel('pod_name', { exact: true }).fill('api');
+  const block = page.locator('kn-snippet', { hasText: 'kubectl run' }).first();
+  await expect(block.locator('.kn-output').first()).toHaveText('pod/api created');
+});
+
+test('search results quote the guide, not the buttons', async ({ page }) => {
+  await openPage(page, '/pods/');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('dialog', { name: 'Search' }).getByRole('textbox').fill('restart Never');
+  const results = page.locator('#kn-search-results .pagefind-ui__result');
+  await expect(results.first()).toBeVisible();
+  for (const text of await results.allTextContents()) {
+    expect(text).not.toMatch(/Run\s*Copy/);
+  }
+});
+
+test('a block the local sandbox cannot run says what to install, and its Run looks off', async ({
+  page,
+}) => {
+  await openPage(page, '/local-images/', { theme: 'light' });
+  const enabled = page.locator('kn-snippet:not([data-needs]) .kn-run:not(:disabled)').first();
+  await expect(enabled).toBeVisible();
+  // The blocks that need what this machine lacks (kind, docker) are disabled by now.
+  const block = page.locator('kn-snippet[data-needs][data-disabled-reason]').first();
+  test.skip((await block.count()) === 0, 'this machine has docker and kind: nothing is missing');
+  const run = block.getByRole('button', { name: /^Run:/ });
+  await expect(run).toBeDisabled();
+  const status = block.locator('.kn-status');
+  await expect(status).toContainText('Install');
+  await expect(status).not.toContainText('your own machine');
+  // In the light theme a disabled Run does not wear the enabled one's colours.
+  const look = (el: Element) => {
+    const s = getComputedStyle(el);
+    return `${s.backgroundColor} ${s.color} ${s.borderStyle}`;
+  };
+  expect(await run.evaluate(look)).not.toBe(await enabled.evaluate(look));
+});
+
+test('after a resize the light theme shows no black band under the terminal', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await openPage(page, '/pods/', { dock: true, theme: 'light' });
+  await page.setViewportSize({ width: 1000, height: 640 });
+  const handle = page.getByRole('separator', { name: /Terminal height/ });
+  await handle.focus();
+  await page.keyboard.press('ArrowDown');
+  const black = await page.locator('kn-terminal-dock .kn-dock-screen').evaluate((screen) =>
+    [screen, ...screen.querySelectorAll('*')]
+      .filter((el) => {
+        const box = el.getBoundingClientRect();
+        return (
+          box.width > 0 && box.height > 0 && getComputedStyle(el).backgroundColor === 'rgb(0, 0, 0)'
+        );
+      })
+      .map((el) => el.className),
+  );
+  expect(black).toEqual([]);
+});
+
+test('the site icon is there', async ({ page }) => {
+  const response = await page.request.get('/favicon.svg');
+  expect(response.status()).toBe(200);
+});
