@@ -145,17 +145,33 @@ export class SnippetElement extends HTMLElement {
     return all.slice(0, all.indexOf(this));
   }
 
-  /** Runs every earlier block in order, each after the previous finished; stops at a failure. */
+  /**
+   * Runs the earlier blocks in order, each after the previous finished, skipping those that
+   * already succeeded here (running them again would only fail on AlreadyExists); stops at a
+   * failure and names that step the way the reader sees it: its command and line.
+   */
   async runAbove(): Promise<boolean> {
     for (const snippet of this.#earlier()) {
       if (snippet.querySelector<HTMLButtonElement>('.kn-run')?.disabled) continue;
-      snippet.scrollIntoView({ block: 'nearest' });
+      if (snippet.state === 'succeeded') continue;
       if (!(await snippet.run())) {
-        this.#status(`Stopped: the step "${snippet.snippetId}" failed.`);
+        const why = snippet.querySelector('.kn-status')?.textContent ?? 'it failed';
+        this.#status(`Stopped at ${snippet.describe()}: ${why}`);
         return false;
       }
     }
     return true;
+  }
+
+  /** The step as a reader finds it: its first command, filled in, and its line in the chapter. */
+  describe(): string {
+    const prepared = this.#commands();
+    const raw: unknown = JSON.parse(this.dataset.commands ?? '[]');
+    const command = prepared.ok ? prepared.commands[0] : Array.isArray(raw) ? String(raw[0]) : '';
+    let first = (command ?? '').split('\n')[0] ?? '';
+    if (first.length > 80) first = `${first.slice(0, 79)}…`;
+    const line = this.dataset.line ? ` (line ${this.dataset.line})` : '';
+    return `\`${first}\`${line}`;
   }
 
   #setState(state: State): void {

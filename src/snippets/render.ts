@@ -32,6 +32,7 @@ export function snippetElement(
     dataCommands: JSON.stringify(snippet.commands),
     dataExit: String(meta.exit),
   };
+  if (snippet.line !== undefined) properties.dataLine = String(snippet.line);
   if (meta.needs.length > 0) {
     properties.dataNeeds = meta.needs.join(' ');
     properties.dataNeedsReason = meta.reason ?? '';

@@ -104,3 +104,45 @@ test('the site icon is there', async ({ page }) => {
   const response = await page.request.get('/favicon.svg');
   expect(response.status()).toBe(200);
 });
+
+test('"Run the steps above" skips steps that succeeded, and names a failed one by command and line', async ({
+  page,
+}) => {
+  test.skip(!process.env.KUBENOTES_TEST_KUBECONFIG, 'needs the test cluster (npm test starts it)');
+  const name = `e2e-above-${Date.now().toString(36)}`;
+  await openPage(page, '/pods/');
+  await page.getByLabel('pod_name', { exact: true }).fill(name);
+  const blocks = page.locator('kn-snippet[data-snippet-id]');
+  const create = blocks.nth(0);
+  await create.getByRole('button', { name: /^Run:/ }).click();
+  await expect(create).toHaveAttribute('data-state', 'succeeded', { timeout: 30_000 });
+  await page.evaluate(() => {
+    const log: string[] = [];
+    (window as unknown as { stateLog: string[] }).stateLog = log;
+    new MutationObserver((records) => {
+      for (const r of records) {
+        const el = r.target as HTMLElement;
+        log.push(`${el.dataset.snippetId}:${el.dataset.state}`);
+      }
+    }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['data-state'] });
+  });
+  const third = blocks.nth(2);
+  await third.getByRole('button', { name: /^Run the steps above/ }).click();
+  await expect(blocks.nth(1)).toHaveAttribute('data-state', 'succeeded', { timeout: 60_000 });
+  const log = await page.evaluate(() => (window as unknown as { stateLog: string[] }).stateLog);
+  const createId = await create.getAttribute('data-snippet-id');
+  expect(log.filter((entry) => entry.startsWith(`${createId}:`))).toEqual([]);
+
+  // Run the create step again by hand: AlreadyExists. Now it is not a success, so the steps
+  // above the second block include it, and the stop names it as the reader sees it.
+  await create.getByRole('button', { name: /^Run:/ }).click();
+  await expect(create).toHaveAttribute('data-state', 'failed', { timeout: 30_000 });
+  const second = blocks.nth(1);
+  await second.getByRole('button', { name: /^Run the steps above/ }).click();
+  const line = await create.getAttribute('data-line');
+  await expect(second.locator('.kn-status')).toHaveText(
+    `Stopped at kubectl run ${name} --image=nginx:1.29-alpine --restart=Never (line ${line}): Failed (exit code 1)`,
+    { timeout: 30_000 },
+  );
+  await expect(second.locator('.kn-status code')).toHaveCount(1);
+});
