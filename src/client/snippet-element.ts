@@ -7,7 +7,7 @@
  */
 import { fillPlaceholders } from '../snippets/placeholders.ts';
 import { showMessage } from './message-text.ts';
-import { sandboxStatus } from './sandbox-status.ts';
+import { type SandboxStatus, watchSandboxStatus } from './sandbox-status.ts';
 import type { TerminalDock } from './terminal-dock.ts';
 import { pageSpecs, variableValues } from './variables-store.ts';
 
@@ -26,30 +26,45 @@ export class SnippetElement extends HTMLElement {
     this.querySelector('.kn-run')?.addEventListener('click', () => void this.run());
     this.querySelector('.kn-copy')?.addEventListener('click', () => void this.copy());
     this.#addRunAbove();
-    void this.#checkSandbox();
+    watchSandboxStatus((status) => this.#checkSandbox(status));
   }
 
-  /** Disables Run, with the reason, where the sandbox cannot run this block. */
-  async #checkSandbox(): Promise<void> {
-    const status = await sandboxStatus();
+  /**
+   * Disables Run, with the reason, where the sandbox cannot run this block: no sandbox, a
+   * capability it lacks, or (for a block that talks to the cluster) no cluster ready. Called
+   * again when that changes, so a cluster that becomes ready turns Run back on.
+   */
+  #checkSandbox(status: SandboxStatus): void {
     const needs = (this.dataset.needs ?? '').split(/[\s,]+/).filter(Boolean);
     const missing = needs.filter((need) => !status.capabilities.includes(need));
     let reason: string | undefined;
     if (!status.reachable) reason = status.problem;
     else if (missing.length > 0) {
-      const needs = `This step needs ${missing.join(' and ')} (${this.dataset.needsReason ?? 'see the text'})`;
+      const wants = `This step needs ${missing.join(' and ')} (${this.dataset.needsReason ?? 'see the text'})`;
       // In local mode the sandbox is the reader's own machine: copying it there changes nothing.
       reason =
         status.mode === 'workshop'
-          ? `${needs}, which this workshop's sandbox does not offer. Copy it and run it on your own machine.`
-          : `${needs}, which the sandbox on this machine does not have. Install ${missing.join(' and ')}, then restart \`npm start\`.`;
+          ? `${wants}, which this workshop's sandbox does not offer. Copy it and run it on your own machine.`
+          : `${wants}, which the sandbox on this machine does not have. Install ${missing.join(' and ')}, then restart \`npm start\`.`;
+    }
+    if (!reason && this.dataset.cluster !== undefined && !status.clusterReady) {
+      reason = `This step needs the cluster, which is not ready: ${status.clusterMessage ?? 'the sandbox has none'}.`;
     }
     const run = this.querySelector<HTMLButtonElement>('.kn-run');
-    if (!run || !reason) return;
+    if (!run) return;
+    const was = this.dataset.disabledReason;
+    if (!reason) {
+      if (was === undefined) return;
+      run.disabled = false;
+      run.removeAttribute('title');
+      delete this.dataset.disabledReason;
+      if (this.state === 'idle') this.#status('');
+      return;
+    }
     run.disabled = true;
     run.title = reason.replaceAll('`', '');
     this.dataset.disabledReason = reason;
-    this.#status(reason);
+    if (this.state === 'idle' || was !== undefined) this.#status(reason);
   }
 
   /** The block's commands with the reader's values, or the problems that stop it. */

@@ -5,6 +5,7 @@
  * same session, and so does a reload.
  */
 
+import { type SandboxStatus, watchSandboxStatus } from './sandbox-status.ts';
 import { sandboxUrl } from './sandbox-url.ts';
 import type { RunJob, RunResult } from './snippet-runner.ts';
 import type { TerminalSession } from './terminal-session.ts';
@@ -84,6 +85,7 @@ export class TerminalDock extends HTMLElement {
     // may wrap), so the end of the page and a block scrolled into view stay above it.
     new ResizeObserver(() => this.#reserveSpace()).observe(this);
     addEventListener('resize', () => this.#reserveSpace());
+    watchSandboxStatus((status) => this.#showCluster(status));
     // A page opened with the dock open (navigation, reload) resumes the session at once.
     if (this.#state.open) void this.open();
   }
@@ -251,6 +253,19 @@ export class TerminalDock extends HTMLElement {
     this.#reserveSpace();
     block.scrollIntoView({ block: 'nearest' });
     block.querySelector('.kn-snippet-bar')?.scrollIntoView({ block: 'nearest' });
+  }
+
+  /** The sandbox's cluster, in a few words: whether Run can work, and if not, why. */
+  #showCluster(status: SandboxStatus): void {
+    const slot = this.querySelector('.kn-dock-cluster');
+    if (!slot) return;
+    let text: string;
+    if (!status.reachable) text = 'No sandbox';
+    else if (status.clusterReady)
+      text = `Cluster ready${status.provider ? ` (${status.provider})` : ''}`;
+    else text = `No cluster: ${status.clusterMessage ?? 'not ready'}`;
+    slot.textContent = text;
+    this.dataset.cluster = !status.reachable ? 'none' : status.clusterReady ? 'ready' : 'not-ready';
   }
 
   /** In a workshop each participant works in a namespace of their own: say which. */

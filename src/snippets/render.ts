@@ -33,6 +33,8 @@ export function snippetElement(
     dataExit: String(meta.exit),
   };
   if (snippet.line !== undefined) properties.dataLine = String(snippet.line);
+  // It talks to the cluster: Run waits for one (the page says so before the click).
+  if (snippet.commands.some((command) => /\bkubectl\b/.test(command))) properties.dataCluster = '';
   if (meta.needs.length > 0) {
     properties.dataNeeds = meta.needs.join(' ');
     properties.dataNeedsReason = meta.reason ?? '';
