@@ -1,8 +1,27 @@
 /**
  * What a block says about its run: one clear message, in words and with its exit code.
  */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { openPage } from './reader-pages.ts';
+
+/** Pods a test made on the shared test cluster: deleted after it. */
+const podsMade: string[] = [];
+test.afterEach(async () => {
+  const kubeconfig = process.env.KUBENOTES_TEST_KUBECONFIG;
+  const dir = process.env.KUBENOTES_TEST_KUBECTL_DIR;
+  const names = podsMade.splice(0);
+  if (!kubeconfig || names.length === 0) return;
+  await new Promise((resolve) =>
+    execFile(
+      dir ? join(dir, 'kubectl') : 'kubectl',
+      ['delete', 'pod', '--ignore-not-found', '--wait=false', ...names],
+      { env: { ...process.env, KUBECONFIG: kubeconfig } },
+      resolve,
+    ),
+  );
+});
 
 test('a failed block says "Failed (exit code N)", once, with nothing left blank', async ({
   page,
@@ -110,6 +129,7 @@ test('"Run the steps above" skips steps that succeeded, and names a failed one b
 }) => {
   test.skip(!process.env.KUBENOTES_TEST_KUBECONFIG, 'needs the test cluster (npm test starts it)');
   const name = `e2e-above-${Date.now().toString(36)}`;
+  podsMade.push(name);
   await openPage(page, '/pods/');
   await page.getByLabel('pod_name', { exact: true }).fill(name);
   const blocks = page.locator('kn-snippet[data-snippet-id]');

@@ -29,6 +29,8 @@ async function tabUntil(
 test('keyboard only: run a block, type in the terminal, leave it, reach the next block', async ({
   page,
 }) => {
+  // A keyboard reader tabs through the whole chapter to reach the dock: many key presses.
+  test.setTimeout(180_000);
   await page.setViewportSize({ width: 1280, height: 800 });
   await openPage(page, '/pods/');
   const blocks = page.locator('kn-snippet');
