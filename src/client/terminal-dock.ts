@@ -265,6 +265,7 @@ export class TerminalDock extends HTMLElement {
       text = `Cluster ready${status.provider ? ` (${status.provider})` : ''}`;
     else text = `No cluster: ${status.clusterMessage ?? 'not ready'}`;
     slot.textContent = text;
+    slot.setAttribute('title', text);
     this.dataset.cluster = !status.reachable ? 'none' : status.clusterReady ? 'ready' : 'not-ready';
   }
 

@@ -129,14 +129,17 @@ function renderLines(
   });
 }
 
-/** The block's variables whose default is a word that the expected output may show. */
+/**
+ * The chapter's variables whose default the expected output may show: all of them, since a
+ * block's output names what earlier blocks made (`kubectl get pods` lists the Pod `web`).
+ */
 function outputVariables(
-  snippet: Snippet,
+  _snippet: Snippet,
   specs: Readonly<Record<string, VariableSpec>>,
 ): { name: string; value: string }[] {
-  return snippet.variables
-    .map((name) => ({ name, value: specs[name]?.default ?? '' }))
-    .filter(({ value }) => value.length >= 2)
+  return Object.entries(specs)
+    .map(([name, spec]) => ({ name, value: spec.default }))
+    .filter(({ value }) => value.length >= 3)
     .sort((a, b) => b.value.length - a.value.length);
 }
 

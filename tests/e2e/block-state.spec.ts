@@ -64,6 +64,9 @@ test('the expected output follows the variables: the Pod named api is "pod/api c
   await page.getByLabel('pod_name', { exact: true }).fill('api');
   const block = page.locator('kn-snippet', { hasText: 'kubectl run' }).first();
   await expect(block.locator('.kn-output').first()).toHaveText('pod/api created');
+  // And where a later block lists it.
+  const list = page.locator('kn-snippet[data-commands="[\\"kubectl get pods\\"]"]').first();
+  await expect(list.locator('.kn-output').nth(1)).toContainText(/^api\s+1\/1/);
 });
 
 test('search results quote the guide, not the buttons', async ({ page }) => {
