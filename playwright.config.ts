@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { defineConfig } from '@playwright/test';
 
@@ -8,7 +9,34 @@ import { defineConfig } from '@playwright/test';
  */
 /** The instructor tests use it; the e2e server is on loopback only. */
 export const ADMIN_TOKEN = 'e2e-instructor-token-0123456789';
-const port = Number(process.env.KUBENOTES_E2E_PORT ?? 8199);
+/**
+ * Three ports in a row (the guide with its sandbox, the workshop, the static host), free when
+ * the run starts; chosen once in the runner and inherited by its workers through the
+ * environment. Fixed ports made two runs on one machine (two worktrees, CI) collide.
+ * KUBENOTES_E2E_PORT sets the first.
+ */
+function freePortBlock(): string {
+  const probe = `
+    const net = require('node:net');
+    const take = (port) => new Promise((ok) => {
+      const s = net.createServer().once('error', () => ok(null));
+      s.listen(port, '127.0.0.1', () => ok(s));
+    });
+    (async () => {
+      for (let i = 0; i < 100; i++) {
+        const base = 20000 + Math.floor(Math.random() * 40000);
+        const held = await Promise.all([base, base - 1, base - 2].map(take));
+        held.forEach((s) => s && s.close());
+        if (held.every(Boolean)) return console.log(base);
+      }
+      process.exit(1);
+    })();`;
+  const found = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
+  if (found.status !== 0) throw new Error('no three free ports in a row on 127.0.0.1');
+  return found.stdout.trim();
+}
+process.env.KUBENOTES_E2E_PORT ||= freePortBlock();
+const port = Number(process.env.KUBENOTES_E2E_PORT);
 export const STATIC_PORT = port - 2;
 export const WORKSHOP_PORT = port - 1;
 export const JOIN_CODE = 'e2e-join-2026';
@@ -91,7 +119,9 @@ export default defineConfig({
               `${node} sandbox-server/bin/kubenotes.mjs sandbox --site-dir dist`,
               `--port ${WORKSHOP_PORT} --mode workshop --join-code ${JOIN_CODE}`,
               ...cluster.map((arg) => JSON.stringify(arg)),
-              `--instance e2e --shell-path ${JSON.stringify(shellPath)}`,
+              // its own instance: a workshop server deletes its instance's leftover namespaces
+              // at start, which would be another run's live sessions under a shared name
+              `--instance e2e${port} --shell-path ${JSON.stringify(shellPath)}`,
               kubectlDir ? `--sandbox-read-only ${JSON.stringify(kubectlDir)}` : '',
             ].join(' '),
             url: `http://127.0.0.1:${WORKSHOP_PORT}/api/health`,

@@ -11,13 +11,18 @@
  *   8. reliability  the short report: load, faults, fuzzing, escape attempts
  *   9. kind tier    only when the offline kind node image is cached
  *
- * It stops the test cluster it started, and ends with one line: `N passed, N failed`.
+ * The test cluster is shared with other runs on the machine (tests/cluster/cluster-users.ts):
+ * it is stopped at the end only if a test run started it and no other run still uses it.
+ * Ends with one line: `N passed, N failed`. What each tier needs, starts and leaves:
+ * tests/README.md.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureTestCluster, stopTestCluster, type TestCluster } from './cluster/cluster.ts';
+import type { TestCluster } from './cluster/cluster.ts';
+import { leaveTestCluster, useTestCluster } from './cluster/cluster-users.ts';
+import type { ServiceUse } from './support/shared-service.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'node_modules', '.bin');
@@ -121,13 +126,18 @@ async function main(): Promise<void> {
   }
   if (want('unit')) await step('unit', process.execPath, ['--test', 'tests/unit/**/*.test.ts']);
 
+  let clusterUse: ServiceUse<TestCluster> | undefined;
   let cluster: TestCluster | undefined;
+  const clusterLog = (line: string) => console.log(`   ${line}`);
   const needsCluster = ['integration', 'doc', 'e2e', 'reliability'].some(want);
   if (needsCluster) {
     console.log('\n━━ test cluster: building or reusing the Kubernetes binaries, then starting it');
     try {
-      cluster = await ensureTestCluster({ log: (line) => console.log(`   ${line}`) });
-      console.log(`   kubeconfig: ${cluster.kubeconfig}`);
+      clusterUse = await useTestCluster(clusterLog);
+      cluster = clusterUse.value;
+      console.log(
+        `   kubeconfig: ${cluster.kubeconfig} (${clusterUse.startedHere ? 'started by this run' : 'it was running; reused'})`,
+      );
     } catch (error) {
       console.log(`   test cluster FAILED: ${(error as Error).message}`);
       failedSteps.push('test cluster');
@@ -174,9 +184,9 @@ async function main(): Promise<void> {
       await step('kind tier', process.execPath, ['tests/kind/run-kind-tier.ts']);
     }
   } finally {
-    if (cluster && !process.env.KUBENOTES_KEEP_CLUSTER) {
-      console.log('\n━━ test cluster: stopping');
-      await stopTestCluster({ log: (line) => console.log(`   ${line}`) }).catch((error: Error) => {
+    if (clusterUse) {
+      console.log('\n━━ test cluster: leaving it');
+      await leaveTestCluster(clusterUse, clusterLog).then(clusterLog, (error: Error) => {
         console.log(`   could not stop the test cluster: ${error.message}`);
       });
     }

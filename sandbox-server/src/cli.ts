@@ -13,12 +13,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Config, ConfigError, helpText, loadConfig } from './config.ts';
-import { createLogger } from './log.ts';
+import { type Config, ConfigError, loadConfig } from './config/config.ts';
+import { helpText } from './config/settings-doc.ts';
 import { PACK_USAGE, PackError, pack, packSummary, parsePackArgs } from './pack/pack.ts';
 import { PRELOAD_USAGE, parsePreloadArgs, preload, preloadSummary } from './pack/preload.ts';
 import { type SandboxServer, startSandboxServer } from './server.ts';
 import { buildSite, siteIsCurrent } from './site-build.ts';
+import { createLogger } from './telemetry/log.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 

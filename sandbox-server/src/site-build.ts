@@ -12,8 +12,8 @@ const SOURCES = [
   'src',
   'astro.config.mjs',
   'package-lock.json',
-  'sandbox-server/src/protocol.ts',
-  'sandbox-server/src/shell-marks.ts',
+  'sandbox-server/src/shared/protocol.ts',
+  'sandbox-server/src/shared/shell-marks.ts',
 ];
 const STAMP = '.kubenotes-build';
 

@@ -40,7 +40,8 @@ function scheduleRecheck(status: SandboxStatus): void {
   recheck = setTimeout(async () => {
     recheck = undefined;
     const before = JSON.stringify(status);
-    const now = await refreshSandboxStatus();
+    pending = undefined;
+    const now = await sandboxStatus();
     if (JSON.stringify(now) !== before) for (const listener of listeners) listener(now);
     scheduleRecheck(now);
   }, RECHECK_MS);
@@ -51,12 +52,6 @@ let pending: Promise<SandboxStatus> | undefined;
 export function sandboxStatus(): Promise<SandboxStatus> {
   pending ??= fetchStatus();
   return pending;
-}
-
-/** Forget what we knew (after a reconnect, say). */
-export function refreshSandboxStatus(): Promise<SandboxStatus> {
-  pending = undefined;
-  return sandboxStatus();
 }
 
 async function fetchStatus(): Promise<SandboxStatus> {

@@ -7,7 +7,7 @@
  * Pure logic over two functions (type text; receive decoded output), so it is unit-tested
  * without a browser.
  */
-import { type ShellMark, ShellMarkReader } from '../../sandbox-server/src/shell-marks.ts';
+import { type ShellMark, ShellMarkReader } from '../../sandbox-server/src/shared/shell-marks.ts';
 
 export interface RunJob {
   commands: string[];

@@ -7,7 +7,7 @@ import '@xterm/xterm/css/xterm.css';
 import { FitAddon } from '@xterm/addon-fit';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { type ITheme, Terminal } from '@xterm/xterm';
-import type { ServerMessage } from '../../sandbox-server/src/protocol.ts';
+import type { ServerMessage } from '../../sandbox-server/src/shared/protocol.ts';
 import { type ConnectionStatus, SandboxConnection } from './sandbox-connection.ts';
 import { type RunJob, type RunResult, SnippetRunner } from './snippet-runner.ts';
 import { type WayOutKey, wayOutKey } from './terminal-way-out.ts';

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as pty from 'node-pty';
 import { WebSocket } from 'ws';
-import { encode, terminalPath } from '../../sandbox-server/src/protocol.ts';
+import { encode, terminalPath } from '../../sandbox-server/src/shared/protocol.ts';
 import { AckBatcher } from '../../src/client/ack-batcher.ts';
 import { startServerProcess } from '../support/server-process.ts';
 import {
@@ -155,7 +155,7 @@ function rssMiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-/** A protocol client that does only what PROTOCOL.md requires of one: attach, type, ack. */
+/** A protocol client that does only what docs/protocol.md requires of one: attach, type, ack. */
 async function leanAttach(
   baseUrl: string,
   session: { id: string; token: string },

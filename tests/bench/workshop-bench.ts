@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { ensureTestCluster } from '../cluster/cluster.ts';
+import { leaveTestCluster, useTestCluster } from '../cluster/cluster-users.ts';
 import { startServerProcess } from '../support/server-process.ts';
 import {
   type CreatedSession,
@@ -63,7 +63,9 @@ export interface WorkshopFigures {
 }
 
 export async function workshopBench(): Promise<WorkshopFigures> {
-  const cluster = await ensureTestCluster({ log: () => {} });
+  // Shared with test runs: left as found, stopped at the end only if this started it.
+  const clusterUse = await useTestCluster(() => {});
+  const cluster = clusterUse.value;
   const context =
     /^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(cluster.kubeconfig, 'utf8'))?.[1] ?? '';
   const instance = `bench${Date.now().toString(36)}`;
@@ -158,5 +160,6 @@ export async function workshopBench(): Promise<WorkshopFigures> {
     };
   } finally {
     await server.stop();
+    await leaveTestCluster(clusterUse, () => {});
   }
 }

@@ -10,14 +10,19 @@
 //   k8s-<version>/bin/      binaries (tests/cluster/build.sh)
 //   test-cluster/kubeconfig a self-contained admin kubeconfig (stable path)
 //   test-cluster/kwok/      kwokctl's workdir (KWOK_WORKDIR): certs, component logs, etcd data
+//   test-cluster/bin/       the port-forward responder and its Node, so no work tree is named
+//   test-cluster/users/     the runs using it (cluster-users.ts: who may stop it)
 // Nothing touches ~/.kube/config. Every component listens on 127.0.0.1 only.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { constants as fsConstants } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { constants as fsConstants, readFileSync } from 'node:fs';
 import {
   access,
   chmod,
   chown,
+  copyFile,
+  link,
   lstat,
   mkdir,
   open,
@@ -40,12 +45,19 @@ export const POD_CIDR = '10.244.0.0/24';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BUILD_SCRIPT = path.join(HERE, 'build.sh');
 const RESPONDER_SCRIPT = path.join(HERE, 'port-forward-responder.ts');
+/** kwok's default Stages and ours (an image that cannot be pulled, a container that exits). */
+const STAGES_FILE = path.join(HERE, 'kwok-stages.yaml');
 
 export type Log = (line: string) => void;
 
 export interface TestClusterOptions {
   /** Receives progress lines (build progress, kwokctl output). Default: written to stderr. */
   log?: Log;
+  /**
+   * Other test runs using the cluster now (cluster-users.ts): a cluster they use is never
+   * recreated under them, even when this run would configure it differently.
+   */
+  inUseBy?: number[];
 }
 
 export interface TestCluster {
@@ -98,8 +110,13 @@ export function testClusterPaths(): Paths {
     kubeconfig: path.join(stateDir, 'kubeconfig'),
     kwokctlConfig: path.join(stateDir, 'kwokctl.yaml'),
     podLogsFile: path.join(stateDir, 'pod-logs.log'),
-    // Outside the cache: as root, exec'd commands run as nobody, who cannot enter /root.
-    execDir: path.join(tmpdir(), `kubenotes-test-cluster-exec-${process.getuid?.() ?? 'user'}`),
+    // Outside the cache: as root, exec'd commands run as nobody, who cannot enter /root. One
+    // per cluster (named after its state folder): stopping a cluster kills what runs in its
+    // exec folder, which must never be another cluster's (another KUBENOTES_CACHE).
+    execDir: path.join(
+      tmpdir(),
+      `kubenotes-test-cluster-exec-${process.getuid?.() ?? 'user'}-${hash(stateDir)}`,
+    ),
     lockFile: path.join(stateDir, '.lock'),
   };
 }
@@ -119,16 +136,19 @@ export async function ensureTestCluster(options: TestClusterOptions = {}): Promi
       kubeVersion: env.kubeVersion,
       podLogsFile: paths.podLogsFile,
     };
-    const config = kwokctlConfig(env, paths);
+    const responder = await stableResponder(paths);
+    const config = kwokctlConfig(env, paths, responder);
     const previousConfig = await readFile(paths.kwokctlConfig, 'utf8').catch(() => '');
     const exists = await clusterExists(paths);
 
-    if (
-      exists &&
-      previousConfig === config &&
-      (await apiserverReady(cluster.kubectl, paths.kubeconfig))
-    ) {
-      log(`test cluster ${CLUSTER_NAME} is already running; reusing it`);
+    const others = options.inUseBy ?? [];
+    const answers = exists && (await apiserverReady(cluster.kubectl, paths.kubeconfig));
+    if (answers && (previousConfig === config || others.length > 0)) {
+      log(
+        previousConfig === config
+          ? `test cluster ${CLUSTER_NAME} is already running; reusing it`
+          : `test cluster ${CLUSTER_NAME} runs with another configuration, but pid ${others.join(', ')} use it: reusing it as it is (the first run to find it unused recreates it)`,
+      );
       if (!(await isReadable(paths.podLogsFile))) await writePodLogs(paths.podLogsFile);
       await prepareExecDir(paths.execDir);
       await ensureNode(cluster, log);
@@ -207,6 +227,7 @@ export async function stopTestCluster(options: TestClusterOptions = {}): Promise
     }
     await rm(paths.kubeconfig, { force: true });
     const leftovers = await killLeftovers(paths, log);
+    await rm(paths.execDir, { recursive: true, force: true });
     log(
       leftovers === 0
         ? `test cluster ${CLUSTER_NAME} is down`
@@ -285,7 +306,40 @@ async function buildBinaries(log: Log): Promise<BuildEnv> {
   return env;
 }
 
-function kwokctlConfig(env: BuildEnv, paths: Paths): string {
+interface Responder {
+  node: string;
+  script: string;
+}
+
+/**
+ * The port-forward responder and the Node that runs it, copied into the cluster's state
+ * folder: the cluster's configuration then names no work tree, so runs from two work trees
+ * (or a clone and CI) reuse one cluster instead of each recreating it under the other. A new
+ * Node version or a changed script still changes the configuration, and recreates it.
+ */
+async function stableResponder(paths: Paths): Promise<Responder> {
+  const dir = path.join(paths.stateDir, 'bin');
+  await mkdir(dir, { recursive: true });
+  const node = path.join(dir, `node-${process.version}`);
+  if (!(await isExecutable(node))) {
+    const partial = `${node}.tmp-${process.pid}`;
+    await link(process.execPath, partial).catch(() => copyFile(process.execPath, partial));
+    await chmod(partial, 0o755);
+    await rename(partial, node);
+  }
+  const text = await readFile(RESPONDER_SCRIPT, 'utf8');
+  const script = path.join(dir, `port-forward-responder-${hash(text)}.ts`);
+  if (!(await isReadable(script))) {
+    await writeFileAtomic(script, text, 0o644);
+  }
+  return { node, script };
+}
+
+function hash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
+}
+
+function kwokctlConfig(env: BuildEnv, paths: Paths, responder: Responder): string {
   const bin = (name: string): string => JSON.stringify(path.join(env.binDir, name));
   const asRoot = process.getuid?.() === 0;
   // JSON strings are valid YAML scalars, so every value below is JSON.stringify'd.
@@ -311,7 +365,7 @@ options:
   kubeAuthorization: true
   kubeAdmission: true
 ---
-# 'kubectl logs' of any container shows this file (CRI log format).
+# 'kubectl logs' of any container, and 'kubectl logs --previous', show this file (CRI log format).
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: ClusterLogs
 metadata:
@@ -319,6 +373,7 @@ metadata:
 spec:
   logs:
   - logsFile: ${JSON.stringify(paths.podLogsFile)}
+    previousLogsFile: ${JSON.stringify(paths.podLogsFile)}
     follow: true
 ---
 # 'kubectl port-forward' to any pod and port: each connection is served by a tiny
@@ -329,7 +384,7 @@ metadata:
   name: kubenotes-port-forward
 spec:
   forwards:
-  - command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(RESPONDER_SCRIPT)}]
+  - command: [${JSON.stringify(responder.node)}, ${JSON.stringify(responder.script)}]
 ---
 # 'kubectl exec' runs the command on this machine${asRoot ? ' as nobody (uid 65534)' : ''}, in a scratch directory.
 apiVersion: kwok.x-k8s.io/v1alpha1
@@ -343,7 +398,8 @@ spec:
       envs:
       - name: HOME
         value: ${JSON.stringify(paths.execDir)}
-${asRoot ? '      securityContext:\n        runAsUser: 65534\n        runAsGroup: 65534\n' : ''}`;
+${asRoot ? '      securityContext:\n        runAsUser: 65534\n        runAsGroup: 65534\n' : ''}---
+${readFileSync(STAGES_FILE, 'utf8')}`;
 }
 
 async function writePodLogs(file: string): Promise<void> {
@@ -572,6 +628,7 @@ async function killLeftovers(paths: Paths, log: Log): Promise<number> {
       if (
         cmdline.includes(`${paths.workdir}/`) ||
         cmdline.includes(RESPONDER_SCRIPT) ||
+        cmdline.includes(path.join(paths.stateDir, 'bin', 'port-forward-responder')) ||
         cwd === paths.execDir
       ) {
         pids.push(pid);

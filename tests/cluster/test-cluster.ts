@@ -14,12 +14,14 @@ import {
   testClusterPaths,
   testClusterStatus,
 } from './cluster.ts';
+import { testClusterService } from './cluster-users.ts';
 import { runSmokeChecks } from './smoke.ts';
 
 const usage = `usage: node tests/cluster/test-cluster.ts <up|down|status|smoke>
 
   up      build the binaries if needed (a cold build takes 20-35 minutes), then start the
-          test cluster or reuse the running one; prints "kubeconfig: <path>" last
+          test cluster or reuse the running one; prints "kubeconfig: <path>" last. A cluster
+          asked for with up is left up by test runs (they stop only one they started)
   down    delete the test cluster and stop all of its processes
   status  print whether it is up and its kubeconfig path; exit 0 if up, 1 if down
   smoke   up, then run quick checks in a throwaway namespace (kubectl run/wait/logs/exec,
@@ -27,6 +29,8 @@ const usage = `usage: node tests/cluster/test-cluster.ts <up|down|status|smoke>
           ends with "N passed, N failed"; exit 1 if any failed
 
 Cache: \${KUBENOTES_CACHE:-~/.cache/kubenotes} (now ${testClusterPaths().cacheDir})`;
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0];
@@ -37,6 +41,9 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'up': {
       const cluster = await ensureTestCluster();
+      // Asked for by hand: test runs that reuse it leave it up (tests/README.md).
+      testClusterService(log).clearStarter();
+      process.stderr.write('test runs leave this cluster up; stop it with `test-cluster down`\n');
       process.stderr.write(`kubectl: ${cluster.kubectl}\n`);
       process.stdout.write(`kubeconfig: ${cluster.kubeconfig}\n`);
       return 0;
@@ -48,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'down':
       await stopTestCluster();
+      testClusterService(log).clearStarter();
       return 0;
     case 'status': {
       const status = await testClusterStatus();

@@ -2,25 +2,40 @@
  * Doc-tests: every runnable block of every chapter, chapter by chapter in reading order, sent
  * through the real sandbox server's protocol to a session whose shell talks to the test
  * cluster, with the variables' default values. Each block must succeed, or do what its fence
- * meta declares (`exit=N`, `until="…"`, `timeout=…`); a block that needs what this sandbox
- * lacks (`needs=docker reason="…"`) is a declared skip, and a skip without a reason fails.
+ * meta declares (`exit=N`, `until="…"`, `timeout=…`, `expect="…"`: text its output must
+ * show); a block that needs what this tier does not have (`needs=docker reason="…"`) is a
+ * declared skip, and a skip without a reason fails.
+ * The tier decides its capabilities itself (doc-capabilities.ts) and the summary says, per
+ * chapter, what its blocks need, whether the tier had it, and why. The chapters run in a
+ * namespace of this run's own, with free ports for their port variables, so that runs side by
+ * side on one machine do not meet (tests/README.md).
  *
  * The blocks are run by the same SnippetRunner the browser uses, so the doc-tests prove the
  * Run button's logic too.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ExistingProvider } from '../../sandbox-server/src/providers/existing-provider.ts';
 import { SnippetRunner } from '../../src/client/snippet-runner.ts';
 import { type CollectedChapter, collectSnippets } from '../../src/snippets/extract.ts';
+import type { Requirement } from '../../src/snippets/meta.ts';
 import { fillPlaceholders } from '../../src/snippets/placeholders.ts';
 import { createSession, endSession, plain, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer } from '../support/test-server.ts';
+import { decideCapabilities, dockerChapterLock, type TierCapability } from './doc-capabilities.ts';
+import { makeRunNamespace } from './run-namespace.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CONTENT = join(ROOT, 'content');
 /** Commands without their own timeout= get this bound, so a hung `wait` cannot hang CI. */
 const DEFAULT_TIMEOUT_MS = 120_000;
+/** `KUBENOTES_DOC_CHAPTERS=pods,services`: only these chapters (slugs), for writing one. */
+const ONLY_CHAPTERS = process.env.KUBENOTES_DOC_CHAPTERS
+  ? process.env.KUBENOTES_DOC_CHAPTERS.split(',').map((slug) => slug.trim())
+  : undefined;
 
 interface ChapterResult {
   slug: string;
@@ -28,31 +43,66 @@ interface ChapterResult {
   succeeded: number;
   skipped: number;
   failed: number;
+  /** the capabilities its runnable blocks ask for */
+  needs: Requirement[];
 }
 
-function chapters(): { slug: string; order: number; chapter: CollectedChapter }[] {
+interface Chapter {
+  slug: string;
+  order: number;
+  file: string;
+  text: string;
+  chapter: CollectedChapter;
+}
+
+function chapters(): Chapter[] {
   return readdirSync(CONTENT)
     .filter((file) => /\.mdx?$/.test(file) && !file.startsWith('_'))
     .map((file) => {
       const slug = file.replace(/\.mdx?$/, '');
-      const chapter = collectSnippets(readFileSync(join(CONTENT, file), 'utf8'), slug, {
+      const text = readFileSync(join(CONTENT, file), 'utf8');
+      const chapter = collectSnippets(text, slug, { file: `content/${file}` });
+      return {
+        slug,
         file: `content/${file}`,
-      });
-      return { slug, order: Number(chapter.frontmatter.order ?? 0), chapter };
+        text,
+        order: Number(chapter.frontmatter.order ?? 0),
+        chapter,
+      };
     })
     .filter(({ chapter }) => chapter.snippets.length > 0)
+    .filter(({ slug }) => !ONLY_CHAPTERS || ONLY_CHAPTERS.includes(slug))
     .sort((a, b) => a.order - b.order);
 }
 
-export function serverArgs(env: NodeJS.ProcessEnv): string[] {
-  const kubeconfig = env.KUBENOTES_TEST_KUBECONFIG;
-  if (!kubeconfig) return ['--cluster', 'none'];
-  const context = /^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(kubeconfig, 'utf8'))?.[1];
-  return ['--cluster', 'existing', '--kubeconfig', kubeconfig, '--context', context ?? ''];
+/** A port nothing listens on now, for the chapters' `kind: port` variables (port-forwards). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** Each `kind: port` variable gets a free port: runs side by side never collide on 8088. */
+async function chapterValues(chapter: CollectedChapter): Promise<Record<string, string>> {
+  const values: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(chapter.variables)) {
+    if (spec.kind === 'port') values[name] = String(await freePort());
+  }
+  return values;
+}
+
+function capabilityLine(capability: TierCapability): string {
+  return `${capability.name}: ${capability.had ? 'yes' : 'no'} — ${capability.why}`;
 }
 
 async function main(): Promise<void> {
-  if (!process.env.KUBENOTES_TEST_KUBECONFIG) {
+  const testKubeconfig = process.env.KUBENOTES_TEST_KUBECONFIG;
+  if (!testKubeconfig) {
     console.log(
       'doc-tests: no test cluster (KUBENOTES_TEST_KUBECONFIG is unset); run them through `npm test`.',
     );
@@ -62,75 +112,64 @@ async function main(): Promise<void> {
   const path = [process.env.KUBENOTES_TEST_KUBECTL_DIR, '/usr/local/bin', '/usr/bin', '/bin']
     .filter(Boolean)
     .join(':');
-  const server = await startTestServer(serverArgs(process.env), { env: { PATH: path } });
-  const capabilities = (await server.provider.status()).capabilities;
+  const all = chapters();
+  const log = (line: string) => console.log(`doc-tests: ${line}`);
+
+  // The tier decides what the `needs=` blocks get (doc-capabilities.ts), and says why.
+  const capabilities = await decideCapabilities({
+    chapters: all,
+    env: { ...process.env, PATH: path },
+    log,
+  });
+  for (const capability of capabilities.list) log(capabilityLine(capability));
+  const had = new Set<string>(capabilities.had);
+
+  const work = mkdtempSync(join(tmpdir(), 'kubenotes-doc-tests-'));
   const results: ChapterResult[] = [];
+  let namespace: Awaited<ReturnType<typeof makeRunNamespace>> | undefined;
+  let server: Awaited<ReturnType<typeof startTestServer>> | undefined;
   try {
-    for (const { slug, chapter } of chapters()) {
-      const result: ChapterResult = { slug, ran: 0, succeeded: 0, skipped: 0, failed: 0 };
+    namespace = await makeRunNamespace(testKubeconfig, work, 'kn-doc');
+    log(`the chapters run in the namespace ${namespace.name}, this run's own`);
+    server = await startTestServer([], {
+      env: { PATH: path },
+      provider: new ExistingProvider({
+        kubeconfig: namespace.kubeconfig,
+        context: namespace.context,
+        capabilities: capabilities.had,
+      }),
+    });
+    for (const { slug, chapter } of all) {
+      const runnable = (snippet: (typeof chapter.snippets)[number]) =>
+        snippet.meta.needs.every((need) => had.has(need));
+      const needs = [...new Set(chapter.snippets.flatMap((s) => s.meta.needs))].sort();
+      const result: ChapterResult = { slug, ran: 0, succeeded: 0, skipped: 0, failed: 0, needs };
       results.push(result);
       console.log(`\n■ ${slug} (${chapter.snippets.length} blocks)`);
-      // Each chapter runs in a fresh session.
-      const session = await createSession(server.url);
-      const term = await TerminalClient.open(server.url, session, { cols: 160, rows: 50 });
-      // open() has waited for the first prompt already.
-      const runner = new SnippetRunner((text) => term.type(text), { atPrompt: true });
-      term.onText((text) => runner.feed(text));
-      for (const snippet of chapter.snippets) {
-        const where = `content/${slug}.mdx:${snippet.line} [${snippet.id}]`;
-        const missing = snippet.meta.needs.filter((need) => !capabilities.includes(need));
-        if (missing.length > 0) {
-          if (!snippet.meta.reason) {
-            result.failed++;
-            console.log(`  ✗ ${where}: needs=${missing.join(',')} without a reason="…"`);
-          } else {
-            result.skipped++;
-            console.log(
-              `  – ${where}: skipped, needs ${missing.join(', ')} (${snippet.meta.reason})`,
-            );
-          }
-          continue;
-        }
-        const commands = snippet.commands.map((command) => {
-          const filled = fillPlaceholders(command, {}, chapter.variables);
-          if (!filled.ok)
-            throw new Error(`${where}: ${filled.errors.map((e) => e.message).join(' ')}`);
-          return filled.text;
-        });
-        result.ran++;
-        const from = term.output.length;
-        const outcome = await runner.run({
-          commands,
-          exit: snippet.meta.exit,
-          until: snippet.meta.until,
-          timeoutMs: snippet.meta.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-        });
-        if (outcome.ok) {
-          result.succeeded++;
-          console.log(`  ✓ ${where}`);
-        } else {
-          result.failed++;
-          console.log(`  ✗ ${where}: ${outcome.reason}`);
-          console.log(
-            `    commands:\n${commands.map((c) => `      $ ${c.replaceAll('\n', '\n        ')}`).join('\n')}`,
-          );
-          const output = plain(term.output.slice(from)).trimEnd().split('\n').slice(-40);
-          console.log(`    terminal:\n${output.map((line) => `      | ${line}`).join('\n')}`);
-        }
-      }
-      term.close();
-      await endSession(server.url, session);
+      const run = () => runChapter(server!.url, chapter, slug, result, runnable, had);
+      // Docker blocks change the engine's images: runs on one machine take turns at them.
+      if (chapter.snippets.some((s) => s.meta.needs.includes('docker') && runnable(s)))
+        await dockerChapterLock(log, run);
+      else await run();
     }
   } finally {
-    await server.stop();
+    await server?.stop();
+    await namespace?.dispose();
+    rmSync(work, { recursive: true, force: true });
+    await capabilities.release();
   }
 
-  console.log('\nchapter              ran  succeeded  skipped  failed');
+  console.log(
+    '\nchapter              ran  succeeded  skipped  failed  capabilities its blocks need',
+  );
   for (const r of results) {
+    const needs = r.needs.map((n) => `${n} ${had.has(n) ? 'yes' : 'no'}`).join(', ') || '—';
     console.log(
-      `${r.slug.padEnd(20)} ${String(r.ran).padStart(3)}  ${String(r.succeeded).padStart(9)}  ${String(r.skipped).padStart(7)}  ${String(r.failed).padStart(6)}`,
+      `${r.slug.padEnd(20)} ${String(r.ran).padStart(3)}  ${String(r.succeeded).padStart(9)}  ${String(r.skipped).padStart(7)}  ${String(r.failed).padStart(6)}  ${needs}`,
     );
   }
+  console.log("this tier's capabilities, and why:");
+  for (const capability of capabilities.list) console.log(`  ${capabilityLine(capability)}`);
   const total = results.reduce(
     (t, r) => ({
       passed: t.passed + r.succeeded,
@@ -143,6 +182,84 @@ async function main(): Promise<void> {
     `doc-tests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`,
   );
   process.exit(total.failed === 0 && total.passed > 0 ? 0 : 1);
+}
+
+/** One chapter, in a fresh session, block by block. */
+async function runChapter(
+  url: string,
+  chapter: CollectedChapter,
+  slug: string,
+  result: ChapterResult,
+  runnable: (snippet: CollectedChapter['snippets'][number]) => boolean,
+  had: Set<string>,
+): Promise<void> {
+  const values = await chapterValues(chapter);
+  const session = await createSession(url);
+  const term = await TerminalClient.open(url, session, { cols: 160, rows: 50 });
+  // open() has waited for the first prompt already.
+  const runner = new SnippetRunner((text) => term.type(text), { atPrompt: true });
+  term.onText((text) => runner.feed(text));
+  try {
+    for (const snippet of chapter.snippets) {
+      const where = `content/${slug}.mdx:${snippet.line} [${snippet.id}]`;
+      if (!runnable(snippet)) {
+        const missing = snippet.meta.needs.filter((need) => !had.has(need));
+        if (!snippet.meta.reason) {
+          result.failed++;
+          console.log(`  ✗ ${where}: needs=${missing.join(',')} without a reason="…"`);
+        } else {
+          result.skipped++;
+          console.log(
+            `  – ${where}: skipped, needs ${missing.join(', ')} (${snippet.meta.reason})`,
+          );
+        }
+        continue;
+      }
+      const commands = snippet.commands.map((command) => {
+        const filled = fillPlaceholders(command, values, chapter.variables);
+        if (!filled.ok)
+          throw new Error(`${where}: ${filled.errors.map((e) => e.message).join(' ')}`);
+        return filled.text;
+      });
+      result.ran++;
+      const from = term.output.length;
+      let outcome = await runner.run({
+        commands,
+        exit: snippet.meta.exit,
+        until: snippet.meta.until,
+        timeoutMs: snippet.meta.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      });
+      const shown = plain(term.output.slice(from));
+      const expected = snippet.meta.expect;
+      // The typed commands are echoed too: the text must appear more often than they hold it.
+      if (
+        outcome.ok &&
+        expected &&
+        count(shown, expected) <= count(commands.join('\n'), expected)
+      ) {
+        outcome = { ok: false, reason: `its output does not show expect="${expected}"` };
+      }
+      if (outcome.ok) {
+        result.succeeded++;
+        console.log(`  ✓ ${where}`);
+      } else {
+        result.failed++;
+        console.log(`  ✗ ${where}: ${outcome.reason}`);
+        console.log(
+          `    commands:\n${commands.map((c) => `      $ ${c.replaceAll('\n', '\n        ')}`).join('\n')}`,
+        );
+        const output = plain(term.output.slice(from)).trimEnd().split('\n').slice(-40);
+        console.log(`    terminal:\n${output.map((line) => `      | ${line}`).join('\n')}`);
+      }
+    }
+  } finally {
+    term.close();
+    await endSession(url, session);
+  }
+}
+
+function count(text: string, part: string): number {
+  return text.split(part).length - 1;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -1,11 +1,11 @@
 /**
- * Every bad input gets the answer PROTOCOL.md names, and nothing else breaks: the session
+ * Every bad input gets the answer docs/protocol.md names, and nothing else breaks: the session
  * and the other sessions keep working.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { WebSocket } from 'ws';
-import { terminalPath } from '../../sandbox-server/src/protocol.ts';
+import { terminalPath } from '../../sandbox-server/src/shared/protocol.ts';
 import {
   createSession,
   endSession,

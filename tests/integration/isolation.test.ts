@@ -36,8 +36,8 @@ import {
   killProcessesOfUid,
   processesOfUid,
 } from '../../sandbox-server/src/isolation/uid-processes.ts';
-import type { Logger } from '../../sandbox-server/src/log.ts';
-import { prepareHome, shellEnvironment } from '../../sandbox-server/src/shell.ts';
+import { prepareHome, shellEnvironment } from '../../sandbox-server/src/session/shell.ts';
+import type { Logger } from '../../sandbox-server/src/telemetry/log.ts';
 
 const SHELL_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Test uids, far from the server's default range so a running server is not disturbed. */

@@ -27,20 +27,21 @@ import {
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { createLogger } from '../../sandbox-server/src/log.ts';
 import { readPack } from '../../sandbox-server/src/pack/preload.ts';
 import { writeTar } from '../../sandbox-server/src/pack/tar.ts';
 import { loadKubeconfig } from '../../sandbox-server/src/providers/existing-provider.ts';
 import {
   instanceSelector,
   tenancyObjects,
-} from '../../sandbox-server/src/tenancy/tenancy-objects.ts';
-import { TenancyProvider } from '../../sandbox-server/src/tenancy/tenancy-provider.ts';
+} from '../../sandbox-server/src/providers/tenancy/tenancy-objects.ts';
+import { TenancyProvider } from '../../sandbox-server/src/providers/tenancy/tenancy-provider.ts';
+import { createLogger } from '../../sandbox-server/src/telemetry/log.ts';
+import { useDockerEngine } from '../support/docker-engine.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CACHE = process.env.KUBENOTES_CACHE ?? join(homedir(), '.cache', 'kubenotes');
@@ -112,21 +113,29 @@ function skip(t: { skip(message?: string): void }, reason: string): void {
 const node = process.execPath;
 const kubenotes = (args: string[], options = {}) => run(node, [CLI, ...args], options);
 
-/** A Docker engine that answers; started with tests/kind/start-docker.sh when none runs. */
+/**
+ * A Docker engine that answers: the running one, or one this file starts (it says so) with
+ * tests/kind/start-docker.sh. When this file's tests end, an engine that tests started is
+ * stopped unless another test run still uses it (tests/support/docker-engine.ts).
+ */
 let dockerState: Promise<string | null> | undefined;
+let leaveDocker: (() => Promise<string>) | undefined;
 function docker(): Promise<string | null> {
   dockerState ??= (async () => {
-    const up = await run('docker', ['version', '--format', '{{.Server.Version}}']);
-    if (up.code === 0) return null;
-    if (up.code === 127) return 'no docker client on PATH';
-    const started = await run('bash', ['tests/kind/start-docker.sh'], { timeoutMs: 600_000 });
-    if (started.code !== 0) {
-      return `no Docker engine, and tests/kind/start-docker.sh could not start one: ${started.stderr.trim().split('\n').at(-1)}`;
-    }
+    const engine = await useDockerEngine({
+      start: true,
+      log: (line) => console.log(`self-hosting: ${line}`),
+    });
+    if ('unavailable' in engine) return engine.unavailable;
+    leaveDocker = engine.leave;
+    if (engine.startedHere) console.log(`self-hosting: Docker engine ${engine.version} started`);
     return null;
   })();
   return dockerState;
 }
+after(async () => {
+  if (leaveDocker) console.log(`self-hosting: ${await leaveDocker()}`);
+});
 
 // ── The image ─────────────────────────────────────────────────────────────────────────────
 
@@ -776,11 +785,13 @@ test("in the cluster, the chart's ServiceAccount makes a session namespace and w
 
 // ── pack and preload ──────────────────────────────────────────────────────────────────────
 
+/** Tagged per run: another run on the same engine makes and removes its own. */
+const PACK_TAG = `run${process.pid}`;
 const PACK_IMAGES = {
-  app: 'kubenotes.local/pack-test-app:1',
-  base: 'kubenotes.local/pack-test-base:1',
-  node: 'kubenotes.local/pack-test-node:1',
-  missing: 'kubenotes.local/pack-test-missing:1',
+  app: `kubenotes.local/pack-test-app:${PACK_TAG}`,
+  base: `kubenotes.local/pack-test-base:${PACK_TAG}`,
+  node: `kubenotes.local/pack-test-node:${PACK_TAG}`,
+  missing: `kubenotes.local/pack-test-missing:${PACK_TAG}`,
 };
 
 function fixtureChapter(withMissing: boolean): string {
@@ -915,6 +926,13 @@ test('pack: the archive and its manifest name every image of the chapters', {
 test('preload: a pack round-trips into the kind cluster, and a missing image is named', {
   timeout: 30 * 60_000,
 }, async (t) => {
+  // Only the kind tier's own cluster: never a developer's kind cluster that happens to exist.
+  const wanted = process.env.KUBENOTES_TEST_KIND_CLUSTER;
+  if (!wanted)
+    return skip(
+      t,
+      'the preload round-trip runs on the kind tier, in its own cluster (npm run kind:image, then npm test)',
+    );
   const noDocker = await docker();
   if (noDocker) return skip(t, noDocker);
   const clusters = await run('kind', ['get', 'clusters']);
@@ -923,17 +941,12 @@ test('preload: a pack round-trips into the kind cluster, and a missing image is 
       t,
       'kind is not installed: the preload round-trip runs on the kind tier (npm run kind:image)',
     );
-  const wanted = process.env.KUBENOTES_TEST_KIND_CLUSTER;
   const names = clusters.stdout
     .split('\n')
     .map((n) => n.trim())
     .filter(Boolean);
-  const name = wanted && names.includes(wanted) ? wanted : names[0];
-  if (!name)
-    return skip(
-      t,
-      'no kind cluster exists: the preload round-trip runs on the kind tier (npm run kind:image, then npm test)',
-    );
+  const name = wanted;
+  if (!names.includes(name)) assert.fail(`the kind tier's cluster ${name} does not exist`);
   const work = mkdtempSync(join(tmpdir(), 'kn-preload-'));
   const nodes = (await must('kind', ['get', 'nodes', '--name', name])).split('\n').filter(Boolean);
   t.after(async () => {
@@ -968,7 +981,7 @@ test('preload: a pack round-trips into the kind cluster, and a missing image is 
   assert.match(loaded.stdout, /every image the chapters need is present/);
   for (const nodeName of nodes) {
     const listed = await must('docker', ['exec', nodeName, 'crictl', 'images']);
-    assert.match(listed, /kubenotes\.local\/pack-test-app\s+1\s/);
+    assert.match(listed, new RegExp(`kubenotes\\.local/pack-test-app\\s+${PACK_TAG}\\s`));
   }
   const incomplete = await kubenotes(['preload', join(work, 'incomplete.tar'), '--name', name], {
     timeoutMs: 20 * 60_000,

@@ -11,9 +11,9 @@
 #     names them and imported into the node's containerd; a static bridge + host-local CNI
 #     config (clusters use networking.disableDefaultCNI: true) and no storage manifest, so kind
 #     falls back to the in-tree host-path StorageClass;
-#   - small local stand-ins for the images the chapters use: alpine:3.22 (busybox from
-#     Debian's busybox-static, with an offline `apk` stand-in) and nginx:1.29-alpine (busybox
-#     httpd serving "Welcome to nginx!" on port 80 — a stand-in, not nginx).
+#   - small local stand-ins for the images the chapters use (tests/kind/make-stand-ins.sh):
+#     alpine:3.22 (busybox from Debian's busybox-static, with an offline `apk` stand-in) and
+#     nginx:1.29-alpine (busybox httpd serving "Welcome to nginx!" on port 80 — not nginx).
 #
 # Output, keyed by every version below (a change of any rebuilds; otherwise nothing is redone):
 #   $KUBENOTES_CACHE/kind-node-<key>.tar     the node image (docker save)
@@ -64,7 +64,8 @@ main() {
   local node_tar="$cache/kind-node-$key.tar"
   local images_tar="$cache/kind-images-$key.tar"
   local tools="$cache/kind-node/bin"
-  local local_images=("alpine:3.22" "nginx:1.29-alpine")
+  local local_images
+  mapfile -t local_images < <(bash "$here/make-stand-ins.sh" --list)
 
   case "${1:-}" in
     --print-env)
@@ -199,7 +200,8 @@ main() {
   mv -f "$node_tar.tmp.$$" "$node_tar"
 
   # 7. Stand-ins for the chapters' images.
-  make_local_images "$work" "$here" "${local_images[@]}"
+  bash "$here/make-stand-ins.sh" "${local_images[@]}" | sed 's/^/    /'
+  say "stand-in images made: ${local_images[*]}"
   docker save "${local_images[@]}" -o "$images_tar.tmp.$$"
   mv -f "$images_tar.tmp.$$" "$images_tar"
 
@@ -488,38 +490,6 @@ EOF
   wait "$CTRD_PID" 2>/dev/null || true
   CTRD_PID=""
   rm -rf "$r/run/containerd" "$work/containerd-state"
-}
-
-# alpine:3.22 and nginx:1.29-alpine stand-ins from Debian's busybox-static (test infra only).
-make_local_images() { # work here images...
-  local work="$1" here="$2" d="$1/alpine" bb a
-  bb="$(command -v busybox)"
-  mkdir -p "$d/bin" "$d/sbin" "$d/usr/bin" "$d/usr/sbin" "$d/etc" "$d/tmp" "$d/root" "$d/var/www" "$d/lib/apk/db"
-  chmod 1777 "$d/tmp"
-  install -m 0755 "$bb" "$d/bin/busybox"
-  for a in $("$bb" --list-full); do
-    [[ -e "$d/$a" ]] || ln -s /bin/busybox "$d/$a"
-  done
-  ln -sf /bin/busybox "$d/bin/busybox-extras"   # alpine's busybox-extras (httpd, telnet…): same binary here
-  rm -f "$d/sbin/apk"
-  install -m 0755 "$here/images/apk" "$d/sbin/apk"
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n' >"$d/etc/passwd"
-  printf 'root:x:0:root\nnobody:x:65534:\n' >"$d/etc/group"
-  printf 'NAME="Alpine Linux (kubenotes offline stand-in)"\nID=alpine\nVERSION_ID=3.22.0\nPRETTY_NAME="Alpine Linux v3.22 (offline stand-in: busybox from Debian busybox-static)"\n' >"$d/etc/os-release"
-  echo "3.22.0" >"$d/etc/alpine-release"
-  tar -C "$d" --numeric-owner --owner=0 --group=0 -c . | docker import \
-    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'CMD ["/bin/sh"]' - alpine:3.22 >/dev/null
-  say "image alpine:3.22 (stand-in: busybox $("$bb" 2>&1 | head -n1 | awk '{print $2}'), offline apk)"
-  # nginx stand-in on top of it
-  mkdir -p "$d/usr/share/nginx/html"
-  install -m 0644 "$here/images/nginx-index.html" "$d/usr/share/nginx/html/index.html"
-  tar -C "$d" --numeric-owner --owner=0 --group=0 -c . | docker import \
-    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'EXPOSE 80' \
-    --change 'CMD ["/bin/sh", "-c", "trap \"exit 0\" TERM; echo \"nginx stand-in (busybox httpd) listening on port 80\"; httpd -f -v -p 80 -h /usr/share/nginx/html & wait"]' \
-    - nginx:1.29-alpine >/dev/null
-  say "image nginx:1.29-alpine (stand-in: busybox httpd on port 80 serving \"Welcome to nginx!\")"
 }
 
 main "$@"; exit $?

@@ -28,6 +28,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collectSnippets } from '../../src/snippets/extract.ts';
+import { useDockerEngine } from '../support/docker-engine.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CONTENT = join(ROOT, 'content');
@@ -95,6 +96,12 @@ function finish(tally: Tally): never {
     `kind tier: ${tally.passed} passed, ${tally.failed} failed, ${tally.skipped} skipped`,
   );
   process.exit(tally.failed === 0 ? 0 : 1);
+}
+
+/** A failure that ends the tier early, counted as one. */
+function failed(message: string): Tally {
+  say(`FAILED: ${message}`);
+  return { passed: 0, failed: 1, skipped: 0 };
 }
 
 function fail(message: string): never {
@@ -244,16 +251,34 @@ async function main(): Promise<void> {
   const unlock = await lock(join(dirname(NODE_TAR), 'kind-tier.lock'));
   process.on('exit', unlock);
 
-  // 1. Docker.
-  const docker = await run('bash', [join(HERE, 'start-docker.sh')], { stream: '   ' });
-  if (docker.code !== 0) fail('no usable Docker engine (see start-docker.sh above)');
+  // 1. Docker: the running engine, or one started here; the last test run using an engine that
+  //    tests started stops it (tests/support/docker-engine.ts).
+  const engine = await useDockerEngine({ start: true, log: (line) => say(line) });
+  if ('unavailable' in engine) fail(`no usable Docker engine: ${engine.unavailable}`);
+  let tally: Tally;
+  try {
+    tally = await withEngine(NODE_IMAGE, NODE_TAR, IMAGES_TAR, KIND_BIN, KUBECTL, localImages);
+  } finally {
+    say(await engine.leave());
+  }
+  say(`done in ${since()}`);
+  finish(tally);
+}
 
+async function withEngine(
+  NODE_IMAGE: string,
+  NODE_TAR: string,
+  IMAGES_TAR: string,
+  KIND_BIN: string,
+  KUBECTL: string,
+  localImages: string[],
+): Promise<Tally> {
   // 2. Images.
   if (!(await imageLoaded(NODE_IMAGE))) {
     say('docker load of the node image…');
     const t0 = Date.now();
     if ((await run('docker', ['load', '-i', NODE_TAR])).code !== 0)
-      fail(`docker load -i ${NODE_TAR} failed`);
+      return failed(`docker load -i ${NODE_TAR} failed`);
     say(`node image loaded in ${since(t0)}`);
   }
   const missingLocal: string[] = [];
@@ -261,7 +286,7 @@ async function main(): Promise<void> {
   if (missingLocal.length > 0) {
     say(`docker load of the stand-in images (${missingLocal.join(', ')})…`);
     if ((await run('docker', ['load', '-i', IMAGES_TAR])).code !== 0)
-      fail(`docker load -i ${IMAGES_TAR} failed`);
+      return failed(`docker load -i ${IMAGES_TAR} failed`);
   }
 
   // 3. The cluster. A leftover `kubenotes` cluster from an earlier run of this tier is replaced;
@@ -269,7 +294,7 @@ async function main(): Promise<void> {
   if (await clusterExists(KIND_BIN)) {
     const image = await run('docker', ['inspect', '--format', '{{.Config.Image}}', NODE_CONTAINER]);
     if (image.stdout.trim() !== NODE_IMAGE) {
-      fail(
+      return failed(
         `a kind cluster named ${CLUSTER} already exists and was not made by this tier (its node runs ${image.stdout.trim() || 'an unknown image'}); the kind tier needs that name (chapter 2 uses it). Delete it (kind delete cluster --name ${CLUSTER}) and run again.`,
       );
     }
@@ -400,7 +425,6 @@ async function main(): Promise<void> {
           KUBENOTES_TEST_KUBECONFIG: kubeconfig,
           KUBENOTES_TEST_KUBECTL_DIR: tools,
           KUBENOTES_KIND_E2E: '1',
-          KUBENOTES_E2E_PORT: '8189',
         },
         stream: '  │ ',
       },
@@ -446,8 +470,7 @@ async function main(): Promise<void> {
     }
     rmSync(work, { recursive: true, force: true });
   }
-  say(`done in ${since()}`);
-  finish(tally);
+  return tally;
 }
 
 /** Starts the sandbox with `--cluster kind` and checks what /api/health and its log say. */

@@ -14,9 +14,25 @@
 # Idempotent; a second call with the engine up takes about a second. Needs root to start dockerd.
 # Environment: KUBENOTES_CACHE (default ~/.cache/kubenotes).
 # Prints "docker: ready (…)" on success as its last line; exits non-zero with a reason otherwise.
+#
+# --stop: stops the dockerd this script started (its pid file), and nothing else: an engine
+# started some other way is left alone. Tests call it through tests/support/docker-engine.ts,
+# which stops the engine only when tests started it and no other test run still uses it.
 set -euo pipefail
 
 main() {
+  if [[ "${1:-}" == --stop ]]; then
+    START=$SECONDS
+    if ! started_by_us; then
+      say "no dockerd started by this script runs: nothing to stop"
+      return 0
+    fi
+    local pid
+    pid="$(cat "$PIDFILE")"
+    stop_our_dockerd
+    say "stopped dockerd (pid $pid)"
+    return 0
+  fi
   local here cache tools log runtime_name=kubenotes-runc need_wrapper=0
   here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
   cache="${KUBENOTES_CACHE:-$HOME/.cache/kubenotes}"

@@ -13,7 +13,9 @@
  * run starts (and stops again at the end). See tests/reliability/README.md.
  */
 import { readFileSync } from 'node:fs';
-import { ensureTestCluster, stopTestCluster, testClusterStatus } from '../cluster/cluster.ts';
+import type { TestCluster } from '../cluster/cluster.ts';
+import { leaveTestCluster, useTestCluster } from '../cluster/cluster-users.ts';
+import type { ServiceUse } from '../support/shared-service.ts';
 import { type Context, errorText, SIZES, type TestClusterInfo } from './lib/context.ts';
 import { Recorder, type Row, renderTable, summary } from './lib/report.ts';
 import { allServerLogs } from './lib/server-process.ts';
@@ -66,32 +68,33 @@ function progress(line: string): void {
 
 async function findCluster(): Promise<{
   info: TestClusterInfo | { unavailable: string };
-  startedHere: boolean;
+  use?: ServiceUse<TestCluster>;
 }> {
   const contextOf = (kubeconfig: string) =>
     /^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(kubeconfig, 'utf8'))?.[1] ?? '';
   const given = process.env.KUBENOTES_TEST_KUBECONFIG;
   const givenBin = process.env.KUBENOTES_TEST_KUBECTL_DIR;
   if (given && givenBin) {
-    return {
-      info: { kubeconfig: given, binDir: givenBin, context: contextOf(given) },
-      startedHere: false,
-    };
+    return { info: { kubeconfig: given, binDir: givenBin, context: contextOf(given) } };
   }
   try {
-    const wasUp = (await testClusterStatus()).up;
-    progress(wasUp ? 'test cluster: reusing the running one' : 'test cluster: starting it');
-    const cluster = await ensureTestCluster({ log: progress });
+    // Shared with other runs: stopped at the end only if tests started it and no one else uses it.
+    const use = await useTestCluster(progress);
+    progress(
+      use.startedHere
+        ? 'test cluster: started by this run'
+        : 'test cluster: reusing the running one',
+    );
     return {
       info: {
-        kubeconfig: cluster.kubeconfig,
-        binDir: cluster.binDir,
-        context: contextOf(cluster.kubeconfig),
+        kubeconfig: use.value.kubeconfig,
+        binDir: use.value.binDir,
+        context: contextOf(use.value.kubeconfig),
       },
-      startedHere: !wasUp,
+      use,
     };
   } catch (error) {
-    return { info: { unavailable: `no test cluster: ${errorText(error)}` }, startedHere: false };
+    return { info: { unavailable: `no test cluster: ${errorText(error)}` } };
   }
 }
 
@@ -150,11 +153,11 @@ async function main(): Promise<void> {
   );
 
   let cluster: TestClusterInfo | { unavailable: string } = { unavailable: 'not needed' };
-  let startedCluster = false;
+  let clusterUse: ServiceUse<TestCluster> | undefined;
   if (chosen.some((s) => s.needs === 'cluster')) {
     const found = await findCluster();
     cluster = found.info;
-    startedCluster = found.startedHere;
+    clusterUse = found.use;
   }
 
   const rows: Row[] = [];
@@ -163,9 +166,10 @@ async function main(): Promise<void> {
       rows.push(...(await runScenario(scenario, { sizes, seed, cluster, log: progress })));
     }
   } finally {
-    if (startedCluster && !process.env.KUBENOTES_KEEP_CLUSTER) {
-      progress('test cluster: stopping the one this run started');
-      await stopTestCluster({ log: progress }).catch((error: Error) => progress(error.message));
+    if (clusterUse) {
+      await leaveTestCluster(clusterUse, progress).then(progress, (error: Error) =>
+        progress(error.message),
+      );
     }
   }
 

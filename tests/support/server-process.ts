@@ -3,7 +3,7 @@
  * its memory apart from the client's. Resolves once it logs that it is listening.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +41,11 @@ export async function startServerProcess(
   args: string[],
   options: ServerProcessOptions = {},
 ): Promise<ServerProcess> {
-  const hasStateDir = args.includes('--state-dir');
+  // A state folder of its own unless the test gives one (and keeps it, say, for a restart);
+  // removed when the server exits, so runs leave nothing in /tmp.
+  const ownStateDir = args.includes('--state-dir')
+    ? undefined
+    : mkdtempSync(join(tmpdir(), 'kubenotes-proc-'));
   const child = spawn(
     process.execPath,
     [
@@ -49,7 +53,7 @@ export async function startServerProcess(
       options.command ?? 'sandbox',
       '--port',
       '0',
-      ...(hasStateDir ? [] : ['--state-dir', mkdtempSync(join(tmpdir(), 'kubenotes-proc-'))]),
+      ...(ownStateDir ? ['--state-dir', ownStateDir] : []),
       ...args,
     ],
     {
@@ -70,6 +74,12 @@ export async function startServerProcess(
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => {
       running = false;
+      // (a home still mounted after a crash keeps its folder: left for the test to report)
+      if (ownStateDir) {
+        try {
+          rmSync(ownStateDir, { recursive: true, force: true });
+        } catch {}
+      }
       resolve(code);
     }),
   );

@@ -5,10 +5,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../sandbox-server/src/config.ts';
-import { createLogger } from '../../sandbox-server/src/log.ts';
+import { loadConfig } from '../../sandbox-server/src/config/config.ts';
 import type { ClusterProvider } from '../../sandbox-server/src/providers/provider.ts';
 import { type SandboxServer, startSandboxServer } from '../../sandbox-server/src/server.ts';
+import { createLogger } from '../../sandbox-server/src/telemetry/log.ts';
 
 export interface TestServer extends SandboxServer {
   logs: string[];

@@ -2,7 +2,7 @@
  * Each workshop session's home on a tmpfs of its own, of a fixed size. Homes live in the
  * server's state folder, on the disk that also holds every other home, the server's own state
  * and often Docker's images; without a limit one `dd if=/dev/zero of=~/big` fills it for
- * everyone (the reliability suite wrote 64 MiB and nothing stopped it). With it the writer gets
+ * everyone. With it the writer gets
  * "No space left on device" at the limit. The pages count against the session's memory cgroup
  * as they are written, and are freed when the session ends and its mount goes.
  *
@@ -13,7 +13,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import { isServerAlive, ownerMark } from '../process-tree.ts';
+import { isServerAlive, ownerMark } from '../processes/process-tree.ts';
 
 /**
  * The source field of our mounts, `kubenotes-home@<owner mark>`: which server mounted a home,

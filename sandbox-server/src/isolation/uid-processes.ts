@@ -5,7 +5,7 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ProcessEntry, processTable, readProcessTable } from '../process-tree.ts';
+import { type ProcessEntry, processTable, readProcessTable } from '../processes/process-tree.ts';
 
 /** Live pids (not zombies) whose real, effective, saved or filesystem uid is `uid`. */
 export function processesOfUid(uid: number): number[] {

@@ -5,7 +5,7 @@
  */
 import { connect } from 'node:net';
 import { WebSocket } from 'ws';
-import { terminalPath } from '../../../sandbox-server/src/protocol.ts';
+import { terminalPath } from '../../../sandbox-server/src/shared/protocol.ts';
 
 export interface RawResponse {
   /** undefined: the server closed the connection without an answer */

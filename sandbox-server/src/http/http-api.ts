@@ -1,0 +1,186 @@
+/**
+ * The HTTP half of docs/protocol.md: health and sessions. Every answer is JSON; every error is
+ * `{"error":{"code","message"}}` with a code that never changes and a message a person can
+ * act on.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../config/config.ts';
+import type { ClusterStatus } from '../providers/provider.ts';
+import type { Session } from '../session/session.ts';
+import {
+  CapacityError,
+  LeaseError,
+  SandboxError,
+  type SessionRegistry,
+} from '../session/session-registry.ts';
+import { tokensEqual } from '../session/tokens.ts';
+import {
+  CreateSessionRequest,
+  type HealthBody,
+  isSessionId,
+  PROTOCOL_VERSION,
+  type SessionCreatedBody,
+  type SessionInfoBody,
+} from '../shared/protocol.ts';
+import { HttpError, readJsonBody, sendJson } from './http-error.ts';
+import { clientAddress, RateLimiter } from './rate-limit.ts';
+import type { TokenGuard } from './token-guard.ts';
+
+export interface ApiContext {
+  config: Config;
+  registry: SessionRegistry;
+  clusterStatus(): Promise<ClusterStatus>;
+  /** session tokens, checked here and by the terminal sockets against one budget */
+  sessionTokens: TokenGuard;
+}
+
+/** `/api/sessions/<id>`: any segment, so that one that is no session id gets `no_session`. */
+const SESSION_PATH = /^\/api\/sessions\/([^/]+)$/;
+
+export class HttpApi {
+  readonly #ctx: ApiContext;
+  readonly #createLimit: RateLimiter;
+
+  constructor(ctx: ApiContext) {
+    this.#ctx = ctx;
+    this.#createLimit = new RateLimiter(ctx.config.sessions.perClientPerMinute);
+  }
+
+  /** Answers an /api request; throws HttpError for the caller to send. */
+  async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const method = req.method ?? 'GET';
+    if (path === '/api/health') {
+      allow(method, ['GET', 'HEAD']);
+      return sendJson(res, 200, await this.health());
+    }
+    if (path === '/api/sessions') {
+      allow(method, ['POST']);
+      return this.#create(req, res);
+    }
+    const match = SESSION_PATH.exec(path);
+    if (match) {
+      allow(method, ['GET', 'DELETE']);
+      const session = this.authorize(req, match[1] ?? '');
+      if (method === 'DELETE') {
+        await session.end('session_ended');
+        res.writeHead(204).end();
+        return;
+      }
+      return sendJson(res, 200, sessionInfo(session) satisfies SessionInfoBody);
+    }
+    throw new HttpError(404, 'not_found', `There is no API at ${path}.`);
+  }
+
+  async health(): Promise<HealthBody> {
+    const { config, registry } = this.#ctx;
+    const cluster = await this.#ctx.clusterStatus();
+    return {
+      status: 'ok',
+      protocol: PROTOCOL_VERSION,
+      mode: config.mode,
+      cluster,
+      sessions: { active: registry.active, max: registry.max },
+      joinCodeRequired: config.joinCodes.length > 0,
+    };
+  }
+
+  async #create(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { config, registry } = this.#ctx;
+    const client = clientAddress(
+      req.socket.remoteAddress,
+      req.headers['x-forwarded-for'],
+      config.trustProxy,
+    );
+    const body = CreateSessionRequest.safeParse(await readJsonBody(req));
+    if (!body.success) {
+      throw new HttpError(400, 'bad_request', 'The body must be {"joinCode"?: string}.');
+    }
+    // Taken before the join code is checked, so guessing codes is rate-limited too.
+    const budget = this.#createLimit.take(client);
+    if (!budget.ok) {
+      throw new HttpError(
+        429,
+        'rate_limited',
+        `Too many new sessions from your address; try again in ${budget.retryAfterSeconds} s.`,
+        { 'retry-after': String(budget.retryAfterSeconds) },
+      );
+    }
+    if (config.joinCodes.length > 0) {
+      const given = body.data.joinCode ?? '';
+      // Compare against every code, always, so timing does not tell which one was close.
+      const matches = config.joinCodes.filter((code) => tokensEqual(given, code));
+      if (matches.length === 0) {
+        throw new HttpError(
+          401,
+          'wrong_join_code',
+          given
+            ? 'That join code is not right. Check it with your instructor.'
+            : 'This sandbox needs a join code: ask your instructor for it.',
+        );
+      }
+    }
+    let session: Session;
+    try {
+      session = await registry.create();
+    } catch (error) {
+      if (error instanceof CapacityError) {
+        throw new HttpError(
+          503,
+          'server_full',
+          `The sandbox is full (${registry.max} sessions). Try again in a minute, or ask the instructor to raise --max-sessions.`,
+          { 'retry-after': '60' },
+        );
+      }
+      if (error instanceof LeaseError) {
+        throw new HttpError(
+          503,
+          'cluster_unavailable',
+          `The sandbox's cluster could not make your session: ${error.message}. Try again in a minute; if it persists, tell the instructor.`,
+          { 'retry-after': '30' },
+        );
+      }
+      if (error instanceof SandboxError) {
+        throw new HttpError(
+          503,
+          'sandbox_unavailable',
+          'The sandbox could not set up your shell. Try again in a minute; if it persists, tell the instructor (the server log says why).',
+          { 'retry-after': '30' },
+        );
+      }
+      throw error;
+    }
+    sendJson(res, 201, {
+      id: session.id,
+      token: session.token,
+      namespace: session.namespace,
+      expiresAt: new Date(session.expiresAt).toISOString(),
+    } satisfies SessionCreatedBody);
+  }
+
+  /** The session named in the path, if the bearer token is its own: 404 first, then 401. */
+  authorize(req: IncomingMessage, id: string): Session {
+    const session = isSessionId(id) ? this.#ctx.registry.get(id) : undefined;
+    if (!session) {
+      throw new HttpError(404, 'no_session', `There is no session ${id}; it may have ended.`);
+    }
+    this.#ctx.sessionTokens.authorize(req, session.token, 'session');
+    return session;
+  }
+}
+
+function sessionInfo(session: Session): SessionInfoBody {
+  return {
+    id: session.id,
+    namespace: session.namespace,
+    expiresAt: new Date(session.expiresAt).toISOString(),
+    attached: session.attached,
+  };
+}
+
+function allow(method: string, methods: string[]): void {
+  if (!methods.includes(method)) {
+    throw new HttpError(405, 'method_not_allowed', `Use ${methods.join(' or ')} here.`, {
+      allow: methods.join(', '),
+    });
+  }
+}

@@ -1,0 +1,372 @@
+/**
+ * A session owns everything one reader (or participant) has: the shell in its pty, the
+ * server-side screen, the sockets attached to it, its cluster lease (namespace, kubeconfig),
+ * its home folder and its timers. `dispose()` tears all of it down, once.
+ *
+ * Closing a socket does not end the shell: the session waits for a reattach for a grace
+ * period. A shell that exits is restarted on the next input or attach.
+ */
+import type { IPty } from 'node-pty';
+import type { WebSocket } from 'ws';
+import type { SessionSandbox } from '../isolation/isolation.ts';
+import { killSession } from '../processes/process-tree.ts';
+import type { ClusterLease } from '../providers/provider.ts';
+import type { Screen, ScreenHost } from '../screen/screen.ts';
+import { CloseCode, type ErrorCode, type ProgressMessage } from '../shared/protocol.ts';
+import type { Logger } from '../telemetry/log.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
+import { Attachment } from './attachment.ts';
+import { OutputFrames } from './output-frames.ts';
+import { PtyInput } from './pty-input.ts';
+import { removeHome, type ShellOptions, spawnShell } from './shell.ts';
+
+export interface SessionSettings {
+  idleTimeoutMs: number;
+  lifetimeMs: number;
+  graceMs: number;
+  expiringWarningMs: number;
+  highWaterBytes: number;
+  lowWaterBytes: number;
+  tooSlowMs: number;
+  screen: { enabled: boolean; scrollback: number };
+  shell: Omit<ShellOptions, 'cols' | 'rows' | 'home' | 'env' | 'banner'>;
+}
+
+/** How many times the high-water mark the screen's parser may be behind. */
+const SCREEN_SLACK = 4;
+
+export type EndReason = 'idle_timeout' | 'session_expired' | 'session_ended' | 'server_shutdown';
+
+export interface SessionEvents {
+  onEnd(session: Session, reason: EndReason): void;
+  onProgress?(session: Session, progress: ProgressMessage): void;
+  onAttachChange?(session: Session): void;
+}
+
+export class Session {
+  readonly id: string;
+  readonly token: string;
+  readonly createdAt = Date.now();
+  readonly home: string;
+  readonly #lease: ClusterLease;
+  readonly #settings: SessionSettings;
+  readonly #events: SessionEvents;
+  readonly #log: Logger;
+  readonly #metrics: Metrics | undefined;
+  readonly #sandbox: SessionSandbox | undefined;
+  readonly #screens: ScreenHost | undefined;
+  readonly #attachments = new Set<Attachment>();
+  #pty: IPty | undefined;
+  /** how input reaches #pty (pty-input.ts) */
+  #ptyInput: PtyInput | undefined;
+  #screen: Screen | undefined;
+  #size = { cols: 80, rows: 24 };
+  #paused = false;
+  #everAttached = false;
+  #lastActiveAt = Date.now();
+  #detachedAt = Date.now();
+  #extraMs = 0;
+  #warnedFor = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #disposed: Promise<void> | undefined;
+  readonly #frames = new OutputFrames((frame) => this.#sendOutput(frame));
+  /** when the input now waiting for its echo arrived (performance.now()), for /metrics */
+  #inputAt = 0;
+  lastProgress: ProgressMessage | undefined;
+
+  constructor(init: {
+    id: string;
+    token: string;
+    home: string;
+    lease: ClusterLease;
+    settings: SessionSettings;
+    events: SessionEvents;
+    log: Logger;
+    metrics?: Metrics;
+    sandbox?: SessionSandbox;
+    /** where screens are kept; none: no resume screen */
+    screens?: ScreenHost;
+  }) {
+    this.id = init.id;
+    this.token = init.token;
+    this.home = init.home;
+    this.#lease = init.lease;
+    this.#settings = init.settings;
+    this.#events = init.events;
+    this.#log = init.log;
+    this.#metrics = init.metrics;
+    this.#sandbox = init.sandbox;
+    this.#screens = init.screens;
+    this.#schedule();
+  }
+
+  get namespace(): string {
+    return this.#lease.namespace;
+  }
+
+  get attached(): number {
+    return this.#attachments.size;
+  }
+
+  get lastActiveAt(): number {
+    return this.#lastActiveAt;
+  }
+
+  get ended(): boolean {
+    return this.#disposed !== undefined;
+  }
+
+  /** The absolute end of the session (lifetime, plus any extension). */
+  get expiresAt(): number {
+    return this.createdAt + this.#settings.lifetimeMs + this.#extraMs;
+  }
+
+  get shellPid(): number | undefined {
+    return this.#pty?.pid;
+  }
+
+  extend(ms: number): void {
+    this.#extraMs += ms;
+    this.#schedule();
+  }
+
+  /**
+   * Attaches a socket that has sent a valid attach. The first attach starts the shell at the
+   * socket's size; later ones get `resumed: true` and the serialized screen first.
+   */
+  async attach(
+    ws: WebSocket,
+    request: { cols: number; rows: number; readOnly: boolean },
+  ): Promise<Attachment> {
+    const attachment = new Attachment(ws, {
+      readOnly: request.readOnly,
+      highWaterBytes: this.#settings.highWaterBytes,
+      tooSlowMs: this.#settings.tooSlowMs,
+      onTooSlow: (slow) => {
+        this.#log.log('warn', 'attachment_too_slow', { session: this.id });
+        this.detach(slow, CloseCode.timeout, 'too_slow');
+      },
+    });
+    if (this.#metrics) this.#metrics.attaches++;
+    const resumed = this.#everAttached;
+    this.#everAttached = true;
+    if (!request.readOnly) this.resize(request.cols, request.rows);
+    this.#attachments.add(attachment);
+    this.#events.onAttachChange?.(this);
+    this.#schedule();
+    if (resumed && this.#screen) {
+      // Hold live output so it follows the snapshot rather than racing it.
+      attachment.hold();
+      const snapshot = this.#screen.serialize();
+      attachment.send({ type: 'ready', session: this.id, resumed: true });
+      attachment.release(await snapshot);
+    } else {
+      attachment.send({ type: 'ready', session: this.id, resumed });
+    }
+    if (!this.#pty && !request.readOnly) this.#startShell();
+    return attachment;
+  }
+
+  detach(attachment: Attachment, code?: number, reason?: ErrorCode): void {
+    if (code !== undefined && reason !== undefined) attachment.close(code, reason);
+    else attachment.markClosed();
+    if (!this.#attachments.delete(attachment)) return;
+    if (this.#attachments.size === 0) this.#detachedAt = Date.now();
+    this.#events.onAttachChange?.(this);
+    this.#updateFlow();
+    this.#schedule();
+  }
+
+  input(attachment: Attachment, data: Uint8Array): void {
+    if (attachment.readOnly) {
+      attachment.error('read_only', 'This terminal is read-only: you are watching this session.');
+      return;
+    }
+    this.#lastActiveAt = Date.now();
+    if (this.#metrics) {
+      this.#metrics.inputBytes += data.length;
+      this.#inputAt ||= performance.now();
+    }
+    if (!this.#pty) this.#startShell();
+    this.#ptyInput?.write(data);
+  }
+
+  ack(attachment: Attachment, bytes: number): void {
+    attachment.ack(bytes);
+    this.#updateFlow();
+  }
+
+  resize(cols: number, rows: number): void {
+    this.#size = { cols, rows };
+    this.#pty?.resize(cols, rows);
+    this.#screen?.resize(cols, rows);
+  }
+
+  progress(progress: ProgressMessage): void {
+    this.lastProgress = progress;
+    this.#events.onProgress?.(this, progress);
+  }
+
+  /** Sends a control message to every attached terminal. */
+  broadcast(message: Parameters<Attachment['send']>[0]): void {
+    for (const attachment of this.#attachments) attachment.send(message);
+  }
+
+  #startShell(): void {
+    if (this.ended) return;
+    if (this.#screens && !this.#screen) {
+      this.#screen = this.#screens.open({
+        ...this.#size,
+        scrollback: this.#settings.screen.scrollback,
+      });
+      this.#screen.onDrain = () => this.#updateFlow();
+    }
+    const started = Date.now();
+    const pty = spawnShell({
+      ...this.#settings.shell,
+      ...this.#size,
+      home: this.home,
+      env: this.#lease.env,
+      banner: this.#lease.banner,
+      sandbox: this.#sandbox,
+      remoteShell: this.#lease.remoteShell,
+    });
+    this.#pty = pty;
+    this.#ptyInput = new PtyInput(pty);
+    this.#paused = false;
+    this.#log.log('info', 'shell_started', { session: this.id, pid: pty.pid });
+    pty.onData((data) => this.#frames.push(data as unknown as Buffer));
+    pty.onExit(({ exitCode, signal }) => {
+      if (this.#pty !== pty) return;
+      this.#pty = undefined;
+      this.#ptyInput?.dispose();
+      this.#ptyInput = undefined;
+      void killSession(pty.pid);
+      // A shell killed by a signal (kill -9, the OOM killer) has exitCode 0 from node-pty;
+      // report it as a shell would, 128 + the signal, not as a success (`kill -9 $$` is not
+      // "exited with code 0").
+      const code = signal ? 128 + signal : exitCode;
+      this.#log.log('info', 'shell_exited', {
+        session: this.id,
+        code,
+        ms: Date.now() - started,
+      });
+      this.#frames.flush();
+      if (!this.ended) this.broadcast({ type: 'exit', code });
+    });
+  }
+
+  /** One frame of output (output-frames.ts decides how much) to the screen and every socket. */
+  #sendOutput(data: Buffer): void {
+    if (this.#metrics) this.#metrics.outputBytes += data.length;
+    // Sockets first: the screen's bookkeeping is nobody's wait, an echo is someone's.
+    for (const attachment of this.#attachments) attachment.sendOutput(data);
+    if (this.#metrics && this.#inputAt) {
+      this.#metrics.echoSeconds.observe((performance.now() - this.#inputAt) / 1000);
+      this.#inputAt = 0;
+    }
+    this.#screen?.write(data);
+    this.#updateFlow();
+  }
+
+  /**
+   * Pauses the pty while any socket (or the screen's parser) is more than the high-water mark
+   * behind, and resumes once all are under the low-water mark. Input still reaches a paused
+   * shell, so Ctrl-C stops a flood promptly.
+   */
+  #updateFlow(): void {
+    if (!this.#pty) return;
+    const { highWaterBytes: high, lowWaterBytes: low } = this.#settings;
+    // The screen may fall further behind than a socket: it holds up to 4 MiB of a flood while
+    // its worker says where the cursor is, then leaves the middle unparsed (screen-flood.ts).
+    let worst = (this.#screen?.pendingBytes ?? 0) / SCREEN_SLACK;
+    for (const attachment of this.#attachments) worst = Math.max(worst, attachment.unacked);
+    if (!this.#paused && worst > high) {
+      this.#paused = true;
+      this.#pty.pause();
+    } else if (this.#paused && worst <= low) {
+      this.#paused = false;
+      this.#pty.resume();
+    }
+  }
+
+  /** The moment the session ends if nothing changes, and why. */
+  #nextEnd(): { at: number; reason: EndReason } {
+    const candidates: { at: number; reason: EndReason }[] = [
+      { at: this.expiresAt, reason: 'session_expired' },
+      { at: this.#lastActiveAt + this.#settings.idleTimeoutMs, reason: 'idle_timeout' },
+    ];
+    if (this.#attachments.size === 0) {
+      candidates.push({ at: this.#detachedAt + this.#settings.graceMs, reason: 'idle_timeout' });
+    }
+    return candidates.reduce((a, b) => (b.at < a.at ? b : a));
+  }
+
+  /**
+   * One timer per session, woken at the next moment something may be due (a warning or the
+   * end). Activity only moves timestamps; the timer recomputes when it wakes.
+   */
+  #schedule(): void {
+    if (this.ended) return;
+    clearTimeout(this.#timer);
+    const now = Date.now();
+    const end = this.#nextEnd();
+    if (end.at <= now) {
+      void this.end(end.reason);
+      return;
+    }
+    const warnAt = end.at - this.#settings.expiringWarningMs;
+    if (warnAt <= now && this.#warnedFor !== end.at && this.#attachments.size > 0) {
+      this.#warnedFor = end.at;
+      this.broadcast({ type: 'expiring', at: new Date(end.at).toISOString() });
+    }
+    const wake = warnAt > now ? warnAt : end.at;
+    // setTimeout holds at most ~24.8 days; sessions are far shorter, but clamp anyway.
+    this.#timer = setTimeout(() => this.#schedule(), Math.min(wake - now, 2 ** 31 - 1));
+    this.#timer.unref();
+  }
+
+  /** Ends the session: closes its sockets with the reason, then disposes everything. */
+  end(reason: EndReason): Promise<void> {
+    if (this.#disposed) return this.#disposed;
+    const code =
+      reason === 'server_shutdown'
+        ? CloseCode.goingAway
+        : reason === 'session_ended'
+          ? CloseCode.normal
+          : CloseCode.timeout;
+    for (const attachment of this.#attachments) attachment.close(code, reason);
+    this.#log.log('info', 'session_ended', { session: this.id, reason });
+    this.#disposed = this.#dispose();
+    this.#events.onEnd(this, reason);
+    return this.#disposed;
+  }
+
+  dispose(): Promise<void> {
+    return this.end('session_ended');
+  }
+
+  async #dispose(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#frames.dispose();
+    this.#attachments.clear();
+    const pty = this.#pty;
+    this.#pty = undefined;
+    this.#ptyInput?.dispose();
+    this.#ptyInput = undefined;
+    if (pty) await killSession(pty.pid);
+    // The sandbox sweeps what escaped the shell's session (its cgroup, its uid).
+    await this.#sandbox?.dispose();
+    this.#screen?.dispose();
+    this.#screen = undefined;
+    try {
+      await this.#lease.dispose();
+    } catch (error) {
+      this.#log.log('error', 'lease_dispose_failed', {
+        session: this.id,
+        message: (error as Error).message,
+      });
+    }
+    removeHome(this.home);
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * The sandbox protocol, version 1: the one source of its codes, shapes and limits, described
+ * for people in docs/protocol.md (update both together).
+ *
+ * Shared by the browser's terminal client and the server, so it uses neither DOM nor Node
+ * globals (checked by tsconfig.shared.json). Messages are decoded with zod on arrival; the
+ * client and server unions are separate so neither side can accept the other's messages.
+ */
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+
+/** WebSocket close codes. The close reason is always the error code. */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  tooLarge: 1009,
+  serverFault: 1011,
+  badToken: 4001,
+  noSession: 4004,
+  /** idle, expired, or too slow */
+  timeout: 4008,
+  badAttach: 4400,
+} as const;
+
+/** Stable error codes, used as HTTP error `code`, WebSocket `error` message code and close reason. */
+export type ErrorCode =
+  | 'bad_request'
+  | 'bad_token'
+  | 'no_session'
+  | 'wrong_join_code'
+  | 'rate_limited'
+  | 'server_full'
+  | 'origin_not_allowed'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'too_large'
+  | 'malformed_message'
+  | 'unknown_type'
+  | 'invalid_message'
+  | 'read_only'
+  | 'attach_timeout'
+  | 'idle_timeout'
+  | 'session_expired'
+  | 'session_ended'
+  | 'too_slow'
+  | 'server_shutdown'
+  | 'cluster_unavailable'
+  | 'sandbox_unavailable'
+  | 'server_fault';
+
+export const Limits = {
+  /** Largest text (JSON) frame, in bytes. */
+  maxTextBytes: 64 * 1024,
+  /** Largest binary (terminal input) frame, in bytes. */
+  maxBinaryBytes: 1024 * 1024,
+  maxCols: 1000,
+  maxRows: 500,
+} as const;
+
+/**
+ * Session ids: 16 characters of lowercase base32 (80 random bits), safe in URLs and logs and a
+ * valid part of a Kubernetes name, so a session's namespace can carry its id.
+ */
+export const SESSION_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
+export const SESSION_ID_LENGTH = 16;
+const SESSION_ID = new RegExp(`^[${SESSION_ID_ALPHABET}]{${SESSION_ID_LENGTH}}$`);
+
+/** Whether a string can be a session id (whether that session exists is another question). */
+export function isSessionId(value: string): boolean {
+  return SESSION_ID.test(value);
+}
+
+const cols = z.number().int().min(1).max(Limits.maxCols);
+const rows = z.number().int().min(1).max(Limits.maxRows);
+
+// ---- client → server -------------------------------------------------------------------
+
+export const AttachMessage = z.object({
+  type: z.literal('attach'),
+  token: z.string().min(1).max(512),
+  cols,
+  rows,
+  readOnly: z.boolean().optional(),
+});
+export const ResizeMessage = z.object({ type: z.literal('resize'), cols, rows });
+export const AckMessage = z.object({
+  type: z.literal('ack'),
+  bytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+});
+export const SnippetState = z.enum(['running', 'succeeded', 'failed']);
+export const ProgressMessage = z.object({
+  type: z.literal('progress'),
+  page: z.string().max(512),
+  snippet: z.string().max(256),
+  state: SnippetState,
+  code: z.number().int().optional(),
+});
+
+export const ClientMessage = z.discriminatedUnion('type', [
+  AttachMessage,
+  ResizeMessage,
+  AckMessage,
+  ProgressMessage,
+]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+export type AttachMessage = z.infer<typeof AttachMessage>;
+export type ProgressMessage = z.infer<typeof ProgressMessage>;
+
+// ---- server → client -------------------------------------------------------------------
+
+export const ReadyMessage = z.object({
+  type: z.literal('ready'),
+  session: z.string(),
+  resumed: z.boolean(),
+});
+export const ExitMessage = z.object({ type: z.literal('exit'), code: z.number().int() });
+export const ExpiringMessage = z.object({ type: z.literal('expiring'), at: z.string() });
+export const NoticeMessage = z.object({ type: z.literal('notice'), message: z.string() });
+export const ErrorMessage = z.object({
+  type: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+});
+
+export const ServerMessage = z.discriminatedUnion('type', [
+  ReadyMessage,
+  ExitMessage,
+  ExpiringMessage,
+  NoticeMessage,
+  ErrorMessage,
+]);
+export type ServerMessage = z.infer<typeof ServerMessage>;
+
+// ---- decoding --------------------------------------------------------------------------
+
+export type Decoded<T> =
+  | { ok: true; message: T }
+  | { ok: false; code: 'malformed_message' | 'unknown_type' | 'invalid_message'; message: string };
+
+function decode<T>(
+  text: string,
+  schema: z.ZodType<T>,
+  knownTypes: ReadonlySet<string>,
+): Decoded<T> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, code: 'malformed_message', message: 'The message is not valid JSON.' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return {
+      ok: false,
+      code: 'malformed_message',
+      message: 'A message must be a JSON object with a "type".',
+    };
+  }
+  const type = (value as { type?: unknown }).type;
+  if (typeof type !== 'string' || !knownTypes.has(type)) {
+    return {
+      ok: false,
+      code: 'unknown_type',
+      message: `Unknown message type ${JSON.stringify(type ?? null)}; expected one of: ${[...knownTypes].join(', ')}.`,
+    };
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? `"${issue.path.join('.')}"` : 'the message';
+    return {
+      ok: false,
+      code: 'invalid_message',
+      message: `Invalid ${type} message: ${where} ${issue?.message ?? 'is invalid'}.`,
+    };
+  }
+  return { ok: true, message: parsed.data };
+}
+
+const clientTypes: ReadonlySet<string> = new Set(['attach', 'resize', 'ack', 'progress']);
+const serverTypes: ReadonlySet<string> = new Set(['ready', 'exit', 'expiring', 'notice', 'error']);
+
+/** Decodes a text frame the server received. Pure; never throws. */
+export function decodeClientMessage(text: string): Decoded<ClientMessage> {
+  return decode(text, ClientMessage, clientTypes);
+}
+
+/** Decodes a text frame the client received. Pure; never throws. */
+export function decodeServerMessage(text: string): Decoded<ServerMessage> {
+  return decode(text, ServerMessage, serverTypes);
+}
+
+export function encode(message: ClientMessage | ServerMessage): string {
+  return JSON.stringify(message);
+}
+
+// ---- HTTP bodies -----------------------------------------------------------------------
+
+export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+export const HealthBody = z.object({
+  status: z.literal('ok'),
+  protocol: z.number(),
+  mode: z.enum(['local', 'workshop']),
+  cluster: z.object({
+    provider: z.string(),
+    ready: z.boolean(),
+    message: z.string().optional(),
+    capabilities: z.array(z.string()).optional(),
+  }),
+  sessions: z.object({ active: z.number(), max: z.number() }),
+  joinCodeRequired: z.boolean().optional(),
+});
+export type HealthBody = z.infer<typeof HealthBody>;
+
+export const CreateSessionRequest = z.object({ joinCode: z.string().max(256).optional() });
+export const SessionCreatedBody = z.object({
+  id: z.string(),
+  token: z.string(),
+  namespace: z.string(),
+  expiresAt: z.string(),
+});
+export type SessionCreatedBody = z.infer<typeof SessionCreatedBody>;
+
+export const SessionInfoBody = z.object({
+  id: z.string(),
+  namespace: z.string(),
+  expiresAt: z.string(),
+  attached: z.number(),
+});
+export type SessionInfoBody = z.infer<typeof SessionInfoBody>;
+
+// ---- admin (instructor) bodies ---------------------------------------------------------
+
+/** A session as the instructor sees it: `GET /api/admin/sessions` and the event stream. */
+export interface SessionSummary extends SessionInfoBody {
+  createdAt: string;
+  lastActiveAt: string;
+  /** the snippet the participant last ran, and how it went */
+  progress: {
+    page: string;
+    snippet: string;
+    state: z.infer<typeof SnippetState>;
+    code?: number;
+  } | null;
+}
+
+/** An event of `GET /api/admin/events` (Server-Sent Events: `event: <type>`, `data: <JSON>`). */
+export type AdminEvent =
+  | { type: 'created' | 'progress' | 'attached'; session: SessionSummary }
+  | { type: 'ended'; id: string; reason: string };
+
+export interface ExtendedBody {
+  id: string;
+  expiresAt: string;
+}
+
+export interface BroadcastBody {
+  sent: number;
+}
+
+/** The path of a session's terminal socket. */
+export function terminalPath(sessionId: string): string {
+  return `/api/sessions/${encodeURIComponent(sessionId)}/terminal`;
+}
