@@ -38,10 +38,9 @@ export interface ShellOptions {
 /**
  * The marks: `C` when a command line starts executing, `D;<code>` when it ends, `A` at each
  * prompt. `A` is the last thing in PS1, which readline prints only once it has the terminal
- * (non-canonical, its own echo): a client that types the moment it sees `A` is read by
- * readline. Printed from PROMPT_COMMAND, it came before readline took the terminal, and what
- * was typed then was echoed twice, once by the tty and once by readline. A reader who sets
- * their own PS1 gets the mark added back. PS0 is printed after a command line is read and before it runs, and never for an
+ * (non-canonical, its own echo): what a client types the moment it sees `A` is read, and
+ * echoed, by readline alone. A reader who sets their own PS1 gets the mark added back.
+ * PS0 is printed after a command line is read and before it runs, and never for an
  * empty line; its `${__kn_none[__kn_ran=1]}` expands to nothing but sets a flag in this shell
  * (parameter expansion, unlike `$(…)`, runs in-process), so PROMPT_COMMAND knows a command
  * ran. Unlike a DEBUG trap this also covers subshells, `( … )`, and compound commands.
