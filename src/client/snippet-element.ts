@@ -161,14 +161,16 @@ export class SnippetElement extends HTMLElement {
   }
 
   /**
-   * Runs the earlier blocks in order, each after the previous finished, skipping those that
-   * already succeeded here (running them again would only fail on AlreadyExists); stops at a
+   * Catches up: runs the earlier blocks in order, each after the previous finished, starting
+   * after the last one that already succeeded here (the reader got that far; running it, or a
+   * clean-up step before it, again would only fail on AlreadyExists or undo it). Stops at a
    * failure and names that step the way the reader sees it: its command and line.
    */
   async runAbove(): Promise<boolean> {
-    for (const snippet of this.#earlier()) {
+    const earlier = this.#earlier();
+    const reached = earlier.map((snippet) => snippet.state).lastIndexOf('succeeded');
+    for (const snippet of earlier.slice(reached + 1)) {
       if (snippet.querySelector<HTMLButtonElement>('.kn-run')?.disabled) continue;
-      if (snippet.state === 'succeeded') continue;
       if (!(await snippet.run())) {
         const why = snippet.querySelector('.kn-status')?.textContent ?? 'it failed';
         this.#status(`Stopped at ${snippet.describe()}: ${why}`);

@@ -28,6 +28,13 @@ for (const theme of ['light', 'dark'] as const) {
         await openPage(page, path, { dock, theme });
         if (dock)
           await expect(page.locator('kn-terminal-dock .kn-dock-status')).toContainText('Connected');
+        // Expressive Code makes a code block that scrolls sideways focusable once it has
+        // measured it, a moment after load: scan what the reader gets, not that moment.
+        await page.waitForFunction(() =>
+          [...document.querySelectorAll('.expressive-code pre')].every(
+            (pre) => pre.scrollWidth <= pre.clientWidth || pre.hasAttribute('tabindex'),
+          ),
+        );
         await page.addScriptTag({ path: axePath });
         const violations = await page.evaluate(async () => {
           const axe = (window as unknown as { axe: { run(): Promise<{ violations: unknown }> } })

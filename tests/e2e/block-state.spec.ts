@@ -127,7 +127,7 @@ test('the site icon is there', async ({ page }) => {
   expect(response.status()).toBe(200);
 });
 
-test('"Run the steps above" skips steps that succeeded, and names a failed one by command and line', async ({
+test('"Run the steps above" starts after the last step that succeeded, and names a failed one', async ({
   page,
 }) => {
   test.skip(!process.env.KUBENOTES_TEST_KUBECONFIG, 'needs the test cluster (npm test starts it)');
@@ -136,7 +136,14 @@ test('"Run the steps above" skips steps that succeeded, and names a failed one b
   await openPage(page, '/pods/');
   await page.getByLabel('pod_name', { exact: true }).fill(name);
   const blocks = page.locator('kn-snippet[data-snippet-id]');
-  const create = blocks.nth(0);
+  const ids = await blocks.evaluateAll((els) =>
+    els.map((el) => (el as HTMLElement).dataset.snippetId),
+  );
+  const commands = await blocks.evaluateAll((els) =>
+    els.map((el) => (el as HTMLElement).dataset.commands ?? ''),
+  );
+  const at = commands.findIndex((c) => c.includes('kubectl run'));
+  const create = blocks.nth(at);
   await create.getByRole('button', { name: /^Run:/ }).click();
   await expect(create).toHaveAttribute('data-state', 'succeeded', { timeout: 30_000 });
   await page.evaluate(() => {
@@ -149,23 +156,26 @@ test('"Run the steps above" skips steps that succeeded, and names a failed one b
       }
     }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['data-state'] });
   });
-  const third = blocks.nth(2);
-  await third.getByRole('button', { name: /^Run the steps above/ }).click();
-  await expect(blocks.nth(1)).toHaveAttribute('data-state', 'succeeded', { timeout: 60_000 });
+  // Two steps on: only the step between runs; the create step and the clean-up before it do not.
+  await blocks
+    .nth(at + 2)
+    .getByRole('button', { name: /^Run the steps above/ })
+    .click();
+  await expect(blocks.nth(at + 1)).toHaveAttribute('data-state', 'succeeded', { timeout: 60_000 });
   const log = await page.evaluate(() => (window as unknown as { stateLog: string[] }).stateLog);
-  const createId = await create.getAttribute('data-snippet-id');
-  expect(log.filter((entry) => entry.startsWith(`${createId}:`))).toEqual([]);
+  expect(log).toEqual([`${ids[at + 1]}:running`, `${ids[at + 1]}:succeeded`]);
 
-  // Run the create step again by hand: AlreadyExists. Now it is not a success, so the steps
-  // above the second block include it, and the stop names it as the reader sees it.
-  await create.getByRole('button', { name: /^Run:/ }).click();
-  await expect(create).toHaveAttribute('data-state', 'failed', { timeout: 30_000 });
-  const second = blocks.nth(1);
-  await second.getByRole('button', { name: /^Run the steps above/ }).click();
-  const line = await create.getAttribute('data-line');
-  await expect(second.locator('.kn-status')).toHaveText(
-    `Stopped at kubectl run ${name} --image=nginx:1.29-alpine --restart=Never (line ${line}): Failed (exit code 1)`,
-    { timeout: 30_000 },
+  // A Pod that does not exist: the wait step fails, and the stop names it by command and line.
+  await page.getByLabel('pod_name', { exact: true }).fill(`${name}-gone`);
+  const wait = blocks.nth(at + 1);
+  await wait.getByRole('button', { name: /^Run:/ }).click();
+  await expect(wait).toHaveAttribute('data-state', 'failed', { timeout: 90_000 });
+  const later = blocks.nth(at + 2);
+  await later.getByRole('button', { name: /^Run the steps above/ }).click();
+  const line = await wait.getAttribute('data-line');
+  await expect(later.locator('.kn-status')).toHaveText(
+    `Stopped at kubectl wait --for=condition=Ready pod ${name}-gone --timeout=60s (line ${line}): Failed (exit code 1)`,
+    { timeout: 90_000 },
   );
-  await expect(second.locator('.kn-status code')).toHaveCount(1);
+  await expect(later.locator('.kn-status code')).toHaveCount(1);
 });
