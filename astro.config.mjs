@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { satteri } from '@astrojs/markdown-satteri';
 import starlight from '@astrojs/starlight';
 import { defineConfig } from 'astro/config';
+import { codeBlockNames } from './src/snippets/code-block-names.ts';
 import { satteriSnippets } from './src/snippets/satteri-snippets.ts';
 import { writeTaskManifest } from './src/snippets/write-task-manifest.ts';
 
@@ -46,6 +47,7 @@ export default defineConfig({
       title: 'kubenotes',
       description: 'A Kubernetes guide where every shell block runs in place.',
       customCss: ['./src/styles/kubenotes.css', './src/styles/tasks.css'],
+      expressiveCode: { plugins: [codeBlockNames()] },
       components: {
         Footer: './src/components/Footer.astro',
         Search: './src/components/Search.astro',

@@ -96,6 +96,9 @@ export default defineConfig({
         ...cluster.map((arg) => JSON.stringify(arg)),
         `--shell-path ${JSON.stringify(shellPath)}`,
         `--admin-token ${ADMIN_TOKEN}`,
+        // Every test's page makes a session, which outlives it for the grace period: the
+        // default 20 filled up before the run ended ("The sandbox is full").
+        '--max-sessions 200',
       ].join(' '),
       url: `http://127.0.0.1:${port}/api/health`,
       reuseExistingServer: false,

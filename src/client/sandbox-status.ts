@@ -13,7 +13,38 @@ export interface SandboxStatus {
   capabilities: string[];
   clusterReady: boolean;
   clusterMessage?: string;
+  /** none, existing, kind */
+  provider?: string;
   mode?: 'local' | 'workshop';
+}
+
+/** How often to ask again while the sandbox has no cluster ready (it may be starting). */
+const RECHECK_MS = 5000;
+const listeners = new Set<(status: SandboxStatus) => void>();
+let recheck: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * Calls `listener` with the sandbox's status now and whenever it changes: while the cluster is
+ * not ready the page asks again every few seconds, so Run buttons come on when it is.
+ */
+export function watchSandboxStatus(listener: (status: SandboxStatus) => void): void {
+  listeners.add(listener);
+  void sandboxStatus().then((status) => {
+    listener(status);
+    scheduleRecheck(status);
+  });
+}
+
+function scheduleRecheck(status: SandboxStatus): void {
+  if (recheck !== undefined || !status.reachable || status.clusterReady) return;
+  recheck = setTimeout(async () => {
+    recheck = undefined;
+    const before = JSON.stringify(status);
+    pending = undefined;
+    const now = await sandboxStatus();
+    if (JSON.stringify(now) !== before) for (const listener of listeners) listener(now);
+    scheduleRecheck(now);
+  }, RECHECK_MS);
 }
 
 let pending: Promise<SandboxStatus> | undefined;
@@ -35,6 +66,7 @@ async function fetchStatus(): Promise<SandboxStatus> {
       capabilities: Array.isArray(body.cluster?.capabilities) ? body.cluster.capabilities : [],
       clusterReady: body.cluster?.ready === true,
       clusterMessage: typeof body.cluster?.message === 'string' ? body.cluster.message : undefined,
+      provider: typeof body.cluster?.provider === 'string' ? body.cluster.provider : undefined,
       mode: body.mode,
     };
   } catch (error) {

@@ -7,9 +7,10 @@
  */
 import { fillPlaceholders } from '../snippets/placeholders.ts';
 import { addOpenButton } from './app-open.ts';
+import { showMessage } from './message-text.ts';
 import { pageSteps } from './page-progress.ts';
 import { isStepDoneInSession, markDone, stepKey } from './progress-store.ts';
-import { sandboxStatus } from './sandbox-status.ts';
+import { type SandboxStatus, watchSandboxStatus } from './sandbox-status.ts';
 import type { TerminalDock } from './terminal-dock.ts';
 import { pageSpecs, variableValues } from './variables-store.ts';
 
@@ -29,25 +30,45 @@ export class SnippetElement extends HTMLElement {
     this.querySelector('.kn-copy')?.addEventListener('click', () => void this.copy());
     this.#addRunAbove();
     addOpenButton(this);
-    void this.#checkSandbox();
+    watchSandboxStatus((status) => this.#checkSandbox(status));
   }
 
-  /** Disables Run, with the reason, where the sandbox cannot run this block. */
-  async #checkSandbox(): Promise<void> {
-    const status = await sandboxStatus();
+  /**
+   * Disables Run, with the reason, where the sandbox cannot run this block: no sandbox, a
+   * capability it lacks, or (for a block that talks to the cluster) no cluster ready. Called
+   * again when that changes, so a cluster that becomes ready turns Run back on.
+   */
+  #checkSandbox(status: SandboxStatus): void {
     const needs = (this.dataset.needs ?? '').split(/[\s,]+/).filter(Boolean);
     const missing = needs.filter((need) => !status.capabilities.includes(need));
     let reason: string | undefined;
     if (!status.reachable) reason = status.problem;
     else if (missing.length > 0) {
-      reason = `This step needs ${missing.join(' and ')} (${this.dataset.needsReason ?? 'see the text'}), which this sandbox does not offer. Copy it and run it on your own machine.`;
+      const wants = `This step needs ${missing.join(' and ')} (${this.dataset.needsReason ?? 'see the text'})`;
+      // In local mode the sandbox is the reader's own machine: copying it there changes nothing.
+      reason =
+        status.mode === 'workshop'
+          ? `${wants}, which this workshop's sandbox does not offer. Copy it and run it on your own machine.`
+          : `${wants}, which the sandbox on this machine does not have. Install ${missing.join(' and ')}, then restart \`npm start\`.`;
+    }
+    if (!reason && this.dataset.cluster !== undefined && !status.clusterReady) {
+      reason = `This step needs the cluster, which is not ready: ${status.clusterMessage ?? 'the sandbox has none'}.`;
     }
     const run = this.querySelector<HTMLButtonElement>('.kn-run');
-    if (!run || !reason) return;
+    if (!run) return;
+    const was = this.dataset.disabledReason;
+    if (!reason) {
+      if (was === undefined) return;
+      run.disabled = false;
+      run.removeAttribute('title');
+      delete this.dataset.disabledReason;
+      if (this.state === 'idle') this.#status('');
+      return;
+    }
     run.disabled = true;
-    run.title = reason;
+    run.title = reason.replaceAll('`', '');
     this.dataset.disabledReason = reason;
-    this.#status(reason);
+    if (this.state === 'idle' || was !== undefined) this.#status(reason);
   }
 
   /** The block's commands with the reader's values, or the problems that stop it. */
@@ -93,12 +114,15 @@ export class SnippetElement extends HTMLElement {
     this.#setState('running');
     this.#status('Running…');
     try {
-      const result = await dock.run(this.snippetId, {
+      const running = dock.run(this.snippetId, {
         commands: prepared.commands,
         exit: Number(this.dataset.exit ?? 0),
         until: this.dataset.until,
         timeoutMs: this.dataset.timeoutMs ? Number(this.dataset.timeoutMs) : undefined,
       });
+      // The dock has opened: the step being run, and its state, stay in sight above it.
+      dock.reveal(this);
+      const result = await running;
       this.#setState(result.ok ? 'succeeded' : 'failed');
       if (result.ok) markDone({ steps: [stepKey(this.snippetId)] });
       if (result.code !== undefined) this.dataset.exitCode = String(result.code);
@@ -134,7 +158,10 @@ export class SnippetElement extends HTMLElement {
     button.type = 'button';
     button.className = 'kn-run-above';
     button.textContent = 'Run the steps above';
-    button.setAttribute('aria-label', `Run the ${earlier.length} steps above this one, in order`);
+    button.setAttribute(
+      'aria-label',
+      `Run the steps above: ${earlier.length === 1 ? 'the one' : `the ${earlier.length}`} before this one, in order`,
+    );
     button.addEventListener('click', () => void this.runAbove());
     bar?.insertBefore(button, this.querySelector('.kn-status'));
   }
@@ -147,27 +174,43 @@ export class SnippetElement extends HTMLElement {
   }
 
   /**
-   * Runs every earlier step not yet done in this session (progress-store.ts), in order, each after the previous
-   * finished; stops at a failure, and says which it skipped.
+   * Catches up: runs the earlier steps in order, each after the previous finished, skipping
+   * those this session already did (progress-store.ts) and those before the last one that
+   * succeeded here (the reader got that far; a clean-up step before it would undo it). Says
+   * which it skips, stops at a failure, and names steps as the reader sees them: command, line.
    */
   async runAbove(): Promise<boolean> {
     const earlier = this.#earlier();
-    const skipped = earlier.filter((s) => isStepDoneInSession(stepKey(s.snippetId)));
+    const reached = earlier.map((snippet) => snippet.state).lastIndexOf('succeeded');
+    const skipped = earlier.filter(
+      (snippet, index) => index <= reached || isStepDoneInSession(stepKey(snippet.snippetId)),
+    );
     if (skipped.length > 0) {
-      this.#status(
-        `Skipping ${skipped.length} step(s) already done: ${skipped.map((s) => s.snippetId).join(', ')}.`,
-      );
+      const steps = skipped.length === 1 ? 'step' : 'steps';
+      const names = skipped.map((snippet) => snippet.describe()).join(', ');
+      this.#status(`Skipping ${skipped.length} ${steps} already done: ${names}.`);
     }
     for (const snippet of earlier) {
       if (skipped.includes(snippet)) continue;
       if (snippet.querySelector<HTMLButtonElement>('.kn-run')?.disabled) continue;
-      snippet.scrollIntoView({ block: 'nearest' });
       if (!(await snippet.run())) {
-        this.#status(`Stopped: the step "${snippet.snippetId}" failed.`);
+        const why = snippet.querySelector('.kn-status')?.textContent ?? 'it failed';
+        this.#status(`Stopped at ${snippet.describe()}: ${why}`);
         return false;
       }
     }
     return true;
+  }
+
+  /** The step as a reader finds it: its first command, filled in, and its line in the chapter. */
+  describe(): string {
+    const prepared = this.#commands();
+    const raw: unknown = JSON.parse(this.dataset.commands ?? '[]');
+    const command = prepared.ok ? prepared.commands[0] : Array.isArray(raw) ? String(raw[0]) : '';
+    let first = (command ?? '').split('\n')[0] ?? '';
+    if (first.length > 80) first = `${first.slice(0, 79)}…`;
+    const line = this.dataset.line ? ` (line ${this.dataset.line})` : '';
+    return `\`${first}\`${line}`;
   }
 
   #setState(state: State): void {
@@ -176,6 +219,6 @@ export class SnippetElement extends HTMLElement {
 
   #status(text: string): void {
     const status = this.querySelector('.kn-status');
-    if (status) status.textContent = text;
+    if (status) showMessage(status, text);
   }
 }

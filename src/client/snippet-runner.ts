@@ -159,8 +159,8 @@ export class SnippetRunner {
           code,
           reason:
             expected === 0
-              ? `Exited with code ${code}.`
-              : `Exited with code ${code}; this step expects ${expected}.`,
+              ? `Failed (exit code ${code})`
+              : `Failed (exit code ${code}; this step expects ${expected})`,
         };
       }
     }

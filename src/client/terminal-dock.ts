@@ -5,16 +5,21 @@
  * same session, and so does a reload.
  */
 
+import { type SandboxStatus, watchSandboxStatus } from './sandbox-status.ts';
 import { sandboxUrl } from './sandbox-url.ts';
 import type { RunJob, RunResult } from './snippet-runner.ts';
 import type { TerminalSession } from './terminal-session.ts';
 
 const KEY = 'kubenotes:dock';
+/** px: the least the dock shrinks to, and the least of the window it leaves to the page */
+const MIN_HEIGHT = 120;
+const ROOM_TO_READ = 200;
 
 interface DockState {
   open: boolean;
   minimized: boolean;
-  height: number;
+  /** px, as the reader last set it; undefined: the default, a share of the window */
+  height: number | undefined;
   fontSize: number;
   screenReader: boolean;
 }
@@ -23,7 +28,7 @@ function loadState(): DockState {
   const defaults: DockState = {
     open: false,
     minimized: false,
-    height: 320,
+    height: undefined,
     fontSize: 14,
     screenReader: false,
   };
@@ -37,6 +42,10 @@ function loadState(): DockState {
 export class TerminalDock extends HTMLElement {
   #state = loadState();
   #session: Promise<TerminalSession> | undefined;
+  /** where the reader was on the page before the terminal: Escape, Tab goes back there */
+  #cameFrom: HTMLElement | undefined;
+  /** the block run last: the reader's place in the chapter */
+  #lastRun: string | undefined;
 
   connectedCallback(): void {
     // Starlight's page columns make a containing block for fixed elements; the dock belongs
@@ -63,6 +72,20 @@ export class TerminalDock extends HTMLElement {
       void this.session().then((s) => s.setJoinCode(code));
     });
     this.#resizable();
+    document.addEventListener('click', (event) => {
+      if ((event.target as Element | null)?.closest('[data-open-terminal]')) {
+        void this.open().then((session) => session.focus());
+      }
+    });
+    document.addEventListener('focusin', (event) => {
+      const target = event.target;
+      if (target instanceof HTMLElement && !this.contains(target)) this.#cameFrom = target;
+    });
+    // The page leaves room for the dock as it really is (a phone caps its height; the bar
+    // may wrap), so the end of the page and a block scrolled into view stay above it.
+    new ResizeObserver(() => this.#reserveSpace()).observe(this);
+    addEventListener('resize', () => this.#reserveSpace());
+    watchSandboxStatus((status) => this.#showCluster(status));
     // A page opened with the dock open (navigation, reload) resumes the session at once.
     if (this.#state.open) void this.open();
   }
@@ -117,6 +140,8 @@ export class TerminalDock extends HTMLElement {
             document.dispatchEvent(
               new CustomEvent(`kubenotes:${message.type}`, { detail: message }),
             ),
+          hintId: 'kn-dock-hint',
+          leave: (backward) => (backward ? false : this.#leaveForward()),
         },
         this.#state.fontSize,
       );
@@ -128,6 +153,7 @@ export class TerminalDock extends HTMLElement {
 
   /** Runs a snippet's commands, opening the terminal if needed. */
   async run(snippetId: string, job: RunJob): Promise<RunResult> {
+    this.#lastRun = snippetId;
     const session = await this.open();
     session.fit();
     session.progress(snippetId, 'running');
@@ -210,11 +236,9 @@ export class TerminalDock extends HTMLElement {
     const { open, minimized, height, screenReader } = this.#state;
     this.hidden = !open;
     this.toggleAttribute('data-minimized', minimized);
-    this.style.setProperty('--kn-dock-height', `${height}px`);
-    document.documentElement.style.setProperty(
-      '--kn-dock-space',
-      open ? (minimized ? '3rem' : `${height}px`) : '0px',
-    );
+    if (height === undefined) this.style.removeProperty('--kn-dock-height');
+    else this.style.setProperty('--kn-dock-height', `${height}px`);
+    this.#reserveSpace();
     this.querySelector('[data-action="minimize"]')?.setAttribute(
       'aria-expanded',
       String(!minimized),
@@ -226,6 +250,65 @@ export class TerminalDock extends HTMLElement {
       String(screenReader),
     );
     if (open && !minimized) void this.#session?.then((s) => s.fit());
+  }
+
+  /**
+   * Escape, then Tab in the terminal: back to the reader's place on the page, the Run button
+   * of the block run last (Tab from there reaches the next block), or else where focus was.
+   */
+  #leaveForward(): boolean {
+    const lastRun = this.#lastRun
+      ? document.querySelector<HTMLElement>(
+          `kn-snippet[data-snippet-id="${CSS.escape(this.#lastRun)}"] .kn-run`,
+        )
+      : null;
+    let target = lastRun ?? (this.#cameFrom?.isConnected ? this.#cameFrom : undefined);
+    if (!target) {
+      target = document.querySelector<HTMLElement>('main') ?? undefined;
+      target?.setAttribute('tabindex', '-1');
+    }
+    if (!target) return false;
+    target.focus({ preventScroll: true });
+    target.scrollIntoView({ block: 'nearest' });
+    return true;
+  }
+
+  #reserveSpace(): void {
+    const space = this.hidden ? 0 : Math.ceil(this.getBoundingClientRect().height);
+    document.documentElement.style.setProperty('--kn-dock-space', `${space}px`);
+    const handle = this.querySelector('.kn-dock-resize');
+    if (!handle || space === 0) return;
+    handle.setAttribute('aria-valuenow', String(space));
+    handle.setAttribute('aria-valuemax', String(this.#tallest()));
+  }
+
+  /** The dock never takes so much of the window that the page cannot be read. */
+  #tallest(): number {
+    return Math.max(MIN_HEIGHT, innerHeight - ROOM_TO_READ);
+  }
+
+  /**
+   * Scrolls `block` (the step just run) into the part of the window the dock leaves free: the
+   * whole block if it fits, and its bar with the state in any case.
+   */
+  reveal(block: HTMLElement): void {
+    this.#reserveSpace();
+    block.scrollIntoView({ block: 'nearest' });
+    block.querySelector('.kn-snippet-bar')?.scrollIntoView({ block: 'nearest' });
+  }
+
+  /** The sandbox's cluster, in a few words: whether Run can work, and if not, why. */
+  #showCluster(status: SandboxStatus): void {
+    const slot = this.querySelector('.kn-dock-cluster');
+    if (!slot) return;
+    let text: string;
+    if (!status.reachable) text = 'No sandbox';
+    else if (status.clusterReady)
+      text = `Cluster ready${status.provider ? ` (${status.provider})` : ''}`;
+    else text = `No cluster: ${status.clusterMessage ?? 'not ready'}`;
+    slot.textContent = text;
+    slot.setAttribute('title', text);
+    this.dataset.cluster = !status.reachable ? 'none' : status.clusterReady ? 'ready' : 'not-ready';
   }
 
   /** In a workshop each participant works in a namespace of their own: say which. */
@@ -244,17 +327,20 @@ export class TerminalDock extends HTMLElement {
     if (show) form.querySelector<HTMLInputElement>('input')?.focus();
   }
 
-  /** Drag the top edge (or use the arrow keys on it) to change the height. */
+  /**
+   * Drag the top edge, or use the arrow keys (Page Up/Down for big steps, Home/End for the
+   * extremes) on it, to change the height. Remembered like the rest of the dock's state.
+   */
   #resizable(): void {
     const handle = this.querySelector<HTMLElement>('.kn-dock-resize');
     if (!handle) return;
+    handle.setAttribute('aria-valuemin', String(MIN_HEIGHT));
     const set = (height: number) => {
-      const clamped = Math.round(Math.min(innerHeight - 80, Math.max(120, height)));
-      handle.setAttribute('aria-valuenow', String(clamped));
-      this.#save({ height: clamped });
+      this.#save({ height: Math.round(Math.min(this.#tallest(), Math.max(MIN_HEIGHT, height))) });
     };
-    handle.setAttribute('aria-valuenow', String(this.#state.height));
+    const current = () => this.getBoundingClientRect().height;
     handle.addEventListener('pointerdown', (event) => {
+      event.preventDefault();
       handle.setPointerCapture(event.pointerId);
       const move = (e: PointerEvent) => set(innerHeight - e.clientY);
       const up = () => {
@@ -265,10 +351,18 @@ export class TerminalDock extends HTMLElement {
       handle.addEventListener('pointerup', up);
     });
     handle.addEventListener('keydown', (event) => {
-      if (event.key === 'ArrowUp') set(this.#state.height + 24);
-      else if (event.key === 'ArrowDown') set(this.#state.height - 24);
-      else return;
+      const steps: Record<string, number> = {
+        ArrowUp: 24,
+        ArrowDown: -24,
+        PageUp: 120,
+        PageDown: -120,
+        Home: -Infinity,
+        End: Infinity,
+      };
+      const step = steps[event.key];
+      if (step === undefined) return;
       event.preventDefault();
+      set(current() + step);
     });
   }
 }

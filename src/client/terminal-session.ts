@@ -14,6 +14,7 @@ import type {
 } from '../../sandbox-server/src/shared/protocol.ts';
 import { type ConnectionStatus, SandboxConnection } from './sandbox-connection.ts';
 import { type RunJob, type RunResult, SnippetRunner } from './snippet-runner.ts';
+import { type WayOutKey, wayOutKey } from './terminal-way-out.ts';
 
 const LIGHT: ITheme = {
   background: '#ffffff',
@@ -51,6 +52,10 @@ export interface TerminalSessionEvents {
   commandEnd?(): void;
   /** a task's check came back, or the session's record after an attach */
   progress?(message: TaskMessage | RecordMessage): void;
+  /** Escape then Tab: move focus out of the terminal; false leaves it to the browser */
+  leave?(backward: boolean): boolean;
+  /** the id of the element that tells the way out (terminal-way-out.ts) */
+  hintId?: string;
 }
 
 export class TerminalSession {
@@ -62,6 +67,7 @@ export class TerminalSession {
   readonly #encoder = new TextEncoder();
   readonly #observer: MutationObserver;
   readonly #resizeObserver: ResizeObserver;
+  readonly #wayOut: WayOutKey;
   #expectReplay = false;
 
   constructor(
@@ -84,6 +90,8 @@ export class TerminalSession {
     this.terminal.loadAddon(new WebLinksAddon());
     this.terminal.open(container);
     this.terminal.textarea?.setAttribute('aria-label', 'Terminal input');
+    // Said when the terminal takes focus, so a screen reader user knows the way out.
+    if (events.hintId) this.terminal.textarea?.setAttribute('aria-describedby', events.hintId);
     this.#fit.fit();
 
     this.#connection = new SandboxConnection(
@@ -98,6 +106,12 @@ export class TerminalSession {
     this.#runner = new SnippetRunner((text) => this.#connection.input(this.#encoder.encode(text)), {
       onCommandEnd: () => events.commandEnd?.(),
     });
+    this.#runner = new SnippetRunner((text) => this.#connection.input(this.#encoder.encode(text)));
+    this.#wayOut = wayOutKey(
+      (text) => this.#connection.input(this.#encoder.encode(text)),
+      (backward) => events.leave?.(backward) ?? false,
+    );
+    this.terminal.attachCustomKeyEventHandler((event) => this.#wayOut.handle(event));
     this.terminal.onData((data) => this.#connection.input(this.#encoder.encode(data)));
     this.terminal.onBinary((data) => {
       this.#connection.input(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff));
@@ -214,6 +228,7 @@ export class TerminalSession {
   }
 
   dispose(): void {
+    this.#wayOut.dispose();
     this.#observer.disconnect();
     this.#resizeObserver.disconnect();
     this.#connection.dispose();

@@ -4,6 +4,7 @@
  * refuses to send it).
  */
 import { validateVariable } from '../snippets/validate-variable.ts';
+import { showMessage } from './message-text.ts';
 import {
   onVariablesChanged,
   pageSpecs,
@@ -37,19 +38,26 @@ export class VariablesElement extends HTMLElement {
     const spec = specs[input.name];
     const problem = spec ? validateVariable(input.name, input.value, spec) : null;
     const message = this.querySelector<HTMLElement>(`#kn-var-${CSS.escape(input.name)}-error`);
-    if (message) message.textContent = problem ?? '';
+    if (message) showMessage(message, problem ?? '');
     input.setAttribute('aria-invalid', String(problem !== null));
   }
 }
 
-/** Shows each variable's current value wherever the code names it. */
+/**
+ * Shows each variable's current value wherever the code names it (and where the expected
+ * output shows it). A value that cannot be used shows as its `<placeholder>`, marked invalid:
+ * the code never shows a command Run would refuse.
+ */
 export function showValuesInCode(): void {
   const specs = pageSpecs();
   const render = () => {
     for (const span of document.querySelectorAll<HTMLElement>('.kn-var[data-var]')) {
       const name = span.dataset.var ?? '';
-      const value = variableValue(name, specs[name]);
-      span.textContent = value === '' ? `<${name}>` : value;
+      const spec = specs[name];
+      const value = variableValue(name, spec);
+      const usable = value !== '' && (!spec || validateVariable(name, value, spec) === null);
+      span.textContent = usable ? value : `<${name}>`;
+      span.toggleAttribute('data-invalid', !usable);
     }
   };
   render();

@@ -1,6 +1,6 @@
 import type { Element, ElementContent, Properties } from 'hast';
 import type { Snippet } from './chapter.ts';
-import { highlightShell } from './highlight.ts';
+import { highlightShell, variableSpan } from './highlight.ts';
 import type { DisplayLine } from './parse.ts';
 import type { VariableSpec } from './variables.ts';
 
@@ -18,7 +18,12 @@ import type { VariableSpec } from './variables.ts';
 
 const RUN_LABEL_LENGTH = 60;
 
-export function snippetElement(snippet: Snippet, declared: ReadonlySet<string>): Element {
+export function snippetElement(
+  snippet: Snippet,
+  declared: ReadonlySet<string>,
+  /** the chapter's variables: where the expected output shows a default, it follows the reader */
+  specs: Readonly<Record<string, VariableSpec>> = {},
+): Element {
   const { meta } = snippet;
   const properties: Properties = {
     // Starlight's prose styles (margins between siblings, blockquote-like details) stay out.
@@ -28,6 +33,9 @@ export function snippetElement(snippet: Snippet, declared: ReadonlySet<string>):
     dataCommands: JSON.stringify(snippet.commands),
     dataExit: String(meta.exit),
   };
+  if (snippet.line !== undefined) properties.dataLine = String(snippet.line);
+  // It talks to the cluster: Run waits for one (the page says so before the click).
+  if (snippet.commands.some((command) => /\bkubectl\b/.test(command))) properties.dataCluster = '';
   if (meta.needs.length > 0) {
     properties.dataNeeds = meta.needs.join(' ');
     properties.dataNeedsReason = meta.reason ?? '';
@@ -49,10 +57,11 @@ export function snippetElement(snippet: Snippet, declared: ReadonlySet<string>):
   children.push(
     element('div', { className: ['kn-snippet-code'] }, [
       element('pre', { className: ['kn-pre'], tabIndex: 0 }, [
-        element('code', {}, renderLines(snippet, declared)),
+        element('code', {}, renderLines(snippet, declared, specs)),
       ]),
     ]),
-    element('div', { className: ['kn-snippet-bar'] }, [
+    // Button labels are not the guide's text: search leaves them out.
+    element('div', { className: ['kn-snippet-bar'], dataPagefindIgnore: '' }, [
       element(
         'button',
         { type: 'button', className: ['kn-run'], dataAction: 'run', ariaLabel: runLabel(snippet) },
@@ -100,7 +109,12 @@ export function variablesPanelElement(variables: Readonly<Record<string, Variabl
   );
 }
 
-function renderLines(snippet: Snippet, declared: ReadonlySet<string>): Element[] {
+function renderLines(
+  snippet: Snippet,
+  declared: ReadonlySet<string>,
+  specs: Readonly<Record<string, VariableSpec>>,
+): Element[] {
+  const shown = outputVariables(snippet, specs);
   // Highlight each command whole so heredoc bodies and continuations get their real colours.
   const highlighted = snippet.commands.map((command) => highlightShell(command, declared));
   const nextLine = snippet.commands.map(() => 0);
@@ -112,7 +126,7 @@ function renderLines(snippet: Snippet, declared: ReadonlySet<string>): Element[]
     } else if (line.kind === 'comment') {
       content = highlightShell(line.text, declared)[0] ?? [];
     } else {
-      content = line.text === '' ? [] : [text(line.text)];
+      content = line.text === '' ? [] : withVariables(line.text, shown);
     }
     return element('span', { className: ['kn-line', `kn-${line.kind}`] }, [
       ...promptElement(line),
@@ -120,6 +134,44 @@ function renderLines(snippet: Snippet, declared: ReadonlySet<string>): Element[]
       text('\n'),
     ]);
   });
+}
+
+/**
+ * The chapter's variables whose default the expected output may show: all of them, since a
+ * block's output names what earlier blocks made (`kubectl get pods` lists the Pod `web`).
+ */
+function outputVariables(
+  _snippet: Snippet,
+  specs: Readonly<Record<string, VariableSpec>>,
+): { name: string; value: string }[] {
+  return Object.entries(specs)
+    .map(([name, spec]) => ({ name, value: spec.default }))
+    .filter(({ value }) => value.length >= 3)
+    .sort((a, b) => b.value.length - a.value.length);
+}
+
+/**
+ * An output line with each variable's default, where it stands as a whole word (`pod/web
+ * created`, not `website`), turned into the variable's span: it shows the reader's value.
+ */
+function withVariables(line: string, shown: { name: string; value: string }[]): ElementContent[] {
+  if (shown.length === 0) return [text(line)];
+  const literal = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = new RegExp(
+    `(?<![\\w.-])(${shown.map((v) => literal(v.value)).join('|')})(?![\\w-]|\\.\\w)`,
+    'g',
+  );
+  const out: ElementContent[] = [];
+  let at = 0;
+  for (const match of line.matchAll(pattern)) {
+    const variable = shown.find((v) => v.value === match[1]);
+    if (!variable) continue;
+    if (match.index > at) out.push(text(line.slice(at, match.index)));
+    out.push(variableSpan(variable.name));
+    at = match.index + match[0].length;
+  }
+  if (at < line.length) out.push(text(line.slice(at)));
+  return out;
 }
 
 /** The prompt is drawn by CSS from `data-prompt`, so selecting and copying the block skips it. */

@@ -80,7 +80,9 @@ export function satteriSnippets() {
         }
         if (block.action === 'run') {
           // A Custom node (see markupNode); Sätteri's visitor result type only names its own.
-          return markupNode(snippetElement(block.snippet, declared)) as unknown as MdastNode;
+          return markupNode(
+            snippetElement(block.snippet, declared, plan.declared),
+          ) as unknown as MdastNode;
         }
         return;
       },

@@ -110,7 +110,7 @@ test('"Run the steps above" runs the earlier blocks in order, each after the pre
       }
     }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['data-state'] });
   });
-  await target.getByRole('button', { name: /^Run the 3 steps above/ }).click();
+  await target.getByRole('button', { name: /^Run the steps above: the 3 before/ }).click();
   for (const id of ids.slice(0, 3)) {
     await expect(snippet(page, id)).toHaveAttribute('data-state', 'succeeded', { timeout: 60_000 });
   }

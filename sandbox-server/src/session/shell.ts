@@ -37,7 +37,10 @@ export interface ShellOptions {
 
 /**
  * The marks: `C` when a command line starts executing, `D;<code>` when it ends, `A` at each
- * prompt. PS0 is printed after a command line is read and before it runs, and never for an
+ * prompt. `A` is the last thing in PS1, which readline prints only once it has the terminal
+ * (non-canonical, its own echo): what a client types the moment it sees `A` is read, and
+ * echoed, by readline alone. A reader who sets their own PS1 gets the mark added back.
+ * PS0 is printed after a command line is read and before it runs, and never for an
  * empty line; its `${__kn_none[__kn_ran=1]}` expands to nothing but sets a flag in this shell
  * (parameter expansion, unlike `$(…)`, runs in-process), so PROMPT_COMMAND knows a command
  * ran. Unlike a DEBUG trap this also covers subshells, `( … )`, and compound commands.
@@ -48,11 +51,13 @@ export function rcfile(banner: string | undefined): string {
     'HISTFILE="$HOME/.bash_history"',
     'HISTCONTROL=ignoreboth',
     'alias k=kubectl',
-    "PS1='\\[\\e[32m\\]kubenotes\\[\\e[0m\\]:\\[\\e[34m\\]\\w\\[\\e[0m\\]\\$ '",
+    "__kn_mark='\\[\\e]133;A\\a\\]'",
+    'PS1=\'\\[\\e[32m\\]kubenotes\\[\\e[0m\\]:\\[\\e[34m\\]\\w\\[\\e[0m\\]\\$ \'"$__kn_mark"',
     '__kn_precmd() {',
     '  local s=$?',
     '  if [ -n "$__kn_ran" ]; then printf \'\\e]133;D;%s\\a\' "$s"; fi',
-    "  __kn_ran=; printf '\\e]133;A\\a'",
+    '  __kn_ran=',
+    '  case "$PS1" in *"$__kn_mark") ;; *) PS1="$PS1$__kn_mark" ;; esac',
     '}',
     'PROMPT_COMMAND=__kn_precmd',
     // biome-ignore lint/suspicious/noTemplateCurlyInString: bash parameter expansion, not JS

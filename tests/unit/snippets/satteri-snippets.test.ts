@@ -135,6 +135,9 @@ for (const pipeline of Object.keys(PIPELINES)) {
       dataState: 'idle',
       dataCommands: '["kubectl get pods"]',
       dataExit: '0',
+      // its line in the chapter ("Run the steps above" names it), and it needs the cluster
+      dataLine: '9',
+      dataCluster: '',
     });
     assert.equal(run!.properties.dataTimeoutMs, '90000');
     assert.equal(run!.properties.dataVariables, 'pod_name image');
