@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chooseProvider } from './choose-provider.ts';
+import { ClusterViews } from './cluster-view/cluster-views.ts';
 import { type Config, relayedShells, sandboxedShells } from './config/config.ts';
 import { AdminApi, sessionSummary } from './http/admin-api.ts';
 import { HttpApi } from './http/http-api.ts';
@@ -47,6 +48,8 @@ export interface SandboxServer {
   readonly url: string;
   readonly registry: SessionRegistry;
   readonly provider: ClusterProvider;
+  /** the cluster view's feeds and subscribers */
+  readonly clusterViews: ClusterViews;
   /** Ends every session (telling its terminals), then stops listening. Idempotent. */
   close(): Promise<void>;
 }
@@ -188,7 +191,23 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
     },
   });
   admin = new AdminApi({ config, registry, metrics });
-  const sockets = new TerminalSockets({ config, registry, log, metrics, wrongTokens });
+  // Workshop: one shared watch for every session's namespace; local: each session's own.
+  const viewConfig = provider.clusterViewConfig?.();
+  const clusterViews = new ClusterViews({
+    log,
+    shared: viewConfig && {
+      config: viewConfig,
+      accepts: (namespace) => registry.all().some((s) => s.namespace === namespace),
+    },
+  });
+  const sockets = new TerminalSockets({
+    config,
+    registry,
+    log,
+    metrics,
+    wrongTokens,
+    clusterViews,
+  });
   const site = config.siteDir ? new StaticSite(config.siteDir) : undefined;
 
   const server: Server = createServer((req, res) => {
@@ -275,11 +294,13 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
     url,
     registry,
     provider,
+    clusterViews,
     close() {
       closing ??= (async () => {
         await registry.endAll('server_shutdown');
         admin?.dispose();
         sockets.dispose();
+        clusterViews.dispose();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

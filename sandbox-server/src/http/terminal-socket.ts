@@ -8,6 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import type { ClusterViews } from '../cluster-view/cluster-views.ts';
 import type { Config } from '../config/config.ts';
 import type { Attachment } from '../session/attachment.ts';
 import type { Session } from '../session/session.ts';
@@ -34,6 +35,7 @@ export class TerminalSockets {
   readonly #heartbeat: NodeJS.Timeout;
   readonly #metrics: Metrics | undefined;
   readonly #wrongTokens: RateLimiter;
+  readonly #clusterViews: ClusterViews | undefined;
 
   constructor(init: {
     config: Config;
@@ -42,7 +44,10 @@ export class TerminalSockets {
     metrics?: Metrics;
     /** wrong session tokens per client, shared with the HTTP API */
     wrongTokens?: RateLimiter;
+    /** streams the session's namespace to sockets that subscribe (docs/cluster-view.md) */
+    clusterViews?: ClusterViews;
   }) {
+    this.#clusterViews = init.clusterViews;
     this.#metrics = init.metrics;
     this.#wrongTokens = init.wrongTokens ?? new RateLimiter(WRONG_TOKENS_PER_MINUTE);
     this.#config = init.config;
@@ -135,7 +140,10 @@ export class TerminalSockets {
     });
     ws.on('close', () => {
       clearTimeout(timer);
-      if (attachment) session.detach(attachment);
+      if (attachment) {
+        this.#clusterViews?.unsubscribe(attachment);
+        session.detach(attachment);
+      }
     });
     ws.on('error', (error) => this.#log.log('warn', 'socket_error', { message: error.message }));
   }
@@ -195,6 +203,16 @@ export class TerminalSockets {
       case 'progress':
         if (attachment.readOnly) return;
         return session.progress(message);
+      case 'cluster-subscribe':
+        if (!this.#clusterViews) {
+          return attachment.send({
+            type: 'cluster-unavailable',
+            message: 'This sandbox does not offer the cluster view.',
+          });
+        }
+        return this.#clusterViews.subscribe(session, attachment);
+      case 'cluster-unsubscribe':
+        return this.#clusterViews?.unsubscribe(attachment);
     }
   }
 

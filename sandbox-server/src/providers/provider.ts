@@ -1,3 +1,5 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+
 /**
  * A cluster provider gives each session what its shell needs to reach Kubernetes. The server
  * never uses the reader's current kubectl context implicitly: a provider is chosen by name
@@ -44,4 +46,10 @@ export interface ClusterProvider {
   readonly apiServer?: string | undefined;
   /** the proxy the API server is reached through (kubeconfig `proxy-url`), for the relay */
   readonly apiProxy?: string | undefined;
+  /**
+   * The identity the cluster view's one shared watch uses across the sessions' namespaces
+   * (workshop providers; cluster-view/cluster-views.ts). Without it, each session's view
+   * watches with the session's own kubeconfig.
+   */
+  clusterViewConfig?(): KubeConfig;
 }

@@ -104,6 +104,11 @@ export class Session {
     return this.#lease.namespace;
   }
 
+  /** the kubeconfig the session's shell uses, if it has a cluster (the cluster view reads it) */
+  get kubeconfig(): string | undefined {
+    return this.#lease.env.KUBECONFIG;
+  }
+
   get attached(): number {
     return this.#attachments.size;
   }
