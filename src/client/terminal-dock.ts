@@ -17,6 +17,8 @@ interface DockState {
   height: number;
   fontSize: number;
   screenReader: boolean;
+  /** the Cluster panel is open (docs/cluster-view.md) */
+  cluster: boolean;
 }
 
 function loadState(): DockState {
@@ -26,6 +28,7 @@ function loadState(): DockState {
     height: 320,
     fontSize: 14,
     screenReader: false,
+    cluster: false,
   };
   try {
     return { ...defaults, ...JSON.parse(localStorage.getItem(KEY) ?? '{}') };
@@ -37,6 +40,7 @@ function loadState(): DockState {
 export class TerminalDock extends HTMLElement {
   #state = loadState();
   #session: Promise<TerminalSession> | undefined;
+  #cluster: Promise<{ show(visible: boolean): void }> | undefined;
 
   connectedCallback(): void {
     // Starlight's page columns make a containing block for fixed elements; the dock belongs
@@ -65,6 +69,7 @@ export class TerminalDock extends HTMLElement {
     this.#resizable();
     // A page opened with the dock open (navigation, reload) resumes the session at once.
     if (this.#state.open) void this.open();
+    if (this.#state.open && this.#state.cluster) void this.#showCluster(true);
   }
 
   /** Opens the dock, loading the terminal the first time. */
@@ -155,7 +160,21 @@ export class TerminalDock extends HTMLElement {
       case 'new-session':
         void this.#session?.then((s) => s.newSession());
         break;
+      case 'cluster':
+        void this.#showCluster(!this.#state.cluster);
+        break;
     }
+  }
+
+  /** The Cluster panel, loaded on first use (src/cluster-view/). */
+  async #showCluster(visible: boolean): Promise<void> {
+    this.#save({ cluster: visible });
+    const session = await this.open();
+    this.#cluster ??= import('../cluster-view/cluster-panel.ts').then(
+      ({ ClusterPanel }) =>
+        new ClusterPanel(this.querySelector<HTMLElement>('.kn-dock-cluster')!, session),
+    );
+    (await this.#cluster).show(this.#state.cluster);
   }
 
   #save(change: Partial<DockState>): void {
@@ -165,7 +184,10 @@ export class TerminalDock extends HTMLElement {
   }
 
   #applyState(): void {
-    const { open, minimized, height, screenReader } = this.#state;
+    const { open, minimized, height, screenReader, cluster } = this.#state;
+    this.toggleAttribute('data-cluster', cluster);
+    this.querySelector<HTMLElement>('.kn-dock-cluster')?.toggleAttribute('hidden', !cluster);
+    this.querySelector('[data-action="cluster"]')?.setAttribute('aria-pressed', String(cluster));
     this.hidden = !open;
     this.toggleAttribute('data-minimized', minimized);
     this.style.setProperty('--kn-dock-height', `${height}px`);

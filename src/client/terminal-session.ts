@@ -55,6 +55,7 @@ export class TerminalSession {
   readonly #observer: MutationObserver;
   readonly #resizeObserver: ResizeObserver;
   #expectReplay = false;
+  #clusterListener: ((message: ServerMessage) => void) | undefined;
 
   constructor(
     container: HTMLElement,
@@ -120,6 +121,7 @@ export class TerminalSession {
   }
 
   #message(message: ServerMessage, events: TerminalSessionEvents): void {
+    if (message.type.startsWith('cluster-')) return this.#clusterListener?.(message);
     switch (message.type) {
       case 'ready':
         this.#expectReplay = message.resumed;
@@ -148,6 +150,17 @@ export class TerminalSession {
 
   progress(snippet: string, state: 'running' | 'succeeded' | 'failed', code?: number): void {
     this.#connection.progress(snippet, state, code);
+  }
+
+  /** The cluster view's messages go to `listener` until the returned function is called. */
+  clusterView(listener: (message: ServerMessage) => void): () => void {
+    this.#clusterListener = listener;
+    this.#connection.setClusterView(true);
+    return () => {
+      if (this.#clusterListener !== listener) return;
+      this.#clusterListener = undefined;
+      this.#connection.setClusterView(false);
+    };
   }
 
   setJoinCode(code: string): void {

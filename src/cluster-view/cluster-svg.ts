@@ -57,8 +57,12 @@ export const CLUSTER_SVG_STYLE = `
 .kn-cv .kn-cv-dot-Failed{fill:var(--sl-color-red,#c22)}
 .kn-cv .kn-cv-dot-Succeeded,.kn-cv .kn-cv-dot-Unknown,.kn-cv .kn-cv-dot-Terminating{fill:var(--sl-color-gray-3,#888)}
 .kn-cv .kn-cv-hit>.kn-cv-box{stroke:var(--sl-color-accent,#36c);stroke-width:3;fill:var(--sl-color-accent-low,#dde)}
+.kn-cv .kn-cv-check{visibility:hidden;font-weight:700}
+.kn-cv .kn-cv-hit>.kn-cv-check{visibility:visible}
 .kn-cv .kn-cv-owner{cursor:pointer;outline:none}
-.kn-cv .kn-cv-owner:focus-visible>.kn-cv-box,.kn-cv .kn-cv-owner.kn-cv-active>.kn-cv-box{stroke:var(--sl-color-accent,#36c);stroke-width:3}
+.kn-cv .kn-cv-head{fill:transparent;stroke:none}
+.kn-cv .kn-cv-owner:hover>.kn-cv-head{stroke:var(--sl-color-gray-3,#888);stroke-width:1}
+.kn-cv .kn-cv-owner:focus-visible>.kn-cv-head,.kn-cv .kn-cv-owner.kn-cv-active>.kn-cv-head{stroke:var(--sl-color-accent,#36c);stroke-width:3}
 `;
 
 function esc(text: string): string {
@@ -88,13 +92,13 @@ export function podPhase(pod: PodView): string {
   return pod.deleting ? 'Terminating' : pod.phase;
 }
 
-function podLines(pod: PodView, highlighted: boolean): string[] {
+function podLines(pod: PodView): string[] {
   const labels = Object.entries(pod.labels)
     .filter(([k]) => k !== 'pod-template-hash')
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
   return [
-    `${highlighted ? '✓ ' : ''}${pod.name}`,
+    pod.name,
     `${podPhase(pod)}${pod.reason && pod.reason !== pod.phase ? ` (${pod.reason})` : ''} · ${pod.ready}/${pod.containers.length} ready`,
     `restarts ${pod.restarts}${pod.node ? ` · ${pod.node}` : ''}`,
     labels || 'no labels',
@@ -103,7 +107,7 @@ function podLines(pod: PodView, highlighted: boolean): string[] {
 
 function podChip(pod: PodView, x: number, y: number, w: number, o: RenderOptions): Block {
   const hit = o.highlight?.has(pod.uid) ?? false;
-  const lines = podLines(pod, hit);
+  const lines = podLines(pod);
   const phase = podPhase(pod);
   let inner = '';
   let height = POD_H;
@@ -132,15 +136,17 @@ function podChip(pod: PodView, x: number, y: number, w: number, o: RenderOptions
         x + (i === 1 ? 20 : PAD),
         y + LINE * (i + 1),
         t,
-        w - (i === 1 ? 20 + PAD : 2 * PAD),
+        w - (i === 1 ? 20 + PAD : 2 * PAD) - (i === 0 ? 16 : 0),
         i === 0 ? 'kn-cv-strong' : i === 3 ? 'kn-cv-soft' : '',
       ),
     )
     .join('');
+  // Shown when the Pod is highlighted: a selected Pod is marked by more than its colour.
+  const check = `<text class="kn-cv-check" x="${x + w - PAD - 10}" y="${y + LINE}" aria-hidden="true">✓</text>`;
   const dot = `<circle class="kn-cv-dot-${esc(phase)}" cx="${x + 13}" cy="${y + 2 * LINE - 4}" r="4"/>`;
   const classes = `kn-cv-pod${hit ? ' kn-cv-hit' : ''}${pod.deleting ? ' kn-cv-deleting' : ''}`;
   return {
-    svg: `<g class="${classes}" data-uid="${esc(pod.uid)}">${box(x, y, w, height)}${dot}${text}${inner}</g>`,
+    svg: `<g class="${classes}" data-uid="${esc(pod.uid)}">${box(x, y, w, height)}${dot}${text}${check}${inner}</g>`,
     height,
   };
 }
@@ -182,16 +188,20 @@ function owner(
   const top = y + PAD + 2 * LINE + 4;
   const inner = content(x + PAD, top, w - 2 * PAD);
   const height = top - y + inner.height + PAD;
-  const focus = o.interactive
-    ? ` tabindex="0" role="button" aria-pressed="false" data-selector="${esc(selector ?? '')}" aria-label="${esc(`${heading}. ${detail}. Highlights the Pods its selector matches.`)}"`
-    : '';
-  const cls = `kn-cv-${kind.toLowerCase()}${o.interactive ? ' kn-cv-owner' : ''}${object.deleting ? ' kn-cv-deleting' : ''}`;
+  const head =
+    line(x + PAD, y + PAD + LINE - 2, heading, w - 2 * PAD, 'kn-cv-strong') +
+    line(x + PAD, y + PAD + 2 * LINE - 2, detail, w - 2 * PAD, 'kn-cv-soft');
+  // In the live view the heading is a button (named by its text) that highlights the Pods
+  // the owner's selector matches; the box around what it owns is not, so buttons never nest.
+  const selectorData = `data-selector="${esc(selector ?? '')}"`;
+  const heads = o.interactive
+    ? `<g class="kn-cv-owner" tabindex="0" role="button" aria-pressed="false" ${selectorData} data-uid="${esc(object.uid)}"><rect class="kn-cv-head" x="${x + 2}" y="${y + 2}" width="${w - 4}" height="${2 * LINE + PAD}" rx="5"/>${head}</g>`
+    : head;
+  const cls = `kn-cv-${kind.toLowerCase()}${object.deleting ? ' kn-cv-deleting' : ''}`;
   return {
     svg:
-      `<g class="${cls}" data-uid="${esc(object.uid)}"${focus}>${box(x, y, w, height)}` +
-      line(x + PAD, y + PAD + LINE - 2, heading, w - 2 * PAD, 'kn-cv-strong') +
-      line(x + PAD, y + PAD + 2 * LINE - 2, detail, w - 2 * PAD, 'kn-cv-soft') +
-      `${inner.svg}</g>`,
+      `<g class="${cls}" data-uid="${esc(object.uid)}"${o.interactive ? ` ${selectorData}` : ''}>${box(x, y, w, height)}` +
+      `${heads}${inner.svg}</g>`,
     height,
   };
 }
