@@ -45,10 +45,10 @@ export const CLUSTER_SVG_STYLE = `
 .kn-cv .kn-cv-strong{font-weight:600}
 .kn-cv .kn-cv-soft{fill:var(--sl-color-gray-2,#444)}
 .kn-cv .kn-cv-box{fill:var(--sl-color-black,#fff);stroke:var(--sl-color-gray-4,#888);stroke-width:1}
-.kn-cv .kn-cv-deployment>.kn-cv-box{fill:var(--sl-color-gray-7,#f6f6f6)}
-.kn-cv .kn-cv-replicaset>.kn-cv-box{fill:var(--sl-color-gray-6,#eee)}
-.kn-cv .kn-cv-pod>.kn-cv-box{fill:var(--sl-color-black,#fff)}
-.kn-cv .kn-cv-service>.kn-cv-box{fill:var(--sl-color-gray-7,#f6f6f6);stroke-dasharray:4 3}
+.kn-cv .kn-cv-deployment>.kn-cv-box{fill:var(--sl-color-gray-6,#eee)}
+.kn-cv .kn-cv-replicaset>.kn-cv-box{fill:var(--sl-color-black,#fff)}
+.kn-cv .kn-cv-pod>.kn-cv-box{fill:var(--sl-color-gray-6,#eee)}
+.kn-cv .kn-cv-service>.kn-cv-box{fill:var(--sl-color-gray-6,#eee);stroke-dasharray:4 3}
 .kn-cv .kn-cv-netns{fill:none;stroke:var(--sl-color-blue,#36c);stroke-dasharray:3 2}
 .kn-cv .kn-cv-container{fill:var(--sl-color-gray-6,#eee);stroke:var(--sl-color-gray-4,#888)}
 .kn-cv .kn-cv-deleting>.kn-cv-box{stroke-dasharray:2 3}
@@ -75,8 +75,17 @@ function fit(text: string, width: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
+/** A name cut in its middle: the random suffix is what tells a ReplicaSet's Pods apart. */
+function fitName(text: string, width: number): string {
+  const max = Math.max(5, Math.floor(width / CHAR));
+  if (text.length <= max) return text;
+  const tail = Math.min(8, Math.floor((max - 1) / 2));
+  return `${text.slice(0, max - 1 - tail)}…${text.slice(-tail)}`;
+}
+
 function line(x: number, y: number, text: string, width: number, cls = ''): string {
-  return `<text x="${x}" y="${y}"${cls ? ` class="${cls}"` : ''}>${esc(fit(text, width))}</text>`;
+  const shown = cls === 'kn-cv-strong' ? fitName(text, width) : fit(text, width);
+  return `<text x="${x}" y="${y}"${cls ? ` class="${cls}"` : ''}>${esc(shown)}</text>`;
 }
 
 function box(x: number, y: number, w: number, h: number): string {
