@@ -49,6 +49,8 @@ export const DeclaredSnapshot = z.object({
     .array(
       z.object({
         revision: z.number().int().min(1).optional(),
+        /** the pod-template-hash in its name, to match a chapter's output */
+        hash: z.string().optional(),
         image: z.string().optional(),
         replicas: z.number().int().min(0).optional(),
         pods: z.array(z.union([Phase, Pod])).default([]),
@@ -125,7 +127,7 @@ export function declaredObjects(input: unknown): ClusterObject[] {
   const allPods: PodView[] = [];
   spec.replicaSets.forEach((r, i) => {
     const revision = r.revision ?? i + 1;
-    const hash = HASHES[(revision - 1) % HASHES.length] ?? '5d9f7c6b8';
+    const hash = r.hash ?? HASHES[(revision - 1) % HASHES.length] ?? '5d9f7c6b8';
     const name = `${d?.name ?? 'app'}-${hash}`;
     const labels = { ...appLabels, 'pod-template-hash': hash };
     const pods = r.pods.map((p) => pod(p, { name, labels }));
