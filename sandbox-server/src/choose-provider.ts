@@ -87,7 +87,7 @@ async function workshopProvider(
   return new TenancyProvider({
     admin: loadKubeconfig(file, name ?? ''),
     instance: config.instance,
-    tokenSeconds: Math.ceil((config.sessions.lifetime ?? 2 * 3_600_000) / 1000),
+    tokenSeconds: Math.ceil(config.sessions.lifetime / 1000),
     limits: { ...DEFAULT_LIMITS, ...config.quota },
     podShell: config.shell.podImage ? { image: config.shell.podImage } : undefined,
     shellServer: relayedShells(config) ? `https://127.0.0.1:${SANDBOX_API_PORT}` : undefined,

@@ -1,5 +1,5 @@
 /**
- * Acknowledges rendered output in batches (PROTOCOL.md, flow control: an ack may cover any
+ * Acknowledges rendered output in batches (docs/protocol.md, flow control: an ack may cover any
  * number of bytes): once 64 KiB are waiting, or 20 ms after the last render. An ack per frame
  * doubled the messages in a flood and woke the server once more for every echo. 64 KiB is well
  * under the server's low-water mark, so a shell paused for this client is always resumed.

@@ -3,18 +3,12 @@
  * with fetch, so the token travels in a header, never in a URL). One click watches a
  * participant's terminal read-only.
  */
+import type {
+  AdminEvent,
+  SessionSummary as Summary,
+} from '../../sandbox-server/src/shared/protocol.ts';
 import { sandboxUrl } from './sandbox-url.ts';
 import type { TerminalSession } from './terminal-session.ts';
-
-interface Summary {
-  id: string;
-  namespace: string;
-  createdAt: string;
-  lastActiveAt: string;
-  expiresAt: string;
-  attached: number;
-  progress: { page: string; snippet: string; state: string; code?: number } | null;
-}
 
 const TOKEN_KEY = 'kubenotes:admin-token';
 
@@ -119,9 +113,9 @@ class Instructor extends HTMLElement {
   #onFrame(frame: string): void {
     const data = /^data: (.*)$/m.exec(frame)?.[1];
     if (!data) return;
-    const event = JSON.parse(data) as { type: string; session?: Summary; id?: string };
-    if (event.type === 'ended' && event.id) this.#sessions.delete(event.id);
-    else if (event.session) this.#sessions.set(event.session.id, event.session);
+    const event = JSON.parse(data) as AdminEvent;
+    if (event.type === 'ended') this.#sessions.delete(event.id);
+    else this.#sessions.set(event.session.id, event.session);
     this.#render();
   }
 

@@ -1,9 +1,10 @@
 /**
- * The browser's side of PROTOCOL.md: creates a session (or resumes the one this browser has),
+ * The browser's side of docs/protocol.md: creates a session (or resumes the one this browser has),
  * attaches its terminal socket, reconnects with backoff when the network drops, and starts a
  * new session when the old one has ended. Loaded with the terminal, on the first Run.
  */
 import {
+  CloseCode,
   decodeServerMessage,
   encode,
   type ServerMessage,
@@ -193,14 +194,20 @@ export class SandboxConnection {
     wasReady: boolean,
     session: StoredSession,
   ): Promise<void> {
-    if (this.#watch && reason !== 'too_slow' && [1000, 4001, 4004, 4008].includes(code)) {
+    const endedCodes: number[] = [
+      CloseCode.normal,
+      CloseCode.badToken,
+      CloseCode.noSession,
+      CloseCode.timeout,
+    ];
+    if (this.#watch && reason !== 'too_slow' && endedCodes.includes(code)) {
       return this.#events.status({
         state: 'ended',
         why: `This session has ended (${reason || code}).`,
       });
     }
     switch (code) {
-      case 4008:
+      case CloseCode.timeout:
         if (reason === 'too_slow') return this.connect(this.#size.cols, this.#size.rows);
         this.#forget();
         return this.#events.status({
@@ -210,24 +217,24 @@ export class SandboxConnection {
               ? 'Your session ended after a while without input. The next Run starts a new one.'
               : 'Your session reached its time limit. The next Run starts a new one.',
         });
-      case 1000:
+      case CloseCode.normal:
         this.#forget();
         return this.#events.status({
           state: 'ended',
           why: 'The session was ended. The next Run starts a new one.',
         });
-      case 4001:
-      case 4004:
+      case CloseCode.badToken:
+      case CloseCode.noSession:
         this.#forget();
         return this.connect(this.#size.cols, this.#size.rows);
-      case 4400:
-      case 1009:
+      case CloseCode.badAttach:
+      case CloseCode.tooLarge:
         return this.#events.status({
           state: 'failed',
           why: `The sandbox refused this terminal (${reason}). Reload the page.`,
         });
     }
-    // The network, a restart (1001), or a refused upgrade, which browsers cannot tell apart:
+    // The network, a restart (going away), or a refused upgrade, which browsers cannot tell apart:
     // ask whether the session still exists.
     if (!wasReady) {
       const exists = await this.#sessionExists(session);
@@ -237,7 +244,9 @@ export class SandboxConnection {
       }
     }
     this.#retry(
-      code === 1001 ? 'The sandbox is restarting.' : 'The connection to the sandbox was lost.',
+      code === CloseCode.goingAway
+        ? 'The sandbox is restarting.'
+        : 'The connection to the sandbox was lost.',
     );
   }
 

@@ -23,12 +23,6 @@ export function sandboxStatus(): Promise<SandboxStatus> {
   return pending;
 }
 
-/** Forget what we knew (after a reconnect, say). */
-export function refreshSandboxStatus(): Promise<SandboxStatus> {
-  pending = undefined;
-  return sandboxStatus();
-}
-
 async function fetchStatus(): Promise<SandboxStatus> {
   const base = sandboxUrl();
   try {

@@ -3,7 +3,7 @@ import type { Code } from 'mdast';
 import type { CodeBlock } from './chapter.ts';
 
 /**
- * The small pieces both Markdown plugins (remark and Sätteri) and the extractor share: finding
+ * The small pieces the Sätteri plugin and the extractor share: finding
  * code nodes in an mdast tree, describing them as CodeBlocks, and turning rendered hast back into
  * an mdast node.
  */
@@ -51,11 +51,10 @@ export interface MarkupNode {
 }
 
 /**
- * An mdast node that becomes exactly `element` in hast: remark (mdast-util-to-hast) and Sätteri
- * both honour `data.hName` / `hProperties` / `hChildren`. It is a node type of its own so no
- * other plugin mistakes it for content: Sätteri drops a `paragraph` carrying hName inside a
- * tight list item (it unwraps the paragraph and loses the element), and remark would wrap a
- * `code` node's result in a <pre>. Unknown types become the hName element in both.
+ * An mdast node that becomes exactly `element` in hast: Sätteri (like mdast-util-to-hast)
+ * honours `data.hName` / `hProperties` / `hChildren`. It is a node type of its own so no other
+ * plugin mistakes it for content: Sätteri drops a `paragraph` carrying hName inside a tight list
+ * item (it unwraps the paragraph and loses the element). Unknown types become the hName element.
  */
 export function markupNode(element: Element): MarkupNode {
   return {

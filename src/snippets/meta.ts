@@ -21,6 +21,8 @@ export interface SnippetMeta {
   timeoutMs?: number;
   /** For commands that never end: wait for this text, send Ctrl-C, count it as success. */
   until?: string;
+  /** Text the block's output must show; the doc-tests check it (the page ignores it). */
+  expect?: string;
   id?: string;
   title?: string;
 }
@@ -46,6 +48,7 @@ const USAGE: Record<string, string> = {
   reason: 'reason="…"',
   timeout: 'timeout=30s',
   until: 'until="…"',
+  expect: 'expect="…"',
   id: 'id=some-id',
   title: 'title="…"',
 };
@@ -199,6 +202,7 @@ function applyOption(meta: SnippetMeta, key: string, value: string | undefined):
       return null;
     case 'reason':
     case 'until':
+    case 'expect':
     case 'title':
       if (value.trim() === '') return `${key}="" is empty: write the text, as in ${USAGE[key]}`;
       meta[key] = value;

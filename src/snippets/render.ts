@@ -5,8 +5,9 @@ import type { DisplayLine } from './parse.ts';
 import type { VariableSpec } from './variables.ts';
 
 /**
- * The markup of a runnable snippet and of the page's variables panel, as hast. The client
- * (src/components, src/terminal) finds them by tag name and data attributes.
+ * The markup of a runnable snippet and of the page's variables panel, as hast. The browser's
+ * custom elements (src/client: <kn-snippet>, <kn-variables>) find them by tag name and data
+ * attributes.
  *
  * Expressive Code must not restyle our <pre>: both its rehype plugin and its Sätteri plugin
  * (astro-expressive-code, `getCodeBlockInfo`) only take a <pre> whose single child is a <code>

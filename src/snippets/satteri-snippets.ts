@@ -11,8 +11,8 @@ import { snippetElement, variablesPanelElement } from './render.ts';
 
 /**
  * The snippet transform as a Sätteri mdast plugin: Astro 7's default Markdown/MDX processor
- * (`@astrojs/markdown-satteri`) runs these, not remark plugins. Same rules and markup as
- * remark-snippets.ts, via chapter.ts and render.ts.
+ * (`@astrojs/markdown-satteri`) runs these, not remark plugins. The rules are chapter.ts's, the
+ * markup render.ts's.
  *
  *     markdown: { processor: satteri({ mdastPlugins: [satteriSnippets()] }) }
  *

@@ -1,9 +1,17 @@
-import type { VariableSpec } from './variables.ts';
+/** The kinds of chapter variable, each checked before its value goes into a command. */
+export const VARIABLE_KINDS = ['dns-label', 'image', 'port', 'text'] as const;
+
+/** A chapter variable, as its frontmatter declares it (variables.ts parses it with zod). */
+export interface VariableSpec {
+  default: string;
+  description: string;
+  kind: (typeof VARIABLE_KINDS)[number];
+}
 
 /**
  * Whether a reader's value for a chapter variable can go into a command. Kept apart from
  * variables.ts (which carries the zod schema for the build) so the browser can use it without
- * shipping zod.
+ * shipping zod; variables.ts imports this file, never the other way round.
  *
  * Returns null when the value is fine, else one sentence saying what to change.
  */

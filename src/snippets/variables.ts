@@ -1,15 +1,17 @@
 import { z } from 'zod';
-import { validateVariable } from './validate-variable.ts';
-
-export { validateVariable };
+import {
+  type VariableSpec as Spec,
+  VARIABLE_KINDS,
+  validateVariable,
+} from './validate-variable.ts';
 
 /** Frontmatter a chapter may carry beside Starlight's own fields. */
 export const VariableSpec = z.object({
   default: z.string(),
   description: z.string(),
-  kind: z.enum(['dns-label', 'image', 'port', 'text']).default('text'),
-});
-export type VariableSpec = z.infer<typeof VariableSpec>;
+  kind: z.enum(VARIABLE_KINDS).default('text'),
+}) satisfies z.ZodType<Spec>;
+export type VariableSpec = Spec;
 
 export const VARIABLE_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 

@@ -155,7 +155,7 @@ function rssMiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-/** A protocol client that does only what PROTOCOL.md requires of one: attach, type, ack. */
+/** A protocol client that does only what docs/protocol.md requires of one: attach, type, ack. */
 async function leanAttach(
   baseUrl: string,
   session: { id: string; token: string },

@@ -16,7 +16,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, readFileSync } from 'node:fs';
 import {
   access,
   chmod,
@@ -45,6 +45,8 @@ export const POD_CIDR = '10.244.0.0/24';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BUILD_SCRIPT = path.join(HERE, 'build.sh');
 const RESPONDER_SCRIPT = path.join(HERE, 'port-forward-responder.ts');
+/** kwok's default Stages and ours (an image that cannot be pulled, a container that exits). */
+const STAGES_FILE = path.join(HERE, 'kwok-stages.yaml');
 
 export type Log = (line: string) => void;
 
@@ -363,7 +365,7 @@ options:
   kubeAuthorization: true
   kubeAdmission: true
 ---
-# 'kubectl logs' of any container shows this file (CRI log format).
+# 'kubectl logs' of any container, and 'kubectl logs --previous', show this file (CRI log format).
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: ClusterLogs
 metadata:
@@ -371,6 +373,7 @@ metadata:
 spec:
   logs:
   - logsFile: ${JSON.stringify(paths.podLogsFile)}
+    previousLogsFile: ${JSON.stringify(paths.podLogsFile)}
     follow: true
 ---
 # 'kubectl port-forward' to any pod and port: each connection is served by a tiny
@@ -395,7 +398,8 @@ spec:
       envs:
       - name: HOME
         value: ${JSON.stringify(paths.execDir)}
-${asRoot ? '      securityContext:\n        runAsUser: 65534\n        runAsGroup: 65534\n' : ''}`;
+${asRoot ? '      securityContext:\n        runAsUser: 65534\n        runAsGroup: 65534\n' : ''}---
+${readFileSync(STAGES_FILE, 'utf8')}`;
 }
 
 async function writePodLogs(file: string): Promise<void> {

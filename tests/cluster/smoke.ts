@@ -132,6 +132,54 @@ export async function runSmokeChecks(
       },
     },
     {
+      name: 'an image named does-not-exist is never pulled (ImagePullBackOff), another image is',
+      run: async () => {
+        await k('run', 'nopull', '--image=nginx:1.29-does-not-exist');
+        await eventually(async () => {
+          const reason = await k(
+            'get',
+            'pod',
+            'nopull',
+            '-o',
+            'jsonpath={.status.containerStatuses[0].state.waiting.reason}',
+          );
+          expect(reason === 'ImagePullBackOff', `waiting reason ${JSON.stringify(reason)}`);
+        });
+        await k('set', 'image', 'pod/nopull', 'nopull=nginx:1.29-alpine');
+        await k('wait', '--for=condition=Ready', 'pod/nopull', '--timeout=30s');
+      },
+    },
+    {
+      name: 'a container whose script fails crash-loops, with restarts and --previous logs',
+      run: async () => {
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: sh's ${NAME:?}, not a template
+        const script = 'echo "${MISSING:?}"';
+        await k('run', 'crashy', '--image=alpine', '--', 'sh', '-c', script);
+        await eventually(async () => {
+          const status = await k(
+            'get',
+            'pod',
+            'crashy',
+            '-o',
+            'jsonpath={.status.containerStatuses[0].state.waiting.reason} {.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].lastState.terminated.exitCode}',
+          );
+          expect(/^CrashLoopBackOff [1-9]\d* 2$/.test(status), `status ${JSON.stringify(status)}`);
+        });
+        expect((await k('logs', 'crashy', '--previous')).length > 0, 'no --previous logs');
+        await k(
+          'run',
+          'fine',
+          '--image=alpine',
+          '--env=MISSING=set',
+          '--',
+          'sh',
+          '-c',
+          `${script}; sleep 3600`,
+        );
+        await k('wait', '--for=condition=Ready', 'pod/fine', '--timeout=30s');
+      },
+    },
+    {
       name: 'a Job completes',
       run: async () => {
         await k('create', 'job', 'once', '--image=busybox', '--', 'echo', 'done');

@@ -2,8 +2,9 @@
  * Doc-tests: every runnable block of every chapter, chapter by chapter in reading order, sent
  * through the real sandbox server's protocol to a session whose shell talks to the test
  * cluster, with the variables' default values. Each block must succeed, or do what its fence
- * meta declares (`exit=N`, `until="…"`, `timeout=…`); a block that needs what this tier does
- * not have (`needs=docker reason="…"`) is a declared skip, and a skip without a reason fails.
+ * meta declares (`exit=N`, `until="…"`, `timeout=…`, `expect="…"`: text its output must
+ * show); a block that needs what this tier does not have (`needs=docker reason="…"`) is a
+ * declared skip, and a skip without a reason fails.
  * The tier decides its capabilities itself (doc-capabilities.ts) and the summary says, per
  * chapter, what its blocks need, whether the tier had it, and why. The chapters run in a
  * namespace of this run's own, with free ports for their port variables, so that runs side by
@@ -31,6 +32,10 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CONTENT = join(ROOT, 'content');
 /** Commands without their own timeout= get this bound, so a hung `wait` cannot hang CI. */
 const DEFAULT_TIMEOUT_MS = 120_000;
+/** `KUBENOTES_DOC_CHAPTERS=pods,services`: only these chapters (slugs), for writing one. */
+const ONLY_CHAPTERS = process.env.KUBENOTES_DOC_CHAPTERS
+  ? process.env.KUBENOTES_DOC_CHAPTERS.split(',').map((slug) => slug.trim())
+  : undefined;
 
 interface ChapterResult {
   slug: string;
@@ -66,6 +71,7 @@ function chapters(): Chapter[] {
       };
     })
     .filter(({ chapter }) => chapter.snippets.length > 0)
+    .filter(({ slug }) => !ONLY_CHAPTERS || ONLY_CHAPTERS.includes(slug))
     .sort((a, b) => a.order - b.order);
 }
 
@@ -217,12 +223,22 @@ async function runChapter(
       });
       result.ran++;
       const from = term.output.length;
-      const outcome = await runner.run({
+      let outcome = await runner.run({
         commands,
         exit: snippet.meta.exit,
         until: snippet.meta.until,
         timeoutMs: snippet.meta.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       });
+      const shown = plain(term.output.slice(from));
+      const expected = snippet.meta.expect;
+      // The typed commands are echoed too: the text must appear more often than they hold it.
+      if (
+        outcome.ok &&
+        expected &&
+        count(shown, expected) <= count(commands.join('\n'), expected)
+      ) {
+        outcome = { ok: false, reason: `its output does not show expect="${expected}"` };
+      }
       if (outcome.ok) {
         result.succeeded++;
         console.log(`  ✓ ${where}`);
@@ -240,6 +256,10 @@ async function runChapter(
     term.close();
     await endSession(url, session);
   }
+}
+
+function count(text: string, part: string): number {
+  return text.split(part).length - 1;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

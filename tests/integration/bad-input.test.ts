@@ -1,5 +1,5 @@
 /**
- * Every bad input gets the answer PROTOCOL.md names, and nothing else breaks: the session
+ * Every bad input gets the answer docs/protocol.md names, and nothing else breaks: the session
  * and the other sessions keep working.
  */
 import assert from 'node:assert/strict';

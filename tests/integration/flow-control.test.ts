@@ -1,5 +1,5 @@
 /**
- * Flow control (PROTOCOL.md): a client that never acknowledges is held at the high-water mark,
+ * Flow control (docs/protocol.md): a client that never acknowledges is held at the high-water mark,
  * not buffered without bound; it is closed as too slow; other sessions keep answering.
  */
 import assert from 'node:assert/strict';

@@ -3,10 +3,16 @@
  * every shell and every process the shells started.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig } from '../../sandbox-server/src/config/config.ts';
 import { processesInSession } from '../../sandbox-server/src/processes/process-tree.ts';
 import { NoneProvider } from '../../sandbox-server/src/providers/none-provider.ts';
+import { startSandboxServer } from '../../sandbox-server/src/server.ts';
+import { createLogger } from '../../sandbox-server/src/telemetry/log.ts';
 import { startServerProcess } from '../support/server-process.ts';
 import { createSession, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer } from '../support/test-server.ts';
@@ -134,5 +140,31 @@ test('a start that fails (the port is taken) disposes what it had made', async (
     assert.equal(res.status, 200);
   } finally {
     await first.stop();
+  }
+});
+
+test('without --state-dir, a server makes a folder of its own and removes it when it stops', async () => {
+  // os.tmpdir() reads TMPDIR when called: a private one shows only what this server makes.
+  const privateTmp = mkdtempSync(join(tmpdir(), 'kn-lifecycle-'));
+  const savedTmp = process.env.TMPDIR;
+  process.env.TMPDIR = privateTmp;
+  try {
+    const config = loadConfig({ argv: ['--port', '0', '--cluster', 'none'], env: {} });
+    const server = await startSandboxServer(config, {
+      log: createLogger(() => {}, 'error'),
+      env: { PATH: process.env.PATH },
+    });
+    try {
+      const { id } = await createSession(server.url);
+      assert.ok(id);
+      assert.equal(readdirSync(privateTmp).length, 1, 'a state folder of its own is made');
+    } finally {
+      await server.close();
+    }
+    assert.deepEqual(readdirSync(privateTmp), [], 'the state folder is gone after close');
+  } finally {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+    rmSync(privateTmp, { recursive: true, force: true });
   }
 });

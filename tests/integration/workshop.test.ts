@@ -99,6 +99,11 @@ describe('workshop tenancy', { skip }, () => {
 
     const mine = await term.run('kubectl run own-pod --image=nginx:1.29-alpine --restart=Never');
     assert.equal(mine.exitCode, 0, plain(mine.output));
+    // What the chapters read in their own namespace (the Services chapter: EndpointSlices).
+    for (const command of ['kubectl get endpointslices', 'kubectl get events']) {
+      const result = await term.run(command);
+      assert.equal(result.exitCode, 0, `${command}: ${plain(result.output)}`);
+    }
 
     const denied: [string, RegExp][] = [
       [`kubectl get pods -n ${b.namespace}`, /forbidden/i],

@@ -1,6 +1,6 @@
 /**
  * A protocol client for Node: what tests, doc-tests and benchmarks use to drive a real
- * sandbox server over a real WebSocket. It speaks PROTOCOL.md exactly (attach, ack every
+ * sandbox server over a real WebSocket. It speaks docs/protocol.md exactly (attach, ack every
  * output frame unless told not to, decode control messages) and reads the OSC 133 marks to
  * know when a command ended and with which code.
  */
@@ -128,14 +128,15 @@ export class TerminalClient {
     baseUrl: string,
     session: { id: string; token: string },
     options: AttachOptions = {},
+    timeoutMs = 10_000,
   ): Promise<TerminalClient> {
     const client = await TerminalClient.connect(baseUrl, session, options);
-    await client.waitFor(() => client.ready !== undefined, 10_000, 'ready');
+    await client.waitFor(() => client.ready !== undefined, timeoutMs, 'ready');
     // The first prompt may have arrived in the same read as `ready`: count it from the start.
     if (!client.ready?.resumed && !options.readOnly) {
       await client.waitFor(
         () => client.#markLog.some((e) => e.mark.kind === 'prompt'),
-        10_000,
+        timeoutMs,
         'the first prompt',
       );
     }

@@ -8,10 +8,3 @@ export function parseDuration(value: string | number): number | null {
   const unit = UNITS[match[2] ?? 'ms'] ?? 1;
   return Math.round(Number(match[1]) * unit);
 }
-
-export function formatDuration(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}

@@ -1,5 +1,5 @@
 /**
- * The instructor's endpoints (PROTOCOL.md, Admin), behind the admin token: list sessions with
+ * The instructor's endpoints (docs/protocol.md, Admin), behind the admin token: list sessions with
  * what each participant last ran, a live event stream (Server-Sent Events), end or extend a
  * session, broadcast a notice to every terminal; and `GET /metrics`.
  */
@@ -8,13 +8,20 @@ import { z } from 'zod';
 import type { Config } from '../config/config.ts';
 import type { Session } from '../session/session.ts';
 import type { SessionRegistry } from '../session/session-registry.ts';
-import { tokensEqual } from '../session/tokens.ts';
+import {
+  type AdminEvent,
+  type BroadcastBody,
+  type ExtendedBody,
+  isSessionId,
+  type SessionSummary,
+} from '../shared/protocol.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
-import { bearer } from './http-api.ts';
 import { HttpError, readJsonBody, sendJson } from './http-error.ts';
-import { clientAddress, RateLimiter } from './rate-limit.ts';
+import { WRONG_TOKENS_PER_MINUTE } from './rate-limit.ts';
+import { TokenGuard } from './token-guard.ts';
 
-const SESSION_PATH = /^\/api\/admin\/sessions\/([a-z0-9]{1,64})(\/extend)?$/;
+/** `/api/admin/sessions/<id>[/extend]`: any segment; one that is no session id is `no_session`. */
+const SESSION_PATH = /^\/api\/admin\/sessions\/([^/]+)(\/extend)?$/;
 const Extend = z.object({
   minutes: z
     .number()
@@ -24,13 +31,7 @@ const Extend = z.object({
 });
 const Broadcast = z.object({ message: z.string().trim().min(1).max(500) });
 
-export type AdminEvent =
-  | { type: 'created'; session: ReturnType<typeof sessionSummary> }
-  | { type: 'ended'; id: string; reason: string }
-  | { type: 'progress'; session: ReturnType<typeof sessionSummary> }
-  | { type: 'attached'; session: ReturnType<typeof sessionSummary> };
-
-export function sessionSummary(session: Session) {
+function sessionSummary(session: Session): SessionSummary {
   const progress = session.lastProgress;
   return {
     id: session.id,
@@ -55,25 +56,37 @@ export class AdminApi {
   readonly #registry: SessionRegistry;
   readonly #metrics: Metrics;
   readonly #streams = new Set<ServerResponse>();
-  /** wrong admin tokens per client: guessing is slowed down */
-  readonly #failures = new RateLimiter(10);
+  /** admin tokens, with a budget of wrong ones of their own */
+  readonly #tokens: TokenGuard;
   readonly #keepAlive: NodeJS.Timeout;
 
   constructor(init: { config: Config; registry: SessionRegistry; metrics: Metrics }) {
     this.#config = init.config;
     this.#registry = init.registry;
     this.#metrics = init.metrics;
+    this.#tokens = new TokenGuard({
+      wrongPerMinute: WRONG_TOKENS_PER_MINUTE,
+      trustProxy: init.config.trustProxy,
+    });
     // A comment line every 15 s keeps proxies from closing a quiet stream.
     this.#keepAlive = setInterval(() => {
       for (const res of this.#streams) res.write(': keep-alive\n\n');
     }, 15_000);
     this.#keepAlive.unref();
+    init.registry.observe({
+      onCreated: (session) => this.#publish({ type: 'created', session: sessionSummary(session) }),
+      onEnded: (session, reason) => this.#publish({ type: 'ended', id: session.id, reason }),
+      onProgress: (session) =>
+        this.#publish({ type: 'progress', session: sessionSummary(session) }),
+      onAttachChange: (session) =>
+        this.#publish({ type: 'attached', session: sessionSummary(session) }),
+    });
   }
 
   /** Sends an event to every open instructor stream. */
-  publish(event: AdminEvent): void {
+  #publish(event: AdminEvent): void {
     if (this.#streams.size === 0) return;
-    const frame = `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+    const frame = eventFrame(event);
     for (const res of this.#streams) res.write(frame);
   }
 
@@ -86,29 +99,7 @@ export class AdminApi {
         'The instructor API is off: start the sandbox with --admin-token (at least 16 characters).',
       );
     }
-    const given = bearer(req.headers.authorization);
-    if (given && tokensEqual(given, expected)) return;
-    const client = clientAddress(
-      req.socket.remoteAddress,
-      req.headers['x-forwarded-for'],
-      this.#config.trustProxy,
-    );
-    const budget = this.#failures.take(client);
-    if (!budget.ok) {
-      throw new HttpError(
-        429,
-        'rate_limited',
-        `Too many wrong admin tokens; wait ${budget.retryAfterSeconds} s.`,
-        {
-          'retry-after': String(budget.retryAfterSeconds),
-        },
-      );
-    }
-    throw new HttpError(
-      401,
-      'bad_token',
-      'The admin token is missing or wrong: send it as "Authorization: Bearer <token>".',
-    );
+    this.#tokens.authorize(req, expected, 'admin');
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -128,11 +119,12 @@ export class AdminApi {
         );
       for (const session of this.#registry.all())
         session.broadcast({ type: 'notice', message: body.data.message });
-      return sendJson(res, 202, { sent: this.#registry.active });
+      return sendJson(res, 202, { sent: this.#registry.active } satisfies BroadcastBody);
     }
     const match = SESSION_PATH.exec(path);
     if (match) {
-      const session = this.#registry.get(match[1] ?? '');
+      const id = match[1] ?? '';
+      const session = isSessionId(id) ? this.#registry.get(id) : undefined;
       if (!session) throw new HttpError(404, 'no_session', `There is no session ${match[1]}.`);
       if (match[2] && method === 'POST') {
         const body = Extend.safeParse(await readJsonBody(req));
@@ -146,7 +138,7 @@ export class AdminApi {
         return sendJson(res, 200, {
           id: session.id,
           expiresAt: new Date(session.expiresAt).toISOString(),
-        });
+        } satisfies ExtendedBody);
       }
       if (!match[2] && method === 'DELETE') {
         await session.end('session_ended');
@@ -168,9 +160,7 @@ export class AdminApi {
     res.write('retry: 3000\n\n');
     // Start with the current sessions, so a new watcher needs no second request.
     for (const session of this.#registry.all()) {
-      res.write(
-        `event: created\ndata: ${JSON.stringify({ type: 'created', session: sessionSummary(session) })}\n\n`,
-      );
+      res.write(eventFrame({ type: 'created', session: sessionSummary(session) }));
     }
     this.#streams.add(res);
     req.on('close', () => this.#streams.delete(res));
@@ -196,4 +186,8 @@ export class AdminApi {
     for (const res of this.#streams) res.end();
     this.#streams.clear();
   }
+}
+
+function eventFrame(event: AdminEvent): string {
+  return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
 }

@@ -1,5 +1,5 @@
 /**
- * The HTTP half of PROTOCOL.md: health and sessions. Every answer is JSON; every error is
+ * The HTTP half of docs/protocol.md: health and sessions. Every answer is JSON; every error is
  * `{"error":{"code","message"}}` with a code that never changes and a message a person can
  * act on.
  */
@@ -7,31 +7,43 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/config.ts';
 import type { ClusterStatus } from '../providers/provider.ts';
 import type { Session } from '../session/session.ts';
-import { CapacityError, LeaseError, type SessionRegistry } from '../session/session-registry.ts';
+import {
+  CapacityError,
+  LeaseError,
+  SandboxError,
+  type SessionRegistry,
+} from '../session/session-registry.ts';
 import { tokensEqual } from '../session/tokens.ts';
-import { CreateSessionRequest, type HealthBody, PROTOCOL_VERSION } from '../shared/protocol.ts';
+import {
+  CreateSessionRequest,
+  type HealthBody,
+  isSessionId,
+  PROTOCOL_VERSION,
+  type SessionCreatedBody,
+  type SessionInfoBody,
+} from '../shared/protocol.ts';
 import { HttpError, readJsonBody, sendJson } from './http-error.ts';
-import { clientAddress, RateLimiter, WRONG_TOKENS_PER_MINUTE } from './rate-limit.ts';
+import { clientAddress, RateLimiter } from './rate-limit.ts';
+import type { TokenGuard } from './token-guard.ts';
 
 export interface ApiContext {
   config: Config;
   registry: SessionRegistry;
   clusterStatus(): Promise<ClusterStatus>;
-  /** wrong session tokens per client, shared with the terminal sockets */
-  wrongTokens?: RateLimiter;
+  /** session tokens, checked here and by the terminal sockets against one budget */
+  sessionTokens: TokenGuard;
 }
 
-const SESSION_PATH = /^\/api\/sessions\/([A-Za-z0-9_-]{1,64})$/;
+/** `/api/sessions/<id>`: any segment, so that one that is no session id gets `no_session`. */
+const SESSION_PATH = /^\/api\/sessions\/([^/]+)$/;
 
 export class HttpApi {
   readonly #ctx: ApiContext;
   readonly #createLimit: RateLimiter;
-  readonly #wrongTokens: RateLimiter;
 
   constructor(ctx: ApiContext) {
     this.#ctx = ctx;
     this.#createLimit = new RateLimiter(ctx.config.sessions.perClientPerMinute);
-    this.#wrongTokens = ctx.wrongTokens ?? new RateLimiter(WRONG_TOKENS_PER_MINUTE);
   }
 
   /** Answers an /api request; throws HttpError for the caller to send. */
@@ -48,13 +60,13 @@ export class HttpApi {
     const match = SESSION_PATH.exec(path);
     if (match) {
       allow(method, ['GET', 'DELETE']);
-      const session = this.authorize(req, decodeURIComponent(match[1] ?? ''));
+      const session = this.authorize(req, match[1] ?? '');
       if (method === 'DELETE') {
         await session.end('session_ended');
         res.writeHead(204).end();
         return;
       }
-      return sendJson(res, 200, sessionInfo(session));
+      return sendJson(res, 200, sessionInfo(session) satisfies SessionInfoBody);
     }
     throw new HttpError(404, 'not_found', `There is no API at ${path}.`);
   }
@@ -127,6 +139,14 @@ export class HttpApi {
           { 'retry-after': '30' },
         );
       }
+      if (error instanceof SandboxError) {
+        throw new HttpError(
+          503,
+          'sandbox_unavailable',
+          'The sandbox could not set up your shell. Try again in a minute; if it persists, tell the instructor (the server log says why).',
+          { 'retry-after': '30' },
+        );
+      }
       throw error;
     }
     sendJson(res, 201, {
@@ -134,44 +154,21 @@ export class HttpApi {
       token: session.token,
       namespace: session.namespace,
       expiresAt: new Date(session.expiresAt).toISOString(),
-    });
+    } satisfies SessionCreatedBody);
   }
 
   /** The session named in the path, if the bearer token is its own: 404 first, then 401. */
   authorize(req: IncomingMessage, id: string): Session {
-    const session = this.#ctx.registry.get(id);
+    const session = isSessionId(id) ? this.#ctx.registry.get(id) : undefined;
     if (!session) {
       throw new HttpError(404, 'no_session', `There is no session ${id}; it may have ended.`);
     }
-    const token = bearer(req.headers.authorization);
-    if (!token || !tokensEqual(token, session.token)) {
-      // Guessing is slowed down: wrong tokens were answered 401 without limit (reliability
-      // suite, token-guessing scenario).
-      const client = clientAddress(
-        req.socket.remoteAddress,
-        req.headers['x-forwarded-for'],
-        this.#ctx.config.trustProxy,
-      );
-      const budget = this.#wrongTokens.take(client);
-      if (!budget.ok) {
-        throw new HttpError(
-          429,
-          'rate_limited',
-          `Too many wrong session tokens from your address; try again in ${budget.retryAfterSeconds} s.`,
-          { 'retry-after': String(budget.retryAfterSeconds) },
-        );
-      }
-      throw new HttpError(
-        401,
-        'bad_token',
-        'The session token is missing or wrong: send it as "Authorization: Bearer <token>".',
-      );
-    }
+    this.#ctx.sessionTokens.authorize(req, session.token, 'session');
     return session;
   }
 }
 
-export function sessionInfo(session: Session) {
+function sessionInfo(session: Session): SessionInfoBody {
   return {
     id: session.id,
     namespace: session.namespace,
@@ -186,9 +183,4 @@ function allow(method: string, methods: string[]): void {
       allow: methods.join(', '),
     });
   }
-}
-
-export function bearer(header: string | undefined): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return match?.[1];
 }

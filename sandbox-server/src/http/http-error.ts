@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ErrorCode } from '../shared/protocol.ts';
+import type { ErrorBody, ErrorCode } from '../shared/protocol.ts';
 
 /** An error with a stable code and the HTTP status it is answered with. */
 export class HttpError extends Error {
@@ -35,7 +35,7 @@ export function sendError(res: ServerResponse, error: HttpError): void {
   sendJson(
     res,
     error.status,
-    { error: { code: error.code, message: error.message } },
+    { error: { code: error.code, message: error.message } } satisfies ErrorBody,
     error.headers,
   );
 }

@@ -1,6 +1,6 @@
 /**
  * Which browser origins may use the API and the terminal socket. A request without an Origin
- * header comes from a non-browser client and is allowed (PROTOCOL.md); a browser always sends
+ * header comes from a non-browser client and is allowed (docs/protocol.md); a browser always sends
  * one, so a foreign page cannot hijack a session through the reader's browser.
  */
 import type { IncomingHttpHeaders } from 'node:http';

@@ -52,7 +52,6 @@ export function clientAddress(
  * Wrong session tokens a client may send per minute, over HTTP (401) and terminal attaches
  * (4001) together; past that it gets 429 / 4001 `rate_limited` until its budget refills. Only
  * wrong tokens count, so a participant with the right one is never locked out by someone
- * guessing from the same venue's address. (Wrong session tokens were not limited at all:
- * reliability suite, token-guessing scenario.)
+ * guessing from the same venue's address.
  */
 export const WRONG_TOKENS_PER_MINUTE = 10;

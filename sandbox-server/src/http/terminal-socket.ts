@@ -1,5 +1,5 @@
 /**
- * The WebSocket half of PROTOCOL.md. Bad requests are refused at the HTTP upgrade, before a
+ * The WebSocket half of docs/protocol.md. Bad requests are refused at the HTTP upgrade, before a
  * socket is allocated (foreign origin, unknown session); then the first message must be a
  * valid attach within the attach timeout; after that, binary frames are input and text frames
  * are decoded control messages. A refused message gets an `error` message and the socket
@@ -13,18 +13,21 @@ import type { Config } from '../config/config.ts';
 import type { Attachment } from '../session/attachment.ts';
 import type { Session } from '../session/session.ts';
 import type { SessionRegistry } from '../session/session-registry.ts';
-import { tokensEqual } from '../session/tokens.ts';
-import { CloseCode, decodeClientMessage, type ErrorCode, Limits } from '../shared/protocol.ts';
+import {
+  CloseCode,
+  decodeClientMessage,
+  type ErrorBody,
+  type ErrorCode,
+  isSessionId,
+  Limits,
+} from '../shared/protocol.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { isOriginAllowed } from './origins.ts';
-import { clientAddress, RateLimiter, WRONG_TOKENS_PER_MINUTE } from './rate-limit.ts';
+import type { TokenGuard } from './token-guard.ts';
 
-const TERMINAL_PATH = /^\/api\/sessions\/([A-Za-z0-9_-]{1,64})\/terminal$/;
-
-export function isTerminalPath(path: string): boolean {
-  return TERMINAL_PATH.test(path);
-}
+/** `/api/sessions/<id>/terminal`: any segment, so that one that is no session id gets `no_session`. */
+const TERMINAL_PATH = /^\/api\/sessions\/([^/]+)\/terminal$/;
 
 export class TerminalSockets {
   readonly #wss: WebSocketServer;
@@ -34,7 +37,7 @@ export class TerminalSockets {
   readonly #alive = new WeakMap<WebSocket, boolean>();
   readonly #heartbeat: NodeJS.Timeout;
   readonly #metrics: Metrics | undefined;
-  readonly #wrongTokens: RateLimiter;
+  readonly #sessionTokens: TokenGuard;
   readonly #clusterViews: ClusterViews | undefined;
 
   constructor(init: {
@@ -42,14 +45,14 @@ export class TerminalSockets {
     registry: SessionRegistry;
     log: Logger;
     metrics?: Metrics;
-    /** wrong session tokens per client, shared with the HTTP API */
-    wrongTokens?: RateLimiter;
+    /** session tokens, checked here and by the HTTP API against one budget */
+    sessionTokens: TokenGuard;
     /** streams the session's namespace to sockets that subscribe (docs/cluster-view.md) */
     clusterViews?: ClusterViews;
   }) {
     this.#clusterViews = init.clusterViews;
     this.#metrics = init.metrics;
-    this.#wrongTokens = init.wrongTokens ?? new RateLimiter(WRONG_TOKENS_PER_MINUTE);
+    this.#sessionTokens = init.sessionTokens;
     this.#config = init.config;
     this.#registry = init.registry;
     this.#log = init.log;
@@ -83,17 +86,13 @@ export class TerminalSockets {
         `Pages from ${req.headers.origin} may not use this sandbox. The instructor can allow it with --allowed-origin.`,
       );
     }
-    const id = decodeURIComponent(match[1] ?? '');
-    const session = this.#registry.get(id);
+    const id = match[1] ?? '';
+    const session = isSessionId(id) ? this.#registry.get(id) : undefined;
     if (!session) {
       this.#metrics?.error('no_session');
       return refuse(socket, 404, 'no_session', `There is no session ${id}; start a new one.`);
     }
-    const client = clientAddress(
-      req.socket.remoteAddress,
-      req.headers['x-forwarded-for'],
-      this.#config.trustProxy,
-    );
+    const client = this.#sessionTokens.client(req);
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, session, client));
   }
 
@@ -165,22 +164,23 @@ export class TerminalSockets {
       return undefined;
     }
     const { token, cols, rows } = decoded.message;
-    const admin = this.#config.adminToken;
-    const isOwner = tokensEqual(token, session.token);
-    const isAdmin = admin !== undefined && tokensEqual(token, admin);
-    if (!isOwner && !isAdmin) {
-      // Past the budget of wrong tokens the reason says so (see WRONG_TOKENS_PER_MINUTE).
-      const limited = !this.#wrongTokens.take(client).ok;
+    // The session's own token, or the instructor's admin token (which only ever watches).
+    const checked = this.#sessionTokens.check(client, token, [
+      session.token,
+      this.#config.adminToken,
+    ]);
+    if (!checked.ok) {
+      const limited = checked.code === 'rate_limited';
       this.#log.log('warn', 'bad_token', { session: session.id, limited });
-      this.#metrics?.error(limited ? 'rate_limited' : 'bad_token');
-      close(ws, CloseCode.badToken, limited ? 'rate_limited' : 'bad_token');
+      this.#metrics?.error(checked.code);
+      close(ws, CloseCode.badToken, checked.code);
       return undefined;
     }
+    const isOwner = checked.matched === 0;
     if (session.ended) {
       close(ws, CloseCode.noSession, 'no_session');
       return undefined;
     }
-    // An instructor's admin token only ever watches.
     const readOnly = decoded.message.readOnly === true || !isOwner;
     const attachment = await session.attach(ws, { cols, rows, readOnly });
     if (ws.readyState !== ws.OPEN) session.detach(attachment);
@@ -252,7 +252,7 @@ function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
 
 /** Answers an upgrade request with an HTTP error and the JSON error body, then hangs up. */
 export function refuse(socket: Duplex, status: number, code: ErrorCode, message: string): void {
-  const body = JSON.stringify({ error: { code, message } });
+  const body = JSON.stringify({ error: { code, message } } satisfies ErrorBody);
   const reason =
     { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[
       status

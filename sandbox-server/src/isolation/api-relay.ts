@@ -160,7 +160,7 @@ export class ApiRelay {
         // relay) is already open, so it cannot be refused any more; closed, kubectl took it
         // for a dropped connection, retried for its whole timeout and said only "EOF". A TLS
         // alert ends its handshake at once: "Unable to connect to the server: remote error:
-        // tls: internal error" (reliability suite, api-outage).
+        // tls: internal error".
         if (target.tls) inside.end(TLS_INTERNAL_ERROR_ALERT);
         else inside.destroy();
       },

@@ -2,7 +2,7 @@
  * Each workshop session's home on a tmpfs of its own, of a fixed size. Homes live in the
  * server's state folder, on the disk that also holds every other home, the server's own state
  * and often Docker's images; without a limit one `dd if=/dev/zero of=~/big` fills it for
- * everyone (the reliability suite wrote 64 MiB and nothing stopped it). With it the writer gets
+ * everyone. With it the writer gets
  * "No space left on device" at the limit. The pages count against the session's memory cgroup
  * as they are written, and are freed when the session ends and its mount goes.
  *

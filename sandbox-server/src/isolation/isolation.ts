@@ -6,6 +6,7 @@
  * again.
  */
 import { mkdirSync } from 'node:fs';
+import { type Config, ConfigSchema } from '../config/config.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { type CgroupLimits, SessionCgroup } from './cgroup.ts';
 import {
@@ -48,18 +49,31 @@ export interface IsolationSettings extends CgroupLimits {
   hostname: string;
 }
 
-export const DEFAULT_ISOLATION: IsolationSettings = {
-  uidFirst: 1_900_000_000,
-  uidLast: 1_900_000_999,
-  pids: 256,
-  memoryBytes: 512 * 1024 * 1024,
-  cpuPercent: 100,
-  tmpSizeBytes: 256 * 1024 * 1024,
-  homeSizeBytes: 256 * 1024 * 1024,
-  cgroupParent: 'kubenotes',
-  readOnlyPaths: [],
-  hostname: 'kubenotes',
-};
+/** The isolation settings of `--sandbox-*`, with the relay's socket when shells have one. */
+export function isolationSettings(
+  sandbox: Config['sandbox'],
+  apiRelaySocket: string | undefined,
+): IsolationSettings {
+  return {
+    uidFirst: sandbox.uidFirst,
+    uidLast: sandbox.uidLast,
+    pids: sandbox.pids,
+    memoryBytes: sandbox.memory,
+    cpuPercent: sandbox.cpuPercent,
+    tmpSizeBytes: sandbox.tmpSize,
+    homeSizeBytes: sandbox.homeSize,
+    apiRelaySocket,
+    cgroupParent: sandbox.cgroupParent,
+    readOnlyPaths: sandbox.readOnlyPaths,
+    hostname: 'kubenotes',
+  };
+}
+
+/** The settings' defaults (config/settings.ts), for callers that give only some. */
+export const DEFAULT_ISOLATION: IsolationSettings = isolationSettings(
+  ConfigSchema.parse({}).sandbox,
+  undefined,
+);
 
 export class Isolation {
   readonly settings: IsolationSettings;

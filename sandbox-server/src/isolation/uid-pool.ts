@@ -8,6 +8,11 @@
  * owner of its uid is unlikely to meet it.
  */
 
+/** Every uid of the range is in use: the sandbox is full. */
+export class UidsExhaustedError extends Error {
+  override name = 'UidsExhaustedError';
+}
+
 export class UidPool {
   readonly first: number;
   readonly last: number;
@@ -48,7 +53,7 @@ export class UidPool {
     if (this.#fresh <= this.last) uid = this.#fresh++;
     else uid = this.#released.shift();
     if (uid === undefined) {
-      throw new Error(
+      throw new UidsExhaustedError(
         `All ${this.size} sandbox uids (${this.first}-${this.last}) are in use: end a session, or widen the range (sandbox.uidFirst / sandbox.uidLast) to at least sessions.max.`,
       );
     }

@@ -38,7 +38,15 @@ export interface ChapterImages {
   images: NeededImage[];
   /** images the chapters make themselves (docker build -t, docker tag): not packed */
   built: { image: string; usedBy: ImageUser[] }[];
+  /** images the chapters name so that a pull fails, on purpose: there is nothing to pack */
+  unpullable: { image: string; usedBy: ImageUser[] }[];
 }
+
+/**
+ * How a chapter names an image that must not exist (to show ErrImagePull): the test cluster's
+ * kwok Stage (tests/cluster/kwok-stages.yaml) fails pulls of these names too.
+ */
+export const UNPULLABLE_IMAGE = /does-not-exist/;
 
 export function chapterImages(chapters: readonly ChapterSource[]): ChapterImages {
   const needed = new Map<string, NeededImage>();
@@ -105,6 +113,12 @@ export function chapterImages(chapters: readonly ChapterSource[]): ChapterImages
   }
   // An image a chapter builds itself is not fetched from anywhere, even where it is run.
   for (const image of built.keys()) needed.delete(image);
+  const unpullable = [...needed.values()].filter((n) => UNPULLABLE_IMAGE.test(n.image));
+  for (const { image } of unpullable) needed.delete(image);
   const byName = (a: { image: string }, b: { image: string }) => a.image.localeCompare(b.image);
-  return { images: [...needed.values()].sort(byName), built: [...built.values()].sort(byName) };
+  return {
+    images: [...needed.values()].sort(byName),
+    built: [...built.values()].sort(byName),
+    unpullable: unpullable.map(({ image, usedBy }) => ({ image, usedBy })).sort(byName),
+  };
 }

@@ -8,6 +8,8 @@
  *   docker-images.tar     `docker save` of the kind node image and the bases `docker build`
  *                         needs (for `docker load`), when there are any
  *
+ * Both are saved for the kind node's platform (save-platform.ts says why).
+ *
  * `kubenotes pack --list` prints what would be packed without Docker.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -23,6 +25,7 @@ import {
   withoutDigest,
 } from './image-refs.ts';
 import { mustRun, type RunCommand, runCommand } from './run-command.ts';
+import { checkPlatform, savePlatform } from './save-platform.ts';
 import { writeTar } from './tar.ts';
 
 export const MANIFEST_NAME = 'kubenotes-pack.json';
@@ -54,10 +57,14 @@ export interface PackManifest {
   images: PackedImage[];
   /** images the chapters build themselves: nothing to pack */
   built: { image: string; usedBy: ImageUser[] }[];
+  /** images the chapters name to show a pull that fails: nothing to pack */
+  unpullable?: { image: string; usedBy: ImageUser[] }[];
   /** images not found in the local Docker engine (packed only with --allow-missing) */
   missing: PackedImage[];
   /** which images each archive member holds */
   members: Record<string, string[]>;
+  /** the platform the archives were saved for (`docker save --platform`), when one was */
+  platform?: string;
 }
 
 export interface PackOptions {
@@ -69,6 +76,8 @@ export interface PackOptions {
   withNodeImage: boolean;
   allowMissing: boolean;
   list: boolean;
+  /** save for this platform instead of the Docker engine's */
+  platform: string | undefined;
 }
 
 export const PACK_USAGE = `Usage: kubenotes pack [--out FILE] [options]
@@ -86,6 +95,9 @@ Options:
   --no-node-image     leave the node image out (the venue has it already)
   --kind-name NAME    the kind cluster to read the node image from (default kubenotes)
   --allow-missing     pack what is there, and list the missing images in the manifest
+  --platform OS/ARCH  save for this platform (default: the Docker engine's, which is the
+                      kind node's; needs Docker 28+). Only for packing on one machine
+                      for a venue machine of another architecture
   --list              print what would be packed (JSON), without Docker`;
 
 export function parsePackArgs(
@@ -100,6 +112,7 @@ export function parsePackArgs(
     'kind-name': { type: 'string' },
     'allow-missing': { type: 'boolean' },
     list: { type: 'boolean' },
+    platform: { type: 'string' },
   });
   if (positionals.length > 0) {
     throw new PackError(`Unexpected argument "${positionals[0]}".\n\n${PACK_USAGE}`);
@@ -107,6 +120,9 @@ export function parsePackArgs(
   if (values['node-image'] && values['no-node-image']) {
     throw new PackError('--node-image and --no-node-image exclude each other.');
   }
+  const platform = values.platform as string | undefined;
+  const badPlatform = platform === undefined ? undefined : checkPlatform(platform);
+  if (badPlatform) throw new PackError(badPlatform);
   return {
     out: (values.out as string | undefined) ?? 'kubenotes-images.tar',
     contentDir: (values.content as string | undefined) ?? defaults.contentDir,
@@ -116,6 +132,7 @@ export function parsePackArgs(
     withNodeImage: !values['no-node-image'],
     allowMissing: Boolean(values['allow-missing']),
     list: Boolean(values.list),
+    platform,
   };
 }
 
@@ -203,6 +220,7 @@ export function plan(chapters: readonly ChapterSource[]): PackManifest {
     created: new Date().toISOString(),
     images: found.images.map((n) => ({ ...n, ref: normalizeImage(n.image) })),
     built: found.built,
+    unpullable: found.unpullable,
     missing: [],
     members: {},
   };
@@ -222,13 +240,15 @@ export async function pack(options: PackOptions, deps: PackDeps = {}): Promise<P
   }
   if (options.list) return manifest;
 
-  await mustRun(run, 'docker', ['version', '--format', '{{.Server.Version}}']).catch(
-    (error: Error) => {
-      throw new PackError(
-        `kubenotes pack needs a running Docker engine (it saves the images from it): ${error.message}`,
-      );
-    },
-  );
+  const saveFor = await savePlatform(run, options.platform).catch((error: Error) => {
+    throw new PackError(
+      error.message.startsWith('--platform')
+        ? error.message
+        : `kubenotes pack needs a running Docker engine (it saves the images from it): ${error.message}`,
+    );
+  });
+  if (saveFor.platform) manifest.platform = saveFor.platform;
+  const platformArgs = saveFor.platform ? ['--platform', saveFor.platform] : [];
   // Which images the local engine has.
   const inspect = async (image: string) => {
     const result = await run('docker', [
@@ -269,8 +289,10 @@ export async function pack(options: PackOptions, deps: PackDeps = {}): Promise<P
   manifest.images = present;
 
   const cluster = present.filter((i) => i.where.includes('cluster')).map((i) => i.image);
+  // An image needed in both places (alpine: Pods run it, and a Dockerfile builds FROM it)
+  // goes into both archives.
   const docker = present
-    .filter((i) => !i.where.includes('cluster'))
+    .filter((i) => i.where.includes('docker'))
     .map((i) => i.image)
     .concat(manifest.nodeImage && !nodeMissing ? [manifest.nodeImage.image] : []);
   if (manifest.nodeImage && nodeMissing) delete manifest.nodeImage;
@@ -284,8 +306,8 @@ export async function pack(options: PackOptions, deps: PackDeps = {}): Promise<P
     ] as const) {
       if (images.length === 0) continue;
       const file = join(work, name);
-      log(`kubenotes pack: docker save ${images.join(' ')} → ${name}`);
-      await mustRun(run, 'docker', ['save', '-o', file, ...images]);
+      log(`kubenotes pack: docker save ${[...platformArgs, ...images].join(' ')} → ${name}`);
+      await mustRun(run, 'docker', ['save', ...platformArgs, '-o', file, ...images]);
       manifest.members[name] = [...images];
       members.push({ name, file });
     }
@@ -341,8 +363,12 @@ export function packSummary(manifest: PackManifest, out: string): string {
   const built = manifest.built.length
     ? `\nBuilt by the chapters themselves (not packed): ${manifest.built.map((b) => b.image).join(', ')}`
     : '';
+  const unpullable = manifest.unpullable?.length
+    ? `\nNamed to show a pull that fails (not packed): ${manifest.unpullable.map((b) => b.image).join(', ')}`
+    : '';
   const missing = manifest.missing.length
     ? `\nMISSING (not packed): ${manifest.missing.map((m) => m.image).join(', ')}`
     : '';
-  return `${out}${size}:\n${rows.join('\n')}${built}${missing}\nAt the venue: kubenotes preload ${out} --name <kind cluster>`;
+  const platform = manifest.platform ? `, saved for ${manifest.platform}` : '';
+  return `${out}${size}${platform}:\n${rows.join('\n')}${built}${unpullable}${missing}\nAt the venue: kubenotes preload ${out} --name <kind cluster>`;
 }

@@ -141,7 +141,12 @@ export async function preload(
       await mustRun(run, 'kind', ['load', 'image-archive', path, '--name', options.name], {
         timeoutMs: 30 * 60_000,
       }).catch((error: Error) => {
-        throw new PackError(`kind load image-archive failed: ${error.message}`);
+        // An archive saved without --platform under Docker's containerd image store
+        // (kubernetes-sigs/kind#3795); packs made since save for one platform.
+        const hint = /content digest \S+ not found/.test(error.message)
+          ? `\nThe archive names image content for platforms it does not hold${manifest.platform ? '' : ' (it was saved without --platform)'}: make it again with this version of kubenotes pack, which saves for the kind node's platform.`
+          : '';
+        throw new PackError(`kind load image-archive failed: ${error.message}${hint}`);
       });
     }
 

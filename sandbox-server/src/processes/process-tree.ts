@@ -57,10 +57,9 @@ export function readProcessTable(): ProcessEntry[] {
 let nextTable: Promise<ProcessEntry[]> | undefined;
 
 /**
- * The process table, read once for everyone who asks in the same turn of the event loop.
- * Ending 500 sessions at once walked /proc once or more for each (12 ms a walk with 500 shells
- * running), and a session typing meanwhile saw echoes of up to 0.8 s (reliability suite,
- * load-idle).
+ * The process table, read once for everyone who asks in the same turn of the event loop:
+ * a walk of /proc takes milliseconds with hundreds of shells running, and sessions ending
+ * together would otherwise each walk it while other sessions wait for their echoes.
  */
 export function processTable(): Promise<ProcessEntry[]> {
   nextTable ??= new Promise((resolve) => {
@@ -135,8 +134,8 @@ export function isServerAlive(mark: string): boolean {
 /**
  * Kills what the shells of servers that died (SIGKILL, a crash, a power cut of the process)
  * left running: processes that ignored the hangup (`nohup`) or left the terminal's session
- * (`setsid`). A graceful stop ends them itself; after a crash nothing did (reliability suite,
- * server-crash scenario). Processes of live servers are left alone. Returns the pids killed.
+ * (`setsid`). A graceful stop ends them itself; after a crash nothing else would. Processes
+ * of live servers are left alone. Returns the pids killed.
  */
 export function killOrphansOfDeadServers(): number[] {
   const prefix = `${OWNER_VARIABLE}=`;

@@ -1,6 +1,6 @@
 /**
  * How much of a flood of plain text a session's screen may leave unparsed without changing what
- * it shows. Parsing is the screen's whole cost (xterm.js manages about 40 MiB/s here), and a
+ * it shows. Parsing is the screen's whole cost (xterm.js parses slower than a shell floods), and a
  * flood (`yes`, `cat` of a big log, `seq 1 1000000`) mostly scrolls out of the scrollback
  * before anyone could look at it.
  *

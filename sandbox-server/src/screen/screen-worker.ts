@@ -106,9 +106,8 @@ class Entry {
       }
     }
     this.#running = false;
-    // Closed while parsing: freed only now, so nothing serializes or parses freed state
-    // (reliability suite, token-hygiene scenario: an attach right before a DELETE made xterm
-    // report a leak from this thread).
+    // Closed while parsing: freed only now, so nothing serializes or parses freed state (an
+    // attach right before a DELETE would otherwise have xterm report a leak from this thread).
     if (this.#closed) this.terminal.dispose();
   }
 

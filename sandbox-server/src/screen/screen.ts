@@ -171,9 +171,9 @@ export class Screen {
     if (this.#scheduled) return;
     this.#scheduled = true;
     // Fed lazily: nobody sees this screen until a terminal resumes, and serialize() sends
-    // what waits first. Waking the worker for each keystroke's echo cost the echo itself
-    // 0.17 ms on 2 cores (the worker ran while the echo was on its way); now it is woken at
-    // most every few ms, with everything since.
+    // what waits first. Waking the worker for each keystroke's echo would slow the echo
+    // itself (the worker would run while the echo is on its way), so it is woken at most
+    // every few ms, with everything since.
     setTimeout(() => this.#flush(), SCREEN_BATCH_MS);
   }
 

@@ -1,6 +1,6 @@
 /**
  * One socket attached to a session: sends it output and control messages, and counts the
- * output bytes it has not acknowledged yet (PROTOCOL.md, flow control). It does not read
+ * output bytes it has not acknowledged yet (docs/protocol.md, flow control). It does not read
  * from the socket; terminal-socket.ts does, and tells the session.
  */
 import type { WebSocket } from 'ws';

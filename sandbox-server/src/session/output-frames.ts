@@ -4,7 +4,7 @@
  * and a parser call for the screen. So:
  *
  * - output that trickles (a keystroke's echo, a prompt, a short listing) goes out the moment
- *   it is read: deferring even to the end of the event loop's turn cost 20 µs of an echo here;
+ *   it is read: deferring even to the end of the event loop's turn shows in every echo;
  * - output that streams (`streamingBytes` or more sent in the last `streamingDelayMs`) waits up
  *   to `streamingDelayMs` to fill a frame of up to `maxFrameBytes`. A flood then costs a few
  *   hundred frames a second instead of tens of thousands, and its last bytes wait at most that

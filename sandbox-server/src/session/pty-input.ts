@@ -2,8 +2,8 @@
  * Types into a shell's pty.
  *
  * node-pty writes through libuv's thread pool (`fs.write`), so every keystroke waits for a pool
- * thread to wake before it reaches the shell: 20–30 µs of a 0.3 ms echo on 2 cores, the one
- * wake-up of five on an echo's path that the server can drop. So we write the pty's master fd
+ * thread to wake before it reaches the shell: the one wake-up of five on an echo's path that the
+ * server can drop (docs/performance.md has the figures). So we write the pty's master fd
  * ourselves, synchronously; whatever the pty cannot take yet (a paste into a program that is
  * not reading) waits in our own queue, in order, and is retried every few milliseconds.
  *

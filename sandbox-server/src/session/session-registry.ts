@@ -3,7 +3,9 @@
  * ends them all on shutdown. Nothing else holds a session.
  */
 import { join } from 'node:path';
+import type { Config } from '../config/config.ts';
 import type { Isolation, SessionSandbox } from '../isolation/isolation.ts';
+import { UidsExhaustedError } from '../isolation/uid-pool.ts';
 import type { ClusterProvider } from '../providers/provider.ts';
 import type { ScreenHost } from '../screen/screen.ts';
 import type { ProgressMessage } from '../shared/protocol.ts';
@@ -20,10 +22,34 @@ export interface RegistryEvents {
   onAttachChange?(session: Session): void;
 }
 
+/** What every session is made with, from the settings and the server's environment. */
+export function sessionSettings(config: Config, serverEnv: NodeJS.ProcessEnv): SessionSettings {
+  return {
+    idleTimeoutMs: config.sessions.idleTimeout,
+    lifetimeMs: config.sessions.lifetime,
+    graceMs: config.sessions.grace,
+    expiringWarningMs: config.sessions.expiringWarning,
+    highWaterBytes: config.flow.highWaterBytes,
+    lowWaterBytes: config.flow.lowWaterBytes,
+    tooSlowMs: config.flow.tooSlow,
+    screen: config.screen,
+    shell: {
+      command: config.shell.command,
+      path: config.shell.path ?? serverEnv.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      passEnv: config.shell.passEnv,
+      serverEnv,
+    },
+  };
+}
+
+/** Really full: the session cap, or every sandbox uid in use. */
 export class CapacityError extends Error {}
 
 /** The cluster could not give the session what it needs (namespace, token). */
 export class LeaseError extends Error {}
+
+/** This machine could not make the session's sandbox (its home mount, its cgroup, …). */
+export class SandboxError extends Error {}
 
 export class SessionRegistry {
   readonly #sessions = new Map<string, Session>();
@@ -32,7 +58,7 @@ export class SessionRegistry {
   readonly #settings: SessionSettings;
   readonly #provider: ClusterProvider;
   readonly #log: Logger;
-  readonly #events: RegistryEvents;
+  readonly #observers: RegistryEvents[] = [];
   readonly #metrics: Metrics | undefined;
   readonly #isolation: Isolation | undefined;
   readonly #screens: ScreenHost | undefined;
@@ -45,7 +71,6 @@ export class SessionRegistry {
     settings: SessionSettings;
     provider: ClusterProvider;
     log: Logger;
-    events?: RegistryEvents;
     metrics?: Metrics;
     isolation?: Isolation;
     screens?: ScreenHost;
@@ -55,10 +80,14 @@ export class SessionRegistry {
     this.#settings = init.settings;
     this.#provider = init.provider;
     this.#log = init.log;
-    this.#events = init.events ?? {};
     this.#metrics = init.metrics;
     this.#isolation = init.isolation;
     this.#screens = init.screens;
+  }
+
+  /** Calls `events` from now on, as sessions come, go, attach and report progress. */
+  observe(events: RegistryEvents): void {
+    this.#observers.push(events);
   }
 
   get active(): number {
@@ -77,7 +106,7 @@ export class SessionRegistry {
     return [...this.#sessions.values()];
   }
 
-  /** Throws CapacityError when full. */
+  /** Throws CapacityError when full, SandboxError or LeaseError when a part cannot be made. */
   async create(): Promise<Session> {
     if (this.#sessions.size + this.#starting >= this.#max) {
       throw new CapacityError('full');
@@ -92,11 +121,15 @@ export class SessionRegistry {
       try {
         sandbox = await this.#isolation?.open(id, home);
       } catch (error) {
+        if (error instanceof UidsExhaustedError) {
+          this.#log.log('warn', 'sandbox_full', { session: id, message: error.message });
+          throw new CapacityError(error.message);
+        }
         this.#log.log('error', 'sandbox_failed', {
           session: id,
           message: (error as Error).message,
         });
-        throw new CapacityError((error as Error).message);
+        throw new SandboxError((error as Error).message);
       }
       let lease: Awaited<ReturnType<ClusterProvider['lease']>>;
       try {
@@ -121,10 +154,14 @@ export class SessionRegistry {
           onEnd: (ended, reason) => {
             this.#sessions.delete(ended.id);
             this.#metrics?.ended(reason);
-            this.#events.onEnded?.(ended, reason);
+            for (const events of this.#observers) events.onEnded?.(ended, reason);
           },
-          onProgress: (s, p) => this.#events.onProgress?.(s, p),
-          onAttachChange: (s) => this.#events.onAttachChange?.(s),
+          onProgress: (s, p) => {
+            for (const events of this.#observers) events.onProgress?.(s, p);
+          },
+          onAttachChange: (s) => {
+            for (const events of this.#observers) events.onAttachChange?.(s);
+          },
         },
       });
       this.#sessions.set(id, session);
@@ -134,7 +171,7 @@ export class SessionRegistry {
         namespace: lease.namespace,
         ms: Date.now() - started,
       });
-      this.#events.onCreated?.(session);
+      for (const events of this.#observers) events.onCreated?.(session);
       return session;
     } finally {
       this.#starting--;

@@ -248,8 +248,8 @@ export class Session {
       this.#ptyInput = undefined;
       void killSession(pty.pid);
       // A shell killed by a signal (kill -9, the OOM killer) has exitCode 0 from node-pty;
-      // report it as a shell would, 128 + the signal, not as a success (reliability suite,
-      // kill-shell scenario: `kill -9 $$` was announced as "exited with code 0").
+      // report it as a shell would, 128 + the signal, not as a success (`kill -9 $$` is not
+      // "exited with code 0").
       const code = signal ? 128 + signal : exitCode;
       this.#log.log('info', 'shell_exited', {
         session: this.id,

@@ -100,10 +100,10 @@ export function shellEnvironment(options: ShellOptions): Record<string, string> 
 /**
  * Closes every inherited descriptor above 2, then execs the command. node-pty leaves each
  * pty's master open across exec, and the server holds one per session, so without this every
- * shell inherited the masters of all the sessions started before it (reliability suite,
- * server-crash scenario: it could type into their terminals; an ended session's pty stayed
- * allocated while later shells lived; and after a server crash a session's pty was never hung
- * up, so its shell and jobs lived on). The sandboxed path does the same in JOIN_AND_EXEC.
+ * shell would inherit the masters of all the sessions started before it: it could type into
+ * their terminals, an ended session's pty would stay allocated while later shells lived, and
+ * after a server crash a session's pty would never be hung up, so its shell and jobs would
+ * live on. The sandboxed path does the same in JOIN_AND_EXEC.
  * Needs bash ≥ 4.1 and /proc, so Linux only; elsewhere the command runs as before.
  */
 const CLOSE_FDS_AND_EXEC = `for fd in /proc/self/fd/*; do

@@ -1,20 +1,16 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { SESSION_ID_ALPHABET, SESSION_ID_LENGTH } from '../shared/protocol.ts';
 
 /** 256 random bits, URL-safe. Tokens are bearer credentials: never logged, never in a URL. */
 export function createToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
-const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
-
-/**
- * A session id: random (80 bits), not secret, safe in URLs and logs, and a valid part of a
- * Kubernetes name (lowercase letters and digits), so a session's namespace can carry it.
- */
+/** A session id (see isSessionId): random, not secret. */
 export function createSessionId(): string {
-  const bytes = randomBytes(16);
+  const bytes = randomBytes(SESSION_ID_LENGTH);
   let id = '';
-  for (let i = 0; i < 16; i++) id += BASE32[(bytes[i] ?? 0) & 31];
+  for (const byte of bytes) id += SESSION_ID_ALPHABET[byte & 31];
   return id;
 }
 

@@ -1,5 +1,6 @@
 /**
- * The sandbox protocol, version 1 (see ../shared/design/PROTOCOL.md and docs/PROTOCOL.md).
+ * The sandbox protocol, version 1: the one source of its codes, shapes and limits, described
+ * for people in docs/protocol.md (update both together).
  *
  * Shared by the browser's terminal client and the server, so it uses neither DOM nor Node
  * globals (checked by tsconfig.shared.json). Messages are decoded with zod on arrival; the
@@ -46,6 +47,7 @@ export type ErrorCode =
   | 'too_slow'
   | 'server_shutdown'
   | 'cluster_unavailable'
+  | 'sandbox_unavailable'
   | 'server_fault';
 
 export const Limits = {
@@ -55,8 +57,20 @@ export const Limits = {
   maxBinaryBytes: 1024 * 1024,
   maxCols: 1000,
   maxRows: 500,
-  attachTimeoutMs: 5000,
 } as const;
+
+/**
+ * Session ids: 16 characters of lowercase base32 (80 random bits), safe in URLs and logs and a
+ * valid part of a Kubernetes name, so a session's namespace can carry its id.
+ */
+export const SESSION_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
+export const SESSION_ID_LENGTH = 16;
+const SESSION_ID = new RegExp(`^[${SESSION_ID_ALPHABET}]{${SESSION_ID_LENGTH}}$`);
+
+/** Whether a string can be a session id (whether that session exists is another question). */
+export function isSessionId(value: string): boolean {
+  return SESSION_ID.test(value);
+}
 
 const cols = z.number().int().min(1).max(Limits.maxCols);
 const rows = z.number().int().min(1).max(Limits.maxRows);
@@ -251,6 +265,35 @@ export const SessionInfoBody = z.object({
   attached: z.number(),
 });
 export type SessionInfoBody = z.infer<typeof SessionInfoBody>;
+
+// ---- admin (instructor) bodies ---------------------------------------------------------
+
+/** A session as the instructor sees it: `GET /api/admin/sessions` and the event stream. */
+export interface SessionSummary extends SessionInfoBody {
+  createdAt: string;
+  lastActiveAt: string;
+  /** the snippet the participant last ran, and how it went */
+  progress: {
+    page: string;
+    snippet: string;
+    state: z.infer<typeof SnippetState>;
+    code?: number;
+  } | null;
+}
+
+/** An event of `GET /api/admin/events` (Server-Sent Events: `event: <type>`, `data: <JSON>`). */
+export type AdminEvent =
+  | { type: 'created' | 'progress' | 'attached'; session: SessionSummary }
+  | { type: 'ended'; id: string; reason: string };
+
+export interface ExtendedBody {
+  id: string;
+  expiresAt: string;
+}
+
+export interface BroadcastBody {
+  sent: number;
+}
 
 /** The path of a session's terminal socket. */
 export function terminalPath(sessionId: string): string {

@@ -1,11 +1,11 @@
 /**
- * Reads the OSC 133 shell-integration marks (PROTOCOL.md, "Shell integration") out of a
+ * Reads the OSC 133 shell-integration marks (docs/protocol.md, "Shell integration") out of a
  * terminal's output stream: `ESC ] 133 ; A` prompt, `C` command started, `D ; <code>` command
  * ended. Terminated by BEL or ST (`ESC \`). Output arrives in arbitrary chunks, so a mark may
  * be split across two; the reader keeps the unfinished tail.
  *
- * The browser uses xterm.js's own OSC hook instead; this is for Node clients (tests,
- * doc-tests, benchmarks). Shared code: no DOM, no Node.
+ * Read by the browser's snippet runner and by Node clients (tests, doc-tests, benchmarks)
+ * alike. Shared code: no DOM, no Node.
  */
 
 export type ShellMark =

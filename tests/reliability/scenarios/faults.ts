@@ -1,7 +1,7 @@
 /**
  * Faults on one server: a shell killed (from inside and from outside), a socket dropped in
  * the middle of output, a client that freezes (no acks, no reads). After each, the session
- * resumes where PROTOCOL.md says it can, and nothing of the killed shell is left running.
+ * resumes where docs/protocol.md says it can, and nothing of the killed shell is left running.
  */
 import type { Socket } from 'node:net';
 import { plain, type TerminalClient } from '../../support/terminal-client.ts';

@@ -1,6 +1,6 @@
 /**
  * Protocol fuzzers (fast-check, a fixed number of cases, seeded; the seed is printed so a run
- * can be replayed). Each case's expected answer comes from an oracle written from PROTOCOL.md
+ * can be replayed). Each case's expected answer comes from an oracle written from docs/protocol.md
  * (not from the server's own decoder): the close code and reason before attach, the `error`
  * message code after it, silence for valid messages. Throughout, the server must stay up
  * (health 200) and a control session in the same server must keep echoing.
@@ -17,7 +17,7 @@ import { count } from '../lib/report.ts';
 import { type ServerProcess, spawnServer } from '../lib/server-process.ts';
 import { createSession, openTerminal } from '../lib/terminal.ts';
 
-// ---- the oracle: what PROTOCOL.md says a client message is ------------------------------
+// ---- the oracle: what docs/protocol.md says a client message is ------------------------------
 
 const CLIENT_TYPES = ['attach', 'resize', 'ack', 'progress'];
 
@@ -26,7 +26,7 @@ type Verdict =
   | { kind: 'unknown' }
   | { kind: 'invalid' }
   | { kind: 'valid'; type: string; token?: string }
-  /** valid or invalid depending on limits PROTOCOL.md leaves open (string lengths) */
+  /** valid or invalid depending on limits docs/protocol.md leaves open (string lengths) */
   | { kind: 'either'; type: string; token?: string };
 
 const isInt = (x: unknown, lo: number, hi: number) =>
@@ -71,7 +71,7 @@ export function classify(text: string): Verdict {
         str(m.snippet, 256) &&
         ['running', 'succeeded', 'failed'].includes(m.state as string) &&
         (m.code === undefined || (typeof m.code === 'number' && Number.isInteger(m.code)));
-      // PROTOCOL.md names no range for the code; beyond safe integers is up to the server.
+      // docs/protocol.md names no range for the code; beyond safe integers is up to the server.
       if (typeof m.code === 'number' && Number.isInteger(m.code) && !Number.isSafeInteger(m.code)) {
         loose = true;
       }
@@ -242,7 +242,7 @@ type Expect =
   | { oneOf: Expect[] };
 
 function expectFor(frame: Frame, attached: boolean, readOnly: boolean, token: string): Expect {
-  // Input from a read-only attachment is refused with an error message (PROTOCOL.md).
+  // Input from a read-only attachment is refused with an error message (docs/protocol.md).
   const input: Expect = readOnly ? { error: 'read_only' } : { silent: true };
   switch (frame.kind) {
     case 'nothing':
@@ -508,7 +508,7 @@ export async function fuzzWs(ctx: Context): Promise<void> {
   problems.push(...faults.slice(0, 3));
   const answers = [...tally.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ×${v}`);
   ctx.rec.check(
-    `${count(ctx.sizes.fuzz.wsRuns)} random cases (seed ${ctx.seed}), before and after attach: random, truncated, wrongly typed, oversized, non-UTF-8 text and binary frames; each answer checked against PROTOCOL.md`,
+    `${count(ctx.sizes.fuzz.wsRuns)} random cases (seed ${ctx.seed}), before and after attach: random, truncated, wrongly typed, oversized, non-UTF-8 text and binary frames; each answer checked against docs/protocol.md`,
     `${count(ran)} cases, ${count(framesSent)} frames; answers: ${answers.join(', ')}; server up, control session echoed ${count(control.verifiedBytes)} bytes intact, target shell never restarted`,
     problems,
   );
@@ -669,7 +669,7 @@ const STATUS_CODES: Record<number, string[]> = {
   405: ['method_not_allowed'],
   413: ['too_large'],
   429: ['rate_limited'],
-  503: ['server_full', 'cluster_unavailable'],
+  503: ['server_full', 'cluster_unavailable', 'sandbox_unavailable'],
 };
 
 interface HttpState {
@@ -678,7 +678,7 @@ interface HttpState {
   admin: string;
 }
 
-/** The answers PROTOCOL.md allows for a request (statuses; a set when limits may apply). */
+/** The answers docs/protocol.md allows for a request (statuses; a set when limits may apply). */
 function allowedStatuses(c: HttpCase, state: HttpState, target: string, body: Buffer): number[] {
   // A method the HTTP parser does not know never reaches the server; one it knows (WebDAV's,
   // say) is routed like any other.

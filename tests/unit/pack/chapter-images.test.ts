@@ -80,6 +80,19 @@ test('chapterImages: every image, where it is needed and who uses it', () => {
   assert.equal(found.images[0]?.usedBy[0]?.line, 26);
 });
 
+test('chapterImages: an image named to fail a pull on purpose is not one to pack', () => {
+  const text = `---\ntitle: x\n---\n\n\`\`\`console\n$ kubectl run typo --image=nginx:1.29-does-not-exist\npod/typo created\n$ kubectl run ok --image=nginx:1.29-alpine\n\`\`\`\n`;
+  const found = chapterImages([{ file: 'content/x.mdx', slug: 'x', text }]);
+  assert.deepEqual(
+    found.images.map((i) => i.image),
+    ['nginx:1.29-alpine'],
+  );
+  assert.deepEqual(
+    found.unpullable.map((i) => [i.image, i.usedBy[0]?.snippet]),
+    [['nginx:1.29-does-not-exist', 'x-1']],
+  );
+});
+
 test('plan: the manifest without Docker, from a content folder', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kn-pack-unit-'));
   try {

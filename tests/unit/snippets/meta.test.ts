@@ -27,6 +27,7 @@ const valid: { meta: string | null | undefined; expected: Partial<SnippetMeta> }
   { meta: 'until="Forwarding from"', expected: { until: 'Forwarding from' } },
   { meta: "until='Forwarding from'", expected: { until: 'Forwarding from' } },
   { meta: 'until="say \\"hi\\""', expected: { until: 'say "hi"' } },
+  { meta: 'expect="re-tagging"', expected: { expect: 're-tagging' } },
   { meta: 'id=create-pod', expected: { id: 'create-pod' } },
   { meta: 'title="Run a Pod"', expected: { title: 'Run a Pod' } },
   {

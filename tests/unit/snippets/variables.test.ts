@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  readChapterVariables,
-  type VariableSpec,
-  validateVariable,
-} from '../../../src/snippets/variables.ts';
+import { type VariableSpec, validateVariable } from '../../../src/snippets/validate-variable.ts';
+import { readChapterVariables } from '../../../src/snippets/variables.ts';
 
 const spec = (kind: VariableSpec['kind'], value = ''): VariableSpec => ({
   kind,

@@ -44,7 +44,7 @@ export const DEFAULT_LIMITS: TenancyLimits = {
 /**
  * Pod Security admission, baseline level, enforced on every participant namespace. Without it
  * the Role's `pods: create` let a participant run a privileged pod with the node's / and pid
- * namespace mounted, i.e. root on the node (reliability suite, workshop-escape scenario).
+ * namespace mounted, i.e. root on the node.
  * Baseline refuses privileged pods, host namespaces, hostPath volumes, host ports and added
  * capabilities, and still runs what the guide runs (nginx, busybox, the shell pod).
  */
@@ -117,6 +117,12 @@ const RULES = [
     verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
   },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['get', 'list', 'watch'] },
+  // The Services chapter reads a Service's endpoints as EndpointSlices (the controller writes them).
+  {
+    apiGroups: ['discovery.k8s.io'],
+    resources: ['endpointslices'],
+    verbs: ['get', 'list', 'watch'],
+  },
 ];
 
 export function tenancyObjects(

@@ -281,8 +281,7 @@ export class TenancyProvider implements ClusterProvider {
   /**
    * A namespace whose deletion failed (the API server was down when its session ended) is
    * deleted again every 10 s until that works, rather than left until the next restart's
-   * reconcile (reliability suite, api-outage scenario: a session ended during an outage left
-   * its namespace, and its participant's still-valid token, behind for good).
+   * reconcile: a namespace left behind keeps its participant's still-valid token with it.
    */
   #retryDelete(namespace: string): void {
     this.#undeleted.add(namespace);
