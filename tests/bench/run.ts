@@ -4,6 +4,7 @@
  * competes with the server and the shell for CPU.
  */
 import { cpus } from 'node:os';
+import { clusterViewBench } from './cluster-view-bench.ts';
 import { measurePage } from './page-bench.ts';
 import {
   type Figures,
@@ -163,6 +164,12 @@ async function main(): Promise<void> {
         `Lighthouse: performance ${page.lighthouse.performance.toFixed(2)} (target ≥ 0.95), accessibility ${page.lighthouse.accessibility.toFixed(2)} (target 1.00)`,
       );
     }
+  }
+  if (want('cluster-view')) {
+    const v = await clusterViewBench();
+    console.log(
+      `\nCluster view: an API change (a Pod relabelled) to the page's model, over ${v.samples} changes: p50 ${v.p50Ms.toFixed(0)} ms, p90 ${v.p90Ms.toFixed(0)} ms, max ${v.maxMs.toFixed(0)} ms (target p50 < 300 ms)`,
+    );
   }
   if (want('workshop')) {
     const w = await workshopBench();
