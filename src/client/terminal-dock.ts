@@ -40,7 +40,6 @@ function loadState(): DockState {
 export class TerminalDock extends HTMLElement {
   #state = loadState();
   #session: Promise<TerminalSession> | undefined;
-  #cluster: Promise<{ show(visible: boolean): void }> | undefined;
 
   connectedCallback(): void {
     // Starlight's page columns make a containing block for fixed elements; the dock belongs
@@ -166,15 +165,11 @@ export class TerminalDock extends HTMLElement {
     }
   }
 
-  /** The Cluster panel, loaded on first use (src/cluster-view/). */
+  /** The Cluster panel (src/cluster-view/), loaded by the terminal's chunk on first use. */
   async #showCluster(visible: boolean): Promise<void> {
     this.#save({ cluster: visible });
     const session = await this.open();
-    this.#cluster ??= import('../cluster-view/cluster-panel.ts').then(
-      ({ ClusterPanel }) =>
-        new ClusterPanel(this.querySelector<HTMLElement>('.kn-dock-cluster')!, session),
-    );
-    (await this.#cluster).show(this.#state.cluster);
+    await session.showCluster(this.querySelector('.kn-dock-cluster')!, this.#state.cluster);
   }
 
   #save(change: Partial<DockState>): void {

@@ -56,6 +56,7 @@ export class TerminalSession {
   readonly #resizeObserver: ResizeObserver;
   #expectReplay = false;
   #clusterListener: ((message: ServerMessage) => void) | undefined;
+  #clusterPanel: Promise<{ show(visible: boolean): void }> | undefined;
 
   constructor(
     container: HTMLElement,
@@ -150,6 +151,14 @@ export class TerminalSession {
 
   progress(snippet: string, state: 'running' | 'succeeded' | 'failed', code?: number): void {
     this.#connection.progress(snippet, state, code);
+  }
+
+  /** Shows or hides the dock's Cluster panel in `root`, loading it the first time. */
+  async showCluster(root: HTMLElement, visible: boolean): Promise<void> {
+    this.#clusterPanel ??= import('../cluster-view/cluster-panel.ts').then(
+      ({ ClusterPanel }) => new ClusterPanel(root, this),
+    );
+    (await this.#clusterPanel).show(visible);
   }
 
   /** The cluster view's messages go to `listener` until the returned function is called. */

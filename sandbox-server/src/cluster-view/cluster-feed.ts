@@ -194,9 +194,9 @@ export class ClusterFeed {
   }
 
   #removed(kind: ObjectKind | 'Event', item: Json): void {
-    const namespace = this.#namespaceOf(item);
-    if (!namespace) return;
-    const state = this.#namespaces.get(namespace);
+    // Not `accepts`: an ended session's namespace is emptied as the API server deletes it.
+    const namespace = item?.metadata?.namespace;
+    const state = typeof namespace === 'string' ? this.#namespaces.get(namespace) : undefined;
     if (!state) return;
     const uid = String(item.metadata?.uid ?? '');
     if (kind === 'Event') {
@@ -207,9 +207,18 @@ export class ClusterFeed {
     for (const l of state.listeners) l.changed({ op: 'delete', kind, uid });
   }
 
-  /** Forgets a namespace that is gone (its session ended). */
-  forget(namespace: string): void {
-    this.#namespaces.delete(namespace);
+  /** Forgets the namespaces nobody listens to that are no longer accepted (sessions ended). */
+  prune(): void {
+    for (const [namespace, state] of this.#namespaces) {
+      if (state.listeners.size === 0 && !this.#accepts(namespace)) {
+        this.#namespaces.delete(namespace);
+      }
+    }
+  }
+
+  /** How many namespaces the feed holds objects of. */
+  get namespaces(): number {
+    return this.#namespaces.size;
   }
 
   dispose(): void {

@@ -57,6 +57,16 @@ export class ClusterViews {
     return this.#subscriptions.size;
   }
 
+  /** Drops what the shared feed keeps of namespaces no live session has. */
+  prune(): void {
+    this.#sharedFeed?.prune();
+  }
+
+  /** Namespaces the shared feed keeps objects of (workshop mode). */
+  get namespacesHeld(): number {
+    return this.#sharedFeed?.namespaces ?? 0;
+  }
+
   subscribe(session: ViewedSession, attachment: Attachment): void {
     if (this.#subscriptions.has(attachment)) return;
     const feed = this.#feedFor(session);
@@ -120,6 +130,7 @@ export class ClusterViews {
     clearTimeout(subscription.timer);
     subscription.stop?.();
     const { session, feed } = subscription;
+    if (feed === this.#sharedFeed) feed.prune();
     if (feed !== this.#sharedFeed && feed.listeners === 0 && !this.#waiting(feed)) {
       feed.dispose();
       this.#localFeeds.delete(session.id);
