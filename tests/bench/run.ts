@@ -177,8 +177,10 @@ async function main(): Promise<void> {
     const withView = await workshopBench({ churn: true, view: true });
     const cpu = (w: typeof without) => `${w.idleCpuPercent.toFixed(1)} % of one core`;
     const rss = (w: typeof without) => `${w.idleRssMiB.toFixed(0)} MiB`;
+    const change = (a: number, b: number) =>
+      `${b >= a ? '+' : '−'}${Math.abs((b / a - 1) * 100).toFixed(0)} %`;
     console.log(
-      `\nWorkshop, ${without.sessions} sessions, a Pod created every 100 ms for 10 s: without the cluster view ${rss(without)} RSS, ${cpu(without)}; every session subscribed ${rss(withView)} (${((withView.idleRssMiB / without.idleRssMiB - 1) * 100).toFixed(0)} % more), ${cpu(withView)} (target: under 20 % more)`,
+      `\nWorkshop, ${without.sessions} sessions, a Pod created every 100 ms for 10 s: without the cluster view ${rss(without)} RSS, ${cpu(without)}; every session subscribed ${rss(withView)} (${change(without.idleRssMiB, withView.idleRssMiB)}), ${cpu(withView)} (target: under 20 % more)`,
     );
   }
   if (want('workshop')) {
