@@ -12,6 +12,7 @@ import { chooseProvider } from './choose-provider.ts';
 import { ClusterViews } from './cluster-view/cluster-views.ts';
 import { type Config, relayedShells, sandboxedShells } from './config/config.ts';
 import { AdminApi } from './http/admin-api.ts';
+import { AppProxy } from './http/app-proxy.ts';
 import { HttpApi } from './http/http-api.ts';
 import { listen } from './http/http-server.ts';
 import { WRONG_TOKENS_PER_MINUTE } from './http/rate-limit.ts';
@@ -145,8 +146,12 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
     clusterViews,
   });
   made.push(sockets);
-  const site = config.siteDir ? new StaticSite(config.siteDir) : undefined;
-  const { server, url } = await listen(config, { api, admin, sockets, site }, log, metrics);
+  // The dock's pane may frame readers' apps on their own origin.
+  const site = config.siteDir
+    ? new StaticSite(config.siteDir, config.apps.origin ? [config.apps.origin] : [])
+    : undefined;
+  const apps = new AppProxy({ config, registry, sessionTokens, log });
+  const { server, url } = await listen(config, { api, admin, sockets, site, apps }, log, metrics);
   log.log('info', 'listening', { url, mode: config.mode, provider: provider.name });
 
   let closing: Promise<void> | undefined;

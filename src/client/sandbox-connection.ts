@@ -4,6 +4,8 @@
  * new session when the old one has ended. Loaded with the terminal, on the first Run.
  */
 import {
+  AppLinkBody,
+  appLinksPath,
   CloseCode,
   decodeServerMessage,
   encode,
@@ -328,6 +330,24 @@ export class SandboxConnection {
   }
 
   /** Ends the session on the server and starts clean on the next connect. */
+  /**
+   * A link that opens one of this session's apps (`svc/web:80`) without the session token,
+   * for the dock's pane and a new tab; the session is made first when there is none yet.
+   */
+  async appLink(target: string): Promise<string> {
+    await this.connect(this.#size.cols, this.#size.rows);
+    const session = this.session;
+    if (!session)
+      throw new Error('There is no sandbox session yet: join it in the terminal first.');
+    const res = await fetch(`${this.#base}${appLinksPath(session.id)}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ target }),
+    });
+    if (res.status !== 201) throw new Error(await errorMessage(res));
+    return new URL(AppLinkBody.parse(await res.json()).url, `${this.#base}/`).href;
+  }
+
   async endSession(): Promise<void> {
     const session = this.session;
     this.#forget();

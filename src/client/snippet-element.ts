@@ -6,6 +6,7 @@
  * lands mid-chapter.
  */
 import { fillPlaceholders } from '../snippets/placeholders.ts';
+import { addOpenButton } from './app-open.ts';
 import { sandboxStatus } from './sandbox-status.ts';
 import type { TerminalDock } from './terminal-dock.ts';
 import { pageSpecs, variableValues } from './variables-store.ts';
@@ -25,6 +26,7 @@ export class SnippetElement extends HTMLElement {
     this.querySelector('.kn-run')?.addEventListener('click', () => void this.run());
     this.querySelector('.kn-copy')?.addEventListener('click', () => void this.copy());
     this.#addRunAbove();
+    addOpenButton(this);
     void this.#checkSandbox();
   }
 

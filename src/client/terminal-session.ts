@@ -188,6 +188,11 @@ export class TerminalSession {
     void this.#connection.connect(this.terminal.cols, this.terminal.rows);
   }
 
+  /** A link to one of the session's apps (sandbox-connection.ts). */
+  appLink(target: string): Promise<string> {
+    return this.#connection.appLink(target);
+  }
+
   fit(): void {
     if (this.terminal.element?.offsetParent === null) return; // hidden: nothing to measure
     this.#fit.fit();

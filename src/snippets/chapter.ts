@@ -149,6 +149,14 @@ export function planChapter(blocks: readonly CodeBlock[], source: ChapterSource)
         if (!variables.includes(name)) variables.push(name);
       }
     }
+    // `open=` may name the block's placeholders too (the Pod it just made).
+    const open = meta.ok ? (meta.meta.open ?? '') : '';
+    for (const token of undeclaredPlaceholderLike(open, declaredNames)) {
+      report(undeclaredMessage(token, declaredNames));
+    }
+    for (const name of findPlaceholders(open, declaredNames)) {
+      if (!variables.includes(name)) variables.push(name);
+    }
     // Counted even when its options are wrong, so fixing them does not renumber later ids.
     runnable++;
     if (!meta.ok) return { action: 'keep' };

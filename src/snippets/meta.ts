@@ -7,6 +7,8 @@
  * value may be double- (or single-) quoted to hold spaces, with `\"` for a quote inside.
  */
 
+import { parseAppTarget } from '../../sandbox-server/src/shared/app-target.ts';
+
 export type Requirement = 'docker' | 'kind';
 
 export interface SnippetMeta {
@@ -25,6 +27,8 @@ export interface SnippetMeta {
   expect?: string;
   id?: string;
   title?: string;
+  /** What the block deploys, to open in the browser: `svc/<name>:80`, `pod/<pod_name>:80`. */
+  open?: string;
 }
 
 export type FenceMetaResult = { ok: true; meta: SnippetMeta } | { ok: false; error: string };
@@ -51,6 +55,7 @@ const USAGE: Record<string, string> = {
   expect: 'expect="…"',
   id: 'id=some-id',
   title: 'title="…"',
+  open: 'open="svc/<name>:80"',
 };
 
 /** Options Expressive Code understands; on a runnable snippet they would silently do nothing. */
@@ -200,6 +205,12 @@ function applyOption(meta: SnippetMeta, key: string, value: string | undefined):
       }
       meta.id = value;
       return null;
+    case 'open': {
+      const problem = openProblem(value);
+      if (problem !== null) return problem;
+      meta.open = value;
+      return null;
+    }
     case 'reason':
     case 'until':
     case 'expect':
@@ -210,6 +221,20 @@ function applyOption(meta: SnippetMeta, key: string, value: string | undefined):
     default:
       return unknownOption(key);
   }
+}
+
+/**
+ * `open=` names a Service or Pod and a port, each maybe a placeholder (checked against the
+ * chapter's variables with the commands'); the filled value is checked again in the browser.
+ */
+function openProblem(value: string): string | null {
+  const PLACEHOLDER = /^<[A-Za-z_][A-Za-z0-9_]*>$/;
+  const match = /^([^/]*)\/([^:]*):(.*)$/.exec(value);
+  const sample = match
+    ? `${match[1]}/${PLACEHOLDER.test(match[2] ?? '') ? 'x' : match[2]}:${PLACEHOLDER.test(match[3] ?? '') ? '80' : match[3]}`
+    : value;
+  const parsed = parseAppTarget(sample);
+  return parsed.ok ? null : `open=${value}: ${parsed.error}`;
 }
 
 function unknownOption(key: string): string {

@@ -34,6 +34,7 @@ export function snippetElement(snippet: Snippet, declared: ReadonlySet<string>):
   }
   if (meta.timeoutMs !== undefined) properties.dataTimeoutMs = String(meta.timeoutMs);
   if (meta.until !== undefined) properties.dataUntil = meta.until;
+  if (meta.open !== undefined) properties.dataOpen = meta.open;
   if (snippet.variables.length > 0) properties.dataVariables = snippet.variables.join(' ');
 
   const children: Element[] = [];

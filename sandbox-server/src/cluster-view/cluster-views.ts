@@ -6,10 +6,10 @@
  * Workshop mode: one ClusterFeed for the whole instance (one watch per kind, with the
  * server's identity, which alone may watch across namespaces), started on the first
  * subscribe, keeping only the namespaces of live sessions and fanning each out to its own
- * session's sockets. Local mode: a feed per session, with the session's own kubeconfig, in its
+ * session's sockets. Local mode: a feed per session, with the session's own credentials, in its
  * namespace, ended with its last subscriber.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Attachment } from '../session/attachment.ts';
 import type { ClusterChange, ClusterEvent } from '../shared/cluster-objects.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -22,8 +22,8 @@ const BATCH_MS = 20;
 export interface ViewedSession {
   id: string;
   namespace: string;
-  /** the session's own kubeconfig (local mode); none: no cluster */
-  kubeconfig: string | undefined;
+  /** the session's own credentials (ClusterLease.apiAccess); none: no cluster */
+  apiAccess: KubeConfig | undefined;
 }
 
 interface Subscription {
@@ -154,18 +154,11 @@ export class ClusterViews {
       });
       return this.#sharedFeed;
     }
-    if (!session.kubeconfig) return undefined;
+    if (!session.apiAccess) return undefined;
     let feed = this.#localFeeds.get(session.id);
     if (!feed) {
-      const config = new KubeConfig();
-      try {
-        config.loadFromFile(session.kubeconfig);
-      } catch (error) {
-        this.#log.log('warn', 'cluster_view_kubeconfig', { message: (error as Error).message });
-        return undefined;
-      }
       feed = new ClusterFeed({
-        config,
+        config: session.apiAccess,
         namespace: session.namespace,
         accepts: (namespace) => namespace === session.namespace,
         log: this.#log,

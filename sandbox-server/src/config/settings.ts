@@ -122,6 +122,27 @@ export const SETTINGS = {
     env: ['KUBENOTES_TRUST_PROXY'],
     help: "take the client's address from X-Forwarded-For",
   }),
+  // The app route (http/app-proxy.ts).
+  apps: {
+    origin: optional(
+      z
+        .url({
+          protocol: /^https?$/,
+          error: 'expected an origin such as https://apps.example or http://localhost:8080',
+        })
+        .transform((url) => new URL(url).origin),
+      {
+        flag: '--apps-origin',
+        env: ['KUBENOTES_APPS_ORIGIN'],
+        help: "another host name of this server that serves readers' apps (then only it does)",
+      },
+    ),
+    timeout: setting(duration, '15s', {
+      flag: '--apps-timeout',
+      env: ['KUBENOTES_APPS_TIMEOUT'],
+      help: "how long a reader's app may take to answer when opened",
+    }),
+  },
   cluster: {
     provider: setting(z.enum(['auto', 'kind', 'existing', 'none']), 'auto', {
       flag: '--cluster',

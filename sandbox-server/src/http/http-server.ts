@@ -5,6 +5,8 @@
  *   request ─┬─ OPTIONS /api/*        → CORS preflight (allowed origins)
  *            ├─ /api/admin/*, /metrics → AdminApi (behind the admin token)
  *            ├─ /api/*                → HttpApi (health, sessions)
+ *            ├─ /apps/*, POST /api/sessions/:id/apps → AppProxy (readers' apps, isolated;
+ *            │                          on --apps-origin only, when set)
  *            ├─ upgrade …/terminal    → TerminalSockets (attach, input, output, flow control)
  *            └─ anything else         → StaticSite (the guide), when a site folder is set
  */
@@ -14,6 +16,8 @@ import type { Config } from '../config/config.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import type { AdminApi } from './admin-api.ts';
+import type { AppProxy } from './app-proxy.ts';
+import { APPS_PREFIX } from './app-route.ts';
 import type { HttpApi } from './http-api.ts';
 import { HttpError, sendError } from './http-error.ts';
 import { corsHeaders, isOriginAllowed } from './origins.ts';
@@ -25,7 +29,10 @@ export interface Routes {
   admin: AdminApi;
   sockets: TerminalSockets;
   site: StaticSite | undefined;
+  apps: AppProxy;
 }
+
+const APP_LINKS_PATH = /^\/api\/sessions\/([A-Za-z0-9_-]{1,64})\/apps$/;
 
 /**
  * The path of a request target, or undefined when it is not a URL at all (`GET http://[`):
@@ -46,12 +53,23 @@ export async function listen(
   log: Logger,
   metrics: Metrics,
 ): Promise<{ server: Server; url: string }> {
-  const { api, admin, sockets, site } = routes;
+  const { api, admin, sockets, site, apps } = routes;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = pathOf(req.url);
     if (path === undefined) {
       throw new HttpError(400, 'bad_request', 'The request target is not a valid URL.');
+    }
+    // The apps' own origin serves them and nothing else; the guide's origin then serves none.
+    if (apps.isAppsOrigin(req)) {
+      if (path.startsWith(APPS_PREFIX)) return apps.handle(req, res);
+      throw new HttpError(404, 'not_found', "This origin serves readers' apps only, under /apps/.");
+    }
+    if (path.startsWith(APPS_PREFIX)) {
+      if (config.apps.origin) {
+        throw new HttpError(404, 'not_found', `Apps are opened from ${config.apps.origin}.`);
+      }
+      return apps.handle(req, res);
     }
     if (path.startsWith('/api/')) {
       if (!isOriginAllowed(req.headers, config.allowedOrigins)) {
@@ -69,6 +87,13 @@ export async function listen(
         return;
       }
       if (path.startsWith('/api/admin/')) return admin.handle(req, res, path);
+      const appLinks = APP_LINKS_PATH.exec(path);
+      if (appLinks) {
+        if (req.method !== 'POST') {
+          throw new HttpError(405, 'method_not_allowed', 'Use POST here.', { allow: 'POST' });
+        }
+        return apps.link(req, res, api.authorize(req, appLinks[1] ?? ''));
+      }
       return api.handle(req, res, path);
     }
     if (path === '/metrics') return admin.metrics(req, res, sockets.connections);
@@ -108,6 +133,14 @@ export async function listen(
     const path = pathOf(req.url);
     if (path === undefined) {
       return refuse(socket, 400, 'bad_request', 'The request target is not a valid URL.');
+    }
+    if (path.startsWith(APPS_PREFIX)) {
+      return refuse(
+        socket,
+        501,
+        'upgrade_not_supported',
+        "WebSockets do not pass through to readers' apps; use `kubectl port-forward` for an app that needs them.",
+      );
     }
     sockets.handleUpgrade(req, socket, head, path);
   });

@@ -51,9 +51,12 @@ interface Prepared {
 export class StaticSite {
   readonly #root: string;
   readonly #cache = new Map<string, Prepared>();
+  /** origins the pages may frame besides their own: readers' apps (--apps-origin) */
+  readonly #frameOrigins: readonly string[];
 
-  constructor(root: string) {
+  constructor(root: string, frameOrigins: readonly string[] = []) {
     this.#root = resolve(root);
+    this.#frameOrigins = frameOrigins;
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -101,7 +104,9 @@ export class StaticSite {
       body,
       type,
       gzipped: COMPRESSIBLE.test(type) && body.length > 512 ? gzipSync(body) : undefined,
-      csp: type.startsWith('text/html') ? contentSecurityPolicy(body.toString('utf8')) : undefined,
+      csp: type.startsWith('text/html')
+        ? contentSecurityPolicy(body.toString('utf8'), this.#frameOrigins)
+        : undefined,
       mtimeMs: info.mtimeMs,
     };
     this.#cache.set(file, prepared);
@@ -140,7 +145,7 @@ export class StaticSite {
 const INLINE_SCRIPT = /<script\b(?![^>]*\bsrc\s*=)[^>]*>([\s\S]*?)<\/script>/gi;
 
 /** A CSP for one page: its own inline scripts allowed by hash, everything else same-origin. */
-export function contentSecurityPolicy(html: string): string {
+export function contentSecurityPolicy(html: string, frameOrigins: readonly string[] = []): string {
   const hashes = new Set<string>();
   for (const match of html.matchAll(INLINE_SCRIPT)) {
     const tag = match[0].slice(0, match[0].indexOf('>'));
@@ -159,6 +164,8 @@ export function contentSecurityPolicy(html: string): string {
     "img-src 'self' data:",
     "font-src 'self' data:",
     "connect-src 'self'",
+    // The dock's app pane (app-open.ts) frames readers' apps, on their own origin if set.
+    `frame-src 'self' ${frameOrigins.join(' ')}`.trim(),
     "frame-ancestors 'none'",
     "base-uri 'self'",
     "form-action 'self'",

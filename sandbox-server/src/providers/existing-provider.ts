@@ -61,7 +61,7 @@ export class ExistingProvider implements ClusterProvider {
     const path = join(dir, 'config');
     writeFileSync(path, this.#config.exportConfig(), { mode: 0o600 });
     const namespace = this.#config.getContextObject(this.#context)?.namespace ?? 'default';
-    return { namespace, env: { KUBECONFIG: path }, async dispose() {} };
+    return { namespace, env: { KUBECONFIG: path }, apiAccess: this.#config, async dispose() {} };
   }
 
   async dispose(): Promise<void> {}

@@ -1,10 +1,10 @@
-import type { KubeConfig } from '@kubernetes/client-node';
-
 /**
  * A cluster provider gives each session what its shell needs to reach Kubernetes. The server
  * never uses the reader's current kubectl context implicitly: a provider is chosen by name
  * (or `auto`, which only picks the sandbox's own kind cluster).
  */
+import type { KubeConfig } from '@kubernetes/client-node';
+
 export interface ClusterStatus {
   provider: string;
   ready: boolean;
@@ -26,6 +26,12 @@ export interface ClusterLease {
    * Kubernetes exec API. Given the rcfile's text, returns the command to run in the pty.
    */
   remoteShell?: ((rc: string) => { file: string; args: string[] }) | undefined;
+  /**
+   * The session's own credentials to the API server, for what the server does on the
+   * session's behalf (opening its apps through the proxy subresources): in a workshop the
+   * participant's token, locally the local cluster's. None without a cluster.
+   */
+  apiAccess?: KubeConfig | undefined;
   /** removes what the lease created (namespace, kubeconfig); idempotent */
   dispose(): Promise<void>;
 }

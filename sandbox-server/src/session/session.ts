@@ -104,9 +104,9 @@ export class Session {
     return this.#lease.namespace;
   }
 
-  /** the kubeconfig the session's shell uses, if it has a cluster (the cluster view reads it) */
-  get kubeconfig(): string | undefined {
-    return this.#lease.env.KUBECONFIG;
+  /** the session's own credentials to the API server (see ClusterLease.apiAccess) */
+  get apiAccess(): ClusterLease['apiAccess'] {
+    return this.#lease.apiAccess;
   }
 
   get attached(): number {

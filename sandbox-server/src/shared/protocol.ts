@@ -48,7 +48,16 @@ export type ErrorCode =
   | 'server_shutdown'
   | 'cluster_unavailable'
   | 'sandbox_unavailable'
-  | 'server_fault';
+  | 'server_fault'
+  // the app route (app-proxy.ts)
+  | 'link_expired'
+  | 'app_not_found'
+  | 'app_not_ready'
+  | 'app_wrong_port'
+  | 'app_refused'
+  | 'app_timeout'
+  | 'app_too_large'
+  | 'upgrade_not_supported';
 
 export const Limits = {
   /** Largest text (JSON) frame, in bytes. */
@@ -265,6 +274,20 @@ export const SessionInfoBody = z.object({
   attached: z.number(),
 });
 export type SessionInfoBody = z.infer<typeof SessionInfoBody>;
+
+/** `POST /api/sessions/:id/apps`: a link that opens one of the session's apps. */
+export const AppLinkRequest = z.object({ target: z.string().min(1).max(300) });
+export const AppLinkBody = z.object({
+  /** absolute when apps are served from an origin of their own, else a path on the sandbox */
+  url: z.string(),
+  expiresAt: z.string(),
+});
+export type AppLinkBody = z.infer<typeof AppLinkBody>;
+
+/** Where a session's app links are made. */
+export function appLinksPath(sessionId: string): string {
+  return `/api/sessions/${encodeURIComponent(sessionId)}/apps`;
+}
 
 // ---- admin (instructor) bodies ---------------------------------------------------------
 

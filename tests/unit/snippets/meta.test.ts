@@ -97,3 +97,27 @@ for (const { meta, norun, rest } of stripped) {
     assert.deepEqual(withoutNorun(meta), { norun, rest });
   });
 }
+
+test('open= names a Service or Pod and a port, placeholders allowed; anything else says what to write', () => {
+  for (const value of [
+    'svc/web:80',
+    'pod/<pod_name>:80',
+    'svc/<deployment>:<port>',
+    'svc/web:http',
+  ]) {
+    const result = parseFenceMeta(`open="${value}"`);
+    assert.ok(result.ok, value);
+    assert.equal(result.meta.open, value);
+  }
+  for (const value of [
+    'deployment/web:80',
+    'svc/web',
+    'pod/<pod_name>:http',
+    'svc/Web:80',
+    'svc/<x:80',
+  ]) {
+    const result = parseFenceMeta(`open="${value}"`);
+    assert.ok(!result.ok, value);
+    assert.match(result.error, /^open=.*(svc\/NAME:PORT|name|port)/, value);
+  }
+});

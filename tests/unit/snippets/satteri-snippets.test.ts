@@ -146,6 +146,17 @@ for (const pipeline of Object.keys(PIPELINES)) {
     assert.deepEqual(all(get!, hasClass('kn-snippet-title')), []);
   });
 
+  test(`${pipeline}: open= becomes data-open; its placeholders count as the block's, undeclared ones fail`, async () => {
+    const markdown = '```console open="pod/<pod_name>:80"\n$ kubectl get pods\n```';
+    const [block] = all(await render(pipeline, { markdown }), tag('kn-snippet'));
+    assert.equal(block!.properties.dataOpen, 'pod/<pod_name>:80');
+    assert.equal(block!.properties.dataVariables, 'pod_name');
+    await assert.rejects(
+      PIPELINES[pipeline]!({ markdown: '```console open="svc/<nope>:80"\n$ ls\n```' }),
+      /`<nope>` looks like a placeholder/,
+    );
+  });
+
   test(`${pipeline}: one span per display line, prompts drawn from data-prompt`, async () => {
     const tree = await render(pipeline, { markdown: CHAPTER });
     const load = all(tree, tag('kn-snippet'))[4]!;

@@ -123,6 +123,9 @@ const RULES = [
     resources: ['endpointslices'],
     verbs: ['get', 'list', 'watch'],
   },
+  // Opening the participant's apps (http/app-proxy.ts): reading through the proxy only, so
+  // GET and HEAD; no other verb on these subresources.
+  { apiGroups: [''], resources: ['services/proxy', 'pods/proxy'], verbs: ['get'] },
 ];
 
 export function tenancyObjects(

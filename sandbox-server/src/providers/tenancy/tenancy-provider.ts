@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CoreV1Api,
-  type KubeConfig,
+  KubeConfig,
   NetworkingV1Api,
   RbacAuthorizationV1Api,
   VersionApi,
@@ -153,10 +153,14 @@ export class TenancyProvider implements ClusterProvider {
         ? await this.#startShellPod(sessionId, namespace, path, this.#options.podShell.image)
         : undefined;
       this.#options.onTiming?.('create', Date.now() - started);
+      // The same token, reached from this machine (not through the shells' relay).
+      const apiAccess = new KubeConfig();
+      apiAccess.loadFromString(sessionKubeconfig(this.#options.admin, token, namespace));
       let disposed: Promise<void> | undefined;
       return {
         namespace,
         env: { KUBECONFIG: path },
+        apiAccess,
         remoteShell,
         dispose: () => {
           disposed ??= this.#deleteNamespace(namespace).catch((error: unknown) => {

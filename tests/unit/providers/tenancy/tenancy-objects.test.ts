@@ -62,3 +62,13 @@ test('quota and defaults: quota-limited pods still start because the LimitRange 
   // Ingress only from pods of the same namespace.
   assert.deepEqual(networkPolicy.spec?.ingress, [{ _from: [{ podSelector: {} }] }]);
 });
+
+test('the proxy subresources (opening apps) are granted get, and no other verb', () => {
+  const { role } = tenancyObjects('abc123', 'x');
+  const proxyRules = (role.rules ?? []).filter((rule) =>
+    (rule.resources ?? []).some((r) => r.endsWith('/proxy')),
+  );
+  assert.deepEqual(proxyRules, [
+    { apiGroups: [''], resources: ['services/proxy', 'pods/proxy'], verbs: ['get'] },
+  ]);
+});
