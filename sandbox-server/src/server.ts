@@ -136,7 +136,9 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
   });
   made.push(clusterViews);
   // An ended session's namespace leaves the shared feed (its sockets may have closed earlier).
-  registry.observe({ onEnded: () => clusterViews.prune() });
+  registry.observe({
+    onEnded: () => clusterViews.prune((id) => registry.get(id) !== undefined),
+  });
   const sockets = new TerminalSockets({
     config,
     registry,

@@ -6,10 +6,10 @@
  * Workshop mode: one ClusterFeed for the whole instance (one watch per kind, with the
  * server's identity, which alone may watch across namespaces), started on the first
  * subscribe, keeping only the namespaces of live sessions and fanning each out to its own
- * session's sockets. Local mode: a feed per session, with the session's own credentials, in its
+ * session's sockets, once the session's own credentials have shown they may read it. Local mode: a feed per session, with the session's own credentials, in its
  * namespace, ended with its last subscriber.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Attachment } from '../session/attachment.ts';
 import type { ClusterChange, ClusterEvent } from '../shared/cluster-objects.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -42,6 +42,8 @@ export class ClusterViews {
   /** workshop: the one feed; local: one per session id */
   #sharedFeed: ClusterFeed | undefined;
   readonly #localFeeds = new Map<string, ClusterFeed>();
+  /** workshop: whether each session's own credentials may list its namespace (#mayList) */
+  readonly #allowed = new Map<string, Promise<string | undefined>>();
   readonly counters: WatchCounters = { lists: 0, watches: 0 };
 
   constructor(init: {
@@ -58,8 +60,9 @@ export class ClusterViews {
   }
 
   /** Drops what the shared feed keeps of namespaces no live session has. */
-  prune(): void {
+  prune(live: (sessionId: string) => boolean = () => true): void {
     this.#sharedFeed?.prune();
+    for (const id of this.#allowed.keys()) if (!live(id)) this.#allowed.delete(id);
   }
 
   /** Namespaces the shared feed keeps objects of (workshop mode). */
@@ -86,8 +89,14 @@ export class ClusterViews {
       timer: undefined,
     };
     this.#subscriptions.set(attachment, subscription);
-    void feed.ready().then(() => {
+    const allowed = feed === this.#sharedFeed ? this.#mayList(session) : Promise.resolve(undefined);
+    void Promise.all([feed.ready(), allowed]).then(([, refused]) => {
       if (this.#subscriptions.get(attachment) !== subscription) return;
+      if (refused) {
+        this.unsubscribe(attachment);
+        attachment.send({ type: 'cluster-unavailable', message: refused });
+        return;
+      }
       if (feed.failure) {
         attachment.send({ type: 'cluster-unavailable', message: feed.failure });
       }
@@ -107,6 +116,32 @@ export class ClusterViews {
         },
       });
     });
+  }
+
+  /**
+   * The shared feed watches with the server's identity; a session sees its part only if its
+   * own credentials may list Pods in its namespace (one request, remembered for the session).
+   * Resolves with why not, or undefined.
+   */
+  #mayList(session: ViewedSession): Promise<string | undefined> {
+    let check = this.#allowed.get(session.id);
+    if (!check) {
+      const access = session.apiAccess;
+      check = access
+        ? access
+            .makeApiClient(CoreV1Api)
+            .listNamespacedPod({ namespace: session.namespace, limit: 1 })
+            .then(
+              () => undefined,
+              (error: Error) => {
+                this.#allowed.delete(session.id);
+                return `Your credentials may not list the Pods of ${session.namespace}: ${error.message}`;
+              },
+            )
+        : Promise.resolve('This session has no credentials for the cluster.');
+      this.#allowed.set(session.id, check);
+    }
+    return check;
   }
 
   #schedule(attachment: Attachment, subscription: Subscription): void {

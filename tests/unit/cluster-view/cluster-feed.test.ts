@@ -9,7 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ClusterFeed } from '../../../sandbox-server/src/cluster-view/cluster-feed.ts';
+import { ClusterViews } from '../../../sandbox-server/src/cluster-view/cluster-views.ts';
+import type { Attachment } from '../../../sandbox-server/src/session/attachment.ts';
 import type { ClusterChange } from '../../../sandbox-server/src/shared/cluster-objects.ts';
+import type { ServerMessage } from '../../../sandbox-server/src/shared/protocol.ts';
 import { createLogger } from '../../../sandbox-server/src/telemetry/log.ts';
 
 const pod = (name: string, rv: string) => ({
@@ -62,6 +65,17 @@ const server = createServer((req, res) => {
       })),
     });
   }
+  if (req.headers.authorization === 'Bearer denied') {
+    res.writeHead(403, { 'content-type': 'application/json' });
+    return res.end(
+      JSON.stringify({
+        kind: 'Status',
+        code: 403,
+        reason: 'Forbidden',
+        message: 'pods is forbidden',
+      }),
+    );
+  }
   const isPods = path.endsWith('/pods');
   const watch = url.searchParams.get('watch') === 'true';
   if (!watch) {
@@ -101,7 +115,7 @@ after(() => {
   server.close();
 });
 
-function config(): KubeConfig {
+function config(token = 'x'): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromOptions({
     clusters: [
@@ -111,7 +125,7 @@ function config(): KubeConfig {
         skipTLSVerify: true,
       },
     ],
-    users: [{ name: 'u', token: 'x' }],
+    users: [{ name: 'u', token }],
     contexts: [{ name: 'c', cluster: 'c', user: 'u', namespace: 'mine' }],
     currentContext: 'c',
   });
@@ -165,5 +179,44 @@ test('a watch the server ends resumes from its resourceVersion; 410 Gone lists a
     );
   } finally {
     feed.dispose();
+  }
+});
+
+test("workshop: the shared feed shows a session its namespace only if the session's own credentials may list it", async () => {
+  const views = new ClusterViews({
+    shared: { config: config(), accepts: (ns) => ns === 'mine' },
+    log: createLogger(() => undefined, 'error'),
+  });
+  const socket = () => {
+    const sent: ServerMessage[] = [];
+    return {
+      sent,
+      attachment: {
+        closed: false,
+        send: (m: ServerMessage) => sent.push(m),
+      } as unknown as Attachment,
+    };
+  };
+  try {
+    const allowed = socket();
+    const refused = socket();
+    views.subscribe({ id: 'a', namespace: 'mine', apiAccess: config() }, allowed.attachment);
+    views.subscribe(
+      { id: 'b', namespace: 'mine', apiAccess: config('denied') },
+      refused.attachment,
+    );
+    for (let i = 0; i < 100 && (allowed.sent.length === 0 || refused.sent.length === 0); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(allowed.sent[0]?.type, 'cluster-snapshot');
+    assert.deepEqual(
+      refused.sent.map((m) => m.type),
+      ['cluster-unavailable'],
+      'no snapshot for credentials that may not list the namespace',
+    );
+    assert.match(JSON.stringify(refused.sent[0]), /may not list the Pods of mine/);
+    assert.equal(views.subscribers, 1);
+  } finally {
+    views.dispose();
   }
 });
