@@ -137,3 +137,33 @@ test.describe('the Cluster view', () => {
     await run(page, 'kubectl delete deployment').catch(() => undefined);
   });
 });
+
+test("the chapters' cluster pictures: named images with a text alternative, readable at 390 px, axe-clean in both themes", async ({
+  page,
+}) => {
+  await page.goto('/rolling-updates/');
+  const steps = page.getByRole('img', { name: /A rolling update of 4 replicas.*step \d/ });
+  await expect(steps).toHaveCount(4);
+  // The text alternative names every ReplicaSet and Pod the picture shows.
+  const description = await steps.first().evaluate((svg) => svg.querySelector('desc')?.textContent);
+  expect(description).toMatch(
+    /Deployment hello .* owns ReplicaSet hello-\w+ \(revision 1\), which owns Pods/,
+  );
+  await page.setViewportSize({ width: 390, height: 844 });
+  const narrow = page.getByRole('img', { name: /step 1/ });
+  await expect(narrow).toBeVisible();
+  expect((await narrow.boundingBox())?.width).toBeLessThanOrEqual(390);
+  const require = createRequire(import.meta.url);
+  await page.evaluate(readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
+  for (const theme of ['dark', 'light']) {
+    await page.evaluate((t) => {
+      document.documentElement.dataset.theme = t;
+    }, theme);
+    const violations = await page.evaluate(async () => {
+      // biome-ignore lint/suspicious/noExplicitAny: axe's global
+      const result = await (window as any).axe.run('.kn-cluster-picture');
+      return result.violations.map((v: { id: string }) => v.id);
+    });
+    expect(violations, theme).toEqual([]);
+  }
+});
