@@ -75,6 +75,13 @@ const HASHES = ['5d9f7c6b8', '7c6d8f9b4', '6b8d7f5c9', '84f6c9d7b'];
 const SUFFIXES = ['x2k4q', 'm8n3p', 't7w9z', 'b4c6d', 'q5r8s', 'h3j7k', 'v9l2f', 'c6p4n'];
 const CREATED = '2026-01-01T12:00:00.000Z';
 
+/** A small number from a name: the same Pod keeps its node and IP from one step to the next. */
+function nameHash(name: string): number {
+  let h = 0;
+  for (const c of name) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return h;
+}
+
 /** Reads the declaration; throws an error that says which field is wrong. */
 export function declaredObjects(input: unknown): ClusterObject[] {
   const parsed = DeclaredSnapshot.safeParse(input);
@@ -87,7 +94,6 @@ export function declaredObjects(input: unknown): ClusterObject[] {
   const spec = parsed.data;
   const objects: ClusterObject[] = [];
   let podCount = 0;
-  let ipCount = 10;
   const pod = (
     declared: z.infer<typeof Pod> | z.infer<typeof Phase>,
     base: { name: string; labels: Record<string, string>; owner?: ReplicaSetView },
@@ -116,8 +122,10 @@ export function declaredObjects(input: unknown): ClusterObject[] {
       containers,
       ready: running ? containers.length : 0,
       restarts: p.restarts,
-      node: p.node ?? `node-${(podCount % 2) + 1}`,
-      ...(p.phase === 'Pending' ? {} : { ip: p.ip ?? `10.244.0.${ipCount++}` }),
+      node: p.node ?? `node-${(nameHash(name) % 2) + 1}`,
+      ...(p.phase === 'Pending'
+        ? {}
+        : { ip: p.ip ?? `10.244.${nameHash(name) % 4}.${10 + (nameHash(name) % 240)}` }),
     };
   };
 
