@@ -1,9 +1,22 @@
 // @ts-check
 import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { satteri } from '@astrojs/markdown-satteri';
 import starlight from '@astrojs/starlight';
 import { defineConfig } from 'astro/config';
 import { satteriSnippets } from './src/snippets/satteri-snippets.ts';
+import { writeTaskManifest } from './src/snippets/write-task-manifest.ts';
+
+/** Writes the tasks' checks beside the built site, where the sandbox server reads them. */
+const taskManifest = {
+  name: 'kubenotes-task-manifest',
+  hooks: {
+    /** @param {{ dir: URL }} options */
+    'astro:build:done': ({ dir }) => {
+      writeTaskManifest(fileURLToPath(new URL('./content/', import.meta.url)), fileURLToPath(dir));
+    },
+  },
+};
 
 /** The chapters in reading order, from each chapter's `order` frontmatter. */
 function chapters() {
@@ -32,13 +45,14 @@ export default defineConfig({
     starlight({
       title: 'kubenotes',
       description: 'A Kubernetes guide where every shell block runs in place.',
-      customCss: ['./src/styles/kubenotes.css'],
+      customCss: ['./src/styles/kubenotes.css', './src/styles/tasks.css'],
       components: {
         Footer: './src/components/Footer.astro',
         Search: './src/components/Search.astro',
       },
       sidebar: [{ label: 'Chapters', items: chapters() }],
     }),
+    taskManifest,
   ],
   vite: {
     server: {

@@ -125,6 +125,8 @@ export default defineConfig({
               kubectlDir ? `--sandbox-read-only ${JSON.stringify(kubectlDir)}` : '',
             ].join(' '),
             url: `http://127.0.0.1:${WORKSHOP_PORT}/api/health`,
+            // The test cluster is refused for workshops without it.
+            env: { ...process.env, KUBENOTES_ALLOW_TEST_CLUSTER: '1' } as Record<string, string>,
             reuseExistingServer: false,
             timeout: 60_000,
             stdout: 'ignore' as const,

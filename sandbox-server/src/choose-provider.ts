@@ -16,6 +16,7 @@ import { NoneProvider } from './providers/none-provider.ts';
 import type { ClusterProvider } from './providers/provider.ts';
 import { DEFAULT_LIMITS } from './providers/tenancy/tenancy-objects.ts';
 import { TenancyProvider } from './providers/tenancy/tenancy-provider.ts';
+import { refuseTestCluster } from './providers/test-cluster.ts';
 import type { Logger } from './telemetry/log.ts';
 
 const run = promisify(execFile);
@@ -84,11 +85,14 @@ async function workshopProvider(
       'Workshop mode needs a cluster; --cluster none gives participants nothing to use.',
     );
   }
+  const admin = loadKubeconfig(file, name ?? '');
+  refuseTestCluster(admin, env);
   return new TenancyProvider({
-    admin: loadKubeconfig(file, name ?? ''),
+    admin,
     instance: config.instance,
     tokenSeconds: Math.ceil(config.sessions.lifetime / 1000),
     limits: { ...DEFAULT_LIMITS, ...config.quota },
+    podSecurity: config.podSecurity,
     podShell: config.shell.podImage ? { image: config.shell.podImage } : undefined,
     shellServer: relayedShells(config) ? `https://127.0.0.1:${SANDBOX_API_PORT}` : undefined,
     log,

@@ -65,7 +65,10 @@ async function main(argv: string[]): Promise<void> {
 }
 
 async function serve(argv: string[], withSite: boolean): Promise<void> {
-  await serveConfig(loadConfig({ argv, env: process.env }), withSite);
+  await serveConfig(
+    loadConfig({ argv, env: process.env, warn: (line) => console.error(line) }),
+    withSite,
+  );
 }
 
 async function serveConfig(config: Config, withSite: boolean): Promise<SandboxServer> {
@@ -96,7 +99,11 @@ async function workshop(argv: string[]): Promise<void> {
   if (modeAt >= 0 && mode !== 'workshop') {
     throw new ConfigError('kubenotes workshop always runs in workshop mode; leave out --mode.');
   }
-  const config = loadConfig({ argv: [...argv, '--mode', 'workshop'], env: process.env });
+  const config = loadConfig({
+    argv: [...argv, '--mode', 'workshop'],
+    env: process.env,
+    warn: (line) => console.error(line),
+  });
   if (config.joinCodes.length === 0) {
     throw new ConfigError(
       'kubenotes workshop needs a join code, which participants type to get a terminal: --join-code CODE (repeatable), KUBENOTES_JOIN_CODES, or "joinCodes" in the --config file.',
@@ -115,7 +122,7 @@ async function workshop(argv: string[]): Promise<void> {
   if (generated) {
     lines.push(
       `kubenotes: instructor (admin) token, made for this run: ${generated}`,
-      '           keep it to yourself; pass --admin-token (or KUBENOTES_ADMIN_TOKEN) to choose one.',
+      '           keep it to yourself; give --admin-token-file FILE (or KUBENOTES_ADMIN_TOKEN) to choose one.',
     );
   }
   console.error(`${lines.join('\n')}\n`);

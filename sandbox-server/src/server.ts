@@ -25,6 +25,8 @@ import { killOrphansOfDeadServers } from './processes/process-tree.ts';
 import type { ClusterProvider } from './providers/provider.ts';
 import { ScreenHost } from './screen/screen.ts';
 import { SessionRegistry, sessionSettings } from './session/session-registry.ts';
+import { TaskBook } from './tasks/task-book.ts';
+import { TaskChecks } from './tasks/task-checks.ts';
 import type { Logger } from './telemetry/log.ts';
 import { Metrics } from './telemetry/metrics.ts';
 
@@ -73,6 +75,8 @@ export async function startSandboxServer(config: Config, deps: ServerDeps): Prom
 async function start(config: Config, deps: ServerDeps, made: Resource[]): Promise<SandboxServer> {
   const { log } = deps;
   const env = deps.env ?? process.env;
+  // Read before anything is made: a broken tasks file stops the start at once.
+  const tasks = TaskBook.load(config);
   // Without --state-dir, a folder of our own that goes when the server stops: a fixed name
   // (the pid) could be handed to a later server with an earlier one's leftovers in it.
   const stateDir = config.shell.stateDir ?? mkdtempSync(join(tmpdir(), 'kubenotes-'));
@@ -88,16 +92,14 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
   made.push(provider);
   await clearLeftovers(provider, log);
 
-  const relay = relayedShells(config) ? await startRelay(provider, stateDir, log) : undefined;
+  const relay = relayedShells(config)
+    ? await startRelay(provider, stateDir, log, config.sandbox.apiConnections)
+    : undefined;
   if (relay) made.push(relay);
   // Workshop shells run sandboxed; if this host cannot, say so and stop rather than hand
   // strangers a plain shell. (A shell in a pod runs on the cluster: nothing of it runs here.)
   const isolation = sandboxedShells(config)
-    ? Isolation.create(
-        isolationSettings(config.sandbox, relay?.socket),
-        log,
-        join(stateDir, 'sessions'),
-      )
+    ? Isolation.create(isolationSettings(config.sandbox, relay), log, join(stateDir, 'sessions'))
     : undefined;
   const screens = config.screen.enabled ? new ScreenHost(log) : undefined;
   if (screens) made.push(screens);
@@ -125,6 +127,8 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
   });
   const admin = new AdminApi({ config, registry, metrics });
   made.push(admin);
+  const checks = new TaskChecks({ book: tasks, log, metrics });
+  log.log('info', 'tasks_loaded', { tasks: tasks.count, from: tasks.source });
   // Workshop: one shared watch for every session's namespace; local: each session's own.
   const viewConfig = provider.clusterViewConfig?.();
   const clusterViews = new ClusterViews({
@@ -145,6 +149,7 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
     log,
     metrics,
     sessionTokens,
+    checks,
     clusterViews,
   });
   made.push(sockets);
@@ -208,11 +213,12 @@ async function startRelay(
   provider: ClusterProvider,
   stateDir: string,
   log: Logger,
+  perSession: number,
 ): Promise<ApiRelay> {
   if (!provider.apiServer) {
     throw new Error(
       'Workshop shells with a network of their own (--sandbox-network isolated) need a cluster address to relay to, and the cluster provider has none.',
     );
   }
-  return ApiRelay.start(stateDir, provider.apiServer, log, provider.apiProxy);
+  return ApiRelay.start(stateDir, provider.apiServer, log, provider.apiProxy, perSession);
 }

@@ -8,6 +8,7 @@ import type {
   SessionSummary as Summary,
 } from '../../sandbox-server/src/shared/protocol.ts';
 import { sandboxUrl } from './sandbox-url.ts';
+import { classView, standing } from './task-class-view.ts';
 import type { TerminalSession } from './terminal-session.ts';
 
 const TOKEN_KEY = 'kubenotes:admin-token';
@@ -139,6 +140,7 @@ class Instructor extends HTMLElement {
           s.progress
             ? `${s.progress.snippet} ${s.progress.state}${s.progress.code !== undefined ? ` (exit ${s.progress.code})` : ''}`
             : '—',
+          tasksCell(s, now),
           `${idle} min${s.attached === 0 ? ', away' : ''}`,
           new Date(s.expiresAt).toLocaleTimeString(),
         ];
@@ -165,10 +167,29 @@ class Instructor extends HTMLElement {
         return row;
       }),
     );
+    this.#renderTasks(rows, now);
     const failing = rows.filter((s) => s.progress?.state === 'failed').length;
     const summary = this.querySelector('.kn-admin-summary');
     if (summary)
       summary.textContent = `${rows.length} sessions; ${failing} with a failing snippet.`;
+  }
+
+  /** The class view: per task, how many are done, trying, stuck. */
+  #renderTasks(rows: Summary[], now: number): void {
+    const body = this.querySelector('.kn-admin-tasks tbody');
+    if (!body) return;
+    body.replaceChildren(
+      ...classView(rows, now).map((task) => {
+        const row = document.createElement('tr');
+        for (const text of [task.task, task.done, task.trying, task.stuck]) {
+          const cell = document.createElement('td');
+          cell.textContent = String(text);
+          row.append(cell);
+        }
+        if (task.stuck > 0) row.dataset.stuck = 'true';
+        return row;
+      }),
+    );
   }
 
   async #call(method: string, path: string, body?: unknown): Promise<boolean> {
@@ -218,3 +239,12 @@ class Instructor extends HTMLElement {
 }
 
 customElements.define('kn-instructor', Instructor);
+
+/** One participant's tasks: those done, and any they are stuck on. */
+function tasksCell(session: Summary, now: number): string {
+  const tasks = Object.entries(session.tasks ?? {});
+  if (tasks.length === 0) return '—';
+  const done = tasks.filter(([, t]) => t.state === 'done').length;
+  const stuck = tasks.filter(([, t]) => standing(t, now) === 'stuck').map(([key]) => key);
+  return `${done} done${stuck.length > 0 ? `; stuck on ${stuck.join(', ')}` : ''}`;
+}

@@ -6,6 +6,7 @@
 import {
   AppLinkBody,
   appLinksPath,
+  type ClientMessage,
   CloseCode,
   decodeServerMessage,
   encode,
@@ -47,6 +48,8 @@ export class SandboxConnection {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #disposed = false;
   #pendingInput: Uint8Array<ArrayBuffer>[] = [];
+  /** control messages (a task check) asked for before the socket was attached */
+  #pendingMessages: ClientMessage[] = [];
   #joinCode: string | undefined;
   #connecting: Promise<void> | undefined;
   /** acks for the current socket, sent in batches */
@@ -177,6 +180,8 @@ export class SandboxConnection {
         });
         for (const bytes of this.#pendingInput) ws.send(bytes);
         this.#pendingInput = [];
+        for (const pending of this.#pendingMessages) ws.send(encode(pending));
+        this.#pendingMessages = [];
         if (this.#clusterView) ws.send(encode({ type: 'cluster-subscribe' }));
       }
       this.#events.message(message);
@@ -327,6 +332,16 @@ export class SandboxConnection {
         ...(code === undefined ? {} : { code }),
       }),
     );
+  }
+
+  /** A control message; while (re)connecting the last few are kept and sent once attached. */
+  send(message: ClientMessage): void {
+    if (this.connected) {
+      this.#ws?.send(encode(message));
+      return;
+    }
+    this.#pendingMessages = [...this.#pendingMessages.slice(-7), message];
+    if (!this.#ws) void this.connect(this.#size.cols, this.#size.rows);
   }
 
   /** Ends the session on the server and starts clean on the next connect. */

@@ -7,6 +7,8 @@
  */
 import { fillPlaceholders } from '../snippets/placeholders.ts';
 import { addOpenButton } from './app-open.ts';
+import { pageSteps } from './page-progress.ts';
+import { isStepDoneInSession, markDone, stepKey } from './progress-store.ts';
 import { sandboxStatus } from './sandbox-status.ts';
 import type { TerminalDock } from './terminal-dock.ts';
 import { pageSpecs, variableValues } from './variables-store.ts';
@@ -69,6 +71,12 @@ export class SnippetElement extends HTMLElement {
     return { ok: true, commands: filled };
   }
 
+  /** The block's commands with the reader's values, or undefined if a value is refused. */
+  filledCommands(): string[] | undefined {
+    const prepared = this.#commands();
+    return prepared.ok ? prepared.commands : undefined;
+  }
+
   async run(): Promise<boolean> {
     if (this.state === 'running') return false;
     const run = this.querySelector<HTMLButtonElement>('.kn-run');
@@ -92,6 +100,7 @@ export class SnippetElement extends HTMLElement {
         timeoutMs: this.dataset.timeoutMs ? Number(this.dataset.timeoutMs) : undefined,
       });
       this.#setState(result.ok ? 'succeeded' : 'failed');
+      if (result.ok) markDone({ steps: [stepKey(this.snippetId)] });
       if (result.code !== undefined) this.dataset.exitCode = String(result.code);
       else delete this.dataset.exitCode;
       this.#status(result.ok ? 'Done' : result.reason);
@@ -130,14 +139,27 @@ export class SnippetElement extends HTMLElement {
     bar?.insertBefore(button, this.querySelector('.kn-status'));
   }
 
+  /** The steps before this one (a task's solution is not a step). */
   #earlier(): SnippetElement[] {
-    const all = [...document.querySelectorAll<SnippetElement>('kn-snippet[data-snippet-id]')];
-    return all.slice(0, all.indexOf(this));
+    const all = pageSteps() as SnippetElement[];
+    const index = all.indexOf(this);
+    return index < 0 ? [] : all.slice(0, index);
   }
 
-  /** Runs every earlier block in order, each after the previous finished; stops at a failure. */
+  /**
+   * Runs every earlier step not yet done in this session (progress-store.ts), in order, each after the previous
+   * finished; stops at a failure, and says which it skipped.
+   */
   async runAbove(): Promise<boolean> {
-    for (const snippet of this.#earlier()) {
+    const earlier = this.#earlier();
+    const skipped = earlier.filter((s) => isStepDoneInSession(stepKey(s.snippetId)));
+    if (skipped.length > 0) {
+      this.#status(
+        `Skipping ${skipped.length} step(s) already done: ${skipped.map((s) => s.snippetId).join(', ')}.`,
+      );
+    }
+    for (const snippet of earlier) {
+      if (skipped.includes(snippet)) continue;
       if (snippet.querySelector<HTMLButtonElement>('.kn-run')?.disabled) continue;
       snippet.scrollIntoView({ block: 'nearest' });
       if (!(await snippet.run())) {

@@ -15,6 +15,8 @@ export interface RunJob {
   exit: number;
   until?: string | undefined;
   timeoutMs?: number | undefined;
+  /** run every command whatever its exit code (a clean-up of things that may not exist) */
+  anyExit?: boolean;
 }
 
 export type RunResult = { ok: true; code: number } | { ok: false; code?: number; reason: string };
@@ -37,10 +39,19 @@ export class SnippetRunner {
   /** output since the current command started, escape sequences removed */
   #text = '';
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #onCommandEnd: ((code: number | undefined) => void) | undefined;
 
-  constructor(type: (text: string) => void, options: { atPrompt?: boolean } = {}) {
+  constructor(
+    type: (text: string) => void,
+    options: {
+      atPrompt?: boolean;
+      /** every command that ends in the shell, typed by a Run or by the reader */
+      onCommandEnd?: (code: number | undefined) => void;
+    } = {},
+  ) {
     this.#type = type;
     this.#atPrompt = options.atPrompt ?? false;
+    this.#onCommandEnd = options.onCommandEnd;
   }
 
   /** Output from the shell, decoded. */
@@ -66,6 +77,7 @@ export class SnippetRunner {
     if (mark.kind === 'command-end') {
       this.#ends++;
       this.#lastEnd = mark.exitCode;
+      this.#onCommandEnd?.(mark.exitCode);
     }
   }
 
@@ -141,7 +153,7 @@ export class SnippetRunner {
       }
       code = this.#lastEnd ?? 0;
       const expected = last ? job.exit : 0;
-      if (code !== expected) {
+      if (code !== expected && !job.anyExit) {
         return {
           ok: false,
           code,

@@ -115,6 +115,12 @@ export class TerminalDock extends HTMLElement {
             const notice = this.querySelector('.kn-dock-notice');
             if (notice) notice.textContent = message;
           },
+          // Tasks (task-element.ts) and progress (page-progress.ts) listen on the document.
+          commandEnd: () => document.dispatchEvent(new CustomEvent('kubenotes:command-end')),
+          progress: (message) =>
+            document.dispatchEvent(
+              new CustomEvent(`kubenotes:${message.type}`, { detail: message }),
+            ),
         },
         this.#state.fontSize,
       );
@@ -132,6 +138,42 @@ export class TerminalDock extends HTMLElement {
     const result = await session.run(job);
     session.progress(snippetId, result.ok ? 'succeeded' : 'failed', result.code);
     return result;
+  }
+
+  /**
+   * Asks the server to check tasks. The terminal opens only when the reader asked (Check);
+   * after a command it is open already.
+   */
+  async check(chapter: string, tasks: string[], variables: Record<string, string>): Promise<void> {
+    const session = await this.open();
+    session.check(chapter, tasks, variables);
+  }
+
+  /** Runs a chapter's clean-up blocks, whatever their exit codes, then forgets its progress. */
+  async startClean(
+    page: string,
+    chapter: string,
+    steps: { id: string; commands: string[] }[],
+  ): Promise<void> {
+    const session = await this.open();
+    session.fit();
+    for (const step of steps) {
+      await session.run({ commands: step.commands, exit: 0, anyExit: true });
+    }
+    // The server answers a reset with the session's record: then it has forgotten.
+    const heard = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 3000);
+      document.addEventListener(
+        'kubenotes:record',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
+    });
+    session.reset(page, chapter);
+    await heard;
   }
 
   #action(action: string): void {

@@ -7,7 +7,11 @@ import '@xterm/xterm/css/xterm.css';
 import { FitAddon } from '@xterm/addon-fit';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { type ITheme, Terminal } from '@xterm/xterm';
-import type { ServerMessage } from '../../sandbox-server/src/shared/protocol.ts';
+import type {
+  RecordMessage,
+  ServerMessage,
+  TaskMessage,
+} from '../../sandbox-server/src/shared/protocol.ts';
 import { type ConnectionStatus, SandboxConnection } from './sandbox-connection.ts';
 import { type RunJob, type RunResult, SnippetRunner } from './snippet-runner.ts';
 
@@ -43,6 +47,10 @@ const DARK: ITheme = {
 export interface TerminalSessionEvents {
   status(status: ConnectionStatus): void;
   notice(text: string): void;
+  /** a command ended in the shell (its OSC 133 end mark) */
+  commandEnd?(): void;
+  /** a task's check came back, or the session's record after an attach */
+  progress?(message: TaskMessage | RecordMessage): void;
 }
 
 export class TerminalSession {
@@ -89,7 +97,9 @@ export class TerminalSession {
       },
       watch,
     );
-    this.#runner = new SnippetRunner((text) => this.#connection.input(this.#encoder.encode(text)));
+    this.#runner = new SnippetRunner((text) => this.#connection.input(this.#encoder.encode(text)), {
+      onCommandEnd: () => events.commandEnd?.(),
+    });
     this.terminal.onData((data) => this.#connection.input(this.#encoder.encode(data)));
     this.terminal.onBinary((data) => {
       this.#connection.input(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff));
@@ -141,6 +151,10 @@ export class TerminalSession {
       case 'error':
         events.notice(message.message);
         break;
+      case 'task':
+      case 'record':
+        events.progress?.(message);
+        break;
     }
   }
 
@@ -151,6 +165,16 @@ export class TerminalSession {
 
   progress(snippet: string, state: 'running' | 'succeeded' | 'failed', code?: number): void {
     this.#connection.progress(snippet, state, code);
+  }
+
+  /** Asks the server to check tasks of a chapter; answers come as `progress` events. */
+  check(chapter: string, tasks: string[], variables: Record<string, string>): void {
+    this.#connection.send({ type: 'check', chapter, tasks, variables });
+  }
+
+  /** Tells the server that a chapter was started clean (docs/tasks.md). */
+  reset(page: string, chapter: string): void {
+    this.#connection.send({ type: 'reset', page, chapter });
   }
 
   /** Shows or hides the dock's Cluster panel in `root`, loading it the first time. */

@@ -1,6 +1,7 @@
 import { parseFenceMeta, type SnippetMeta, withoutNorun } from './meta.ts';
 import { type ParsedSnippet, parseSnippet } from './parse.ts';
 import { findPlaceholders, undeclaredPlaceholderLike } from './placeholders.ts';
+import { DEFAULT_SOLUTION_AFTER, type TaskSource } from './tasks.ts';
 import { readChapterVariables, type VariableSpec } from './variables.ts';
 
 /**
@@ -27,6 +28,8 @@ export interface CodeBlock {
   line: number | undefined;
   /** False for an indented code block (Markdown only), which never runs. */
   fenced: boolean;
+  /** The index of the `<Task>` (tasks.ts) holding the block, if any. */
+  task?: number | undefined;
 }
 
 export interface ChapterSource {
@@ -47,6 +50,21 @@ export interface Snippet {
   parsed: ParsedSnippet;
   /** Variables this snippet's commands use, in order of first use. */
   variables: string[];
+  /** The id of the task whose check or solution this is. */
+  task?: string;
+}
+
+/** A `<Task>` with everything it needs (chapter.ts refuses one without). */
+export interface TaskPlan {
+  id: string;
+  title: string;
+  line: number | undefined;
+  hints: number;
+  /** failed checks after which the solution shows by itself */
+  solutionAfter: number;
+  /** the check's script is its commands, one per line */
+  check: Snippet;
+  solution: Snippet;
 }
 
 export type BlockPlan =
@@ -54,13 +72,17 @@ export type BlockPlan =
   | { action: 'keep' }
   /** A `norun` block: leave it to Expressive Code, with this meta (`norun` removed). */
   | { action: 'display'; meta: string | null }
-  | { action: 'run'; snippet: Snippet };
+  | { action: 'run'; snippet: Snippet }
+  /** A task's check: shown, never run in the terminal (the server runs it). */
+  | { action: 'check'; snippet: Snippet };
 
 export interface ChapterPlan {
   /** The chapter's declared variables (frontmatter `variables:`, defaults filled in). */
   declared: Record<string, VariableSpec>;
   /** One plan per block, in the order given. */
   blocks: BlockPlan[];
+  /** One plan per `<Task>`, in the order given. */
+  tasks: TaskPlan[];
   /** The variables panel: the declared variables the snippets use, shown before `before`. */
   panel: { before: number; variables: Record<string, VariableSpec> } | null;
 }
@@ -109,7 +131,11 @@ export function isShellBlock(block: Pick<CodeBlock, 'lang' | 'fenced'>): boolean
  * Decides, for each block of a chapter, whether it runs and how. Throws a SnippetError listing
  * every problem (bad fence options, undeclared placeholders, unclosed heredocs, duplicate ids).
  */
-export function planChapter(blocks: readonly CodeBlock[], source: ChapterSource): ChapterPlan {
+export function planChapter(
+  blocks: readonly CodeBlock[],
+  source: ChapterSource,
+  taskSources: readonly TaskSource[] = [],
+): ChapterPlan {
   const problems: SnippetProblemAt[] = [];
   const declaredVariables = readChapterVariables(source.frontmatter);
   if (!declaredVariables.ok) {
@@ -119,6 +145,8 @@ export function planChapter(blocks: readonly CodeBlock[], source: ChapterSource)
   const declaredNames = new Set(Object.keys(declared));
   const idLines = new Map<string, number | undefined>();
   const used = new Set<string>();
+  const taskIds = taskSources.map((t) => (typeof t.id === 'string' ? t.id : undefined));
+  const taskParts: { check?: Snippet; solution?: Snippet }[] = [];
   let panelBefore: number | undefined;
   let runnable = 0;
 
@@ -158,10 +186,27 @@ export function planChapter(blocks: readonly CodeBlock[], source: ChapterSource)
       if (!variables.includes(name)) variables.push(name);
     }
     // Counted even when its options are wrong, so fixing them does not renumber later ids.
-    runnable++;
-    if (!meta.ok) return { action: 'keep' };
+    if (!meta.ok) {
+      runnable++;
+      return { action: 'keep' };
+    }
 
-    const id = meta.meta.id ?? `${source.slug}-${runnable}`;
+    const role = meta.meta.role;
+    const task = block.task === undefined ? undefined : taskIds[block.task];
+    if (role !== undefined && block.task === undefined) {
+      report(
+        `a \`${role}\` block belongs inside a <Task id="…" title="…">: move it there, or remove ${role}`,
+      );
+      return { action: 'keep' };
+    }
+    if (meta.meta.cleanup && block.task !== undefined) {
+      report(
+        'a task holds no `cleanup` block: put the clean-up after the task, as a step of its own',
+      );
+    }
+    // Task blocks do not count, so adding a task never renumbers the steps after it.
+    if (role === undefined) runnable++;
+    const id = meta.meta.id ?? (role ? `${task ?? 'task'}-${role}` : `${source.slug}-${runnable}`);
     if (idLines.has(id)) {
       const other = idLines.get(id);
       report(
@@ -172,18 +217,25 @@ export function planChapter(blocks: readonly CodeBlock[], source: ChapterSource)
     if (variables.length > 0) panelBefore ??= index;
     for (const name of variables) used.add(name);
 
-    return {
-      action: 'run',
-      snippet: {
-        id,
-        commands: parsed.commands,
-        meta: meta.meta,
-        line: block.line,
-        parsed,
-        variables,
-      },
+    const snippet: Snippet = {
+      id,
+      commands: parsed.commands,
+      meta: meta.meta,
+      line: block.line,
+      parsed,
+      variables,
+      ...(task !== undefined && role !== undefined ? { task } : {}),
     };
+    if (role !== undefined && block.task !== undefined) {
+      const parts = taskParts[block.task] ?? {};
+      taskParts[block.task] = parts;
+      if (parts[role]) report(`this task already has a \`${role}\` block: keep one`);
+      parts[role] = snippet;
+    }
+    return role === 'check' ? { action: 'check', snippet } : { action: 'run', snippet };
   });
+
+  const tasks = planTasks(taskSources, taskIds, taskParts, problems);
 
   if (problems.length > 0) throw new SnippetError(source.file, problems);
   const panelVariables = Object.fromEntries(
@@ -192,6 +244,7 @@ export function planChapter(blocks: readonly CodeBlock[], source: ChapterSource)
   return {
     declared,
     blocks: plans,
+    tasks,
     panel: panelBefore === undefined ? null : { before: panelBefore, variables: panelVariables },
   };
 }
@@ -207,4 +260,66 @@ function undeclaredMessage(token: string, declared: ReadonlySet<string>): string
       ? 'this chapter declares no variables'
       : `declared: ${[...declared].join(', ')}`;
   return `${what}${fix}; ${known}. Declare it under \`variables:\` in the frontmatter, or write it differently if it is not a placeholder.`;
+}
+
+const TASK_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+/** Each task with its check and solution; a task missing either is reported at its line. */
+function planTasks(
+  sources: readonly TaskSource[],
+  ids: readonly (string | undefined)[],
+  parts: readonly { check?: Snippet; solution?: Snippet }[],
+  problems: SnippetProblemAt[],
+): TaskPlan[] {
+  const plans: TaskPlan[] = [];
+  const seen = new Map<string, number | undefined>();
+  sources.forEach((source, index) => {
+    const line = source.line;
+    const report = (message: string): void => {
+      problems.push({ line, message });
+    };
+    const id = ids[index];
+    const name = id === undefined ? '<Task>' : `task "${id}"`;
+    if (source.nested) report(`${name} is inside another <Task>: tasks do not nest`);
+    if (id === undefined || !TASK_ID.test(id)) {
+      report(
+        `${name} needs an id="…" of lowercase letters, digits and single dashes, as in <Task id="scale-to-five" title="…">`,
+      );
+    } else if (seen.has(id)) {
+      const other = seen.get(id);
+      report(
+        `task id "${id}" is already used${other === undefined ? '' : ` at line ${other}`}: give one of them a different id`,
+      );
+    }
+    if (id !== undefined) seen.set(id, line);
+    const title = source.title;
+    if (typeof title !== 'string' || title.trim() === '') {
+      report(`${name} needs a title="…", the goal in a few words`);
+    }
+    let solutionAfter = DEFAULT_SOLUTION_AFTER;
+    if (source.solutionAfter !== undefined) {
+      const n = /^\d{1,2}$/.test(source.solutionAfter ?? '') ? Number(source.solutionAfter) : 0;
+      if (n < 1)
+        report(
+          `${name}: solutionAfter="${source.solutionAfter}" must be a whole number from 1 to 99`,
+        );
+      else solutionAfter = n;
+    }
+    const { check, solution } = parts[index] ?? {};
+    if (!check) {
+      report(
+        `${name} has no check: add a \`\`\`sh check block that exits 0 when the task is done and otherwise prints why and exits 1`,
+      );
+    }
+    if (!solution) {
+      report(
+        `${name} has no solution: add a \`\`\`console solution block with the commands that do it`,
+      );
+    }
+    if (source.hints === 0) report(`${name} has no hint: add at least one <Hint>…</Hint>`);
+    if (check && solution && id !== undefined && typeof title === 'string') {
+      plans.push({ id, title, line, hints: source.hints, solutionAfter, check, solution });
+    }
+  });
+  return plans;
 }

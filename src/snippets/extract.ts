@@ -4,6 +4,8 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { planChapter, SnippetError } from './chapter.ts';
 import { findCodeNodes, toCodeBlock } from './mdast-blocks.ts';
 import type { SnippetMeta } from './meta.ts';
+import { checkScript } from './render-task.ts';
+import { findTasks, type TreeNode, taskOf } from './tasks.ts';
 import type { VariableSpec } from './variables.ts';
 
 /**
@@ -21,6 +23,21 @@ export interface CollectedSnippet {
   line: number;
   /** Variables the commands use, in order of first use. */
   variables: string[];
+  /** The task whose solution this is (meta.role says so too). */
+  task?: string;
+}
+
+export interface CollectedTask {
+  id: string;
+  title: string;
+  /** 1-based line of `<Task` in the file. */
+  line: number;
+  hints: number;
+  solutionAfter: number;
+  /** The check's script, placeholders left as `<name>`, and the variables it uses. */
+  check: { script: string; variables: string[]; line: number };
+  /** The solution's snippet id (it is among the chapter's snippets too). */
+  solution: string;
 }
 
 export interface CollectedChapter {
@@ -28,6 +45,7 @@ export interface CollectedChapter {
   /** The chapter's declared variables, defaults filled in. */
   variables: Record<string, VariableSpec>;
   snippets: CollectedSnippet[];
+  tasks: CollectedTask[];
 }
 
 export interface CollectOptions {
@@ -52,18 +70,45 @@ export function collectSnippets(
   >[0];
   const frontmatter = readFrontmatter(tree, file);
   const found = findCodeNodes<Code>(tree);
+  const taskSources = findTasks(tree as unknown as TreeNode);
   const plan = planChapter(
-    found.map(({ node }) => toCodeBlock(node, markdown)),
+    found.map(({ node }) => ({
+      ...toCodeBlock(node, markdown),
+      task: taskOf(node as unknown as TreeNode, taskSources),
+    })),
     { file, slug: chapterSlug, frontmatter },
+    taskSources,
   );
 
   const snippets: CollectedSnippet[] = [];
   for (const block of plan.blocks) {
     if (block.action !== 'run') continue;
-    const { id, commands, meta, line, variables } = block.snippet;
-    snippets.push({ id, commands, meta, line: line ?? 0, variables });
+    const { id, commands, meta, line, variables, task } = block.snippet;
+    snippets.push({
+      id,
+      commands,
+      meta,
+      line: line ?? 0,
+      variables,
+      ...(task === undefined ? {} : { task }),
+    });
   }
-  return { frontmatter, variables: plan.declared, snippets };
+  const tasks = plan.tasks.map(
+    (task): CollectedTask => ({
+      id: task.id,
+      title: task.title,
+      line: task.line ?? 0,
+      hints: task.hints,
+      solutionAfter: task.solutionAfter,
+      check: {
+        script: checkScript(task.check),
+        variables: task.check.variables,
+        line: task.check.line ?? 0,
+      },
+      solution: task.solution.id,
+    }),
+  );
+  return { frontmatter, variables: plan.declared, snippets, tasks };
 }
 
 function readFrontmatter(

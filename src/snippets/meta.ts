@@ -27,9 +27,16 @@ export interface SnippetMeta {
   expect?: string;
   id?: string;
   title?: string;
+  /** Inside a `<Task>`: the block that checks it, or its solution (tasks.ts). */
+  role?: TaskBlockRole;
+  /** Part of the chapter's clean-up: "Start this chapter clean" runs these blocks. */
+  cleanup?: boolean;
   /** What the block deploys, to open in the browser: `svc/<name>:80`, `pod/<pod_name>:80`. */
   open?: string;
 }
+
+export type TaskBlockRole = 'check' | 'solution';
+const ROLES: readonly TaskBlockRole[] = ['check', 'solution'];
 
 export type FenceMetaResult = { ok: true; meta: SnippetMeta } | { ok: false; error: string };
 
@@ -55,6 +62,9 @@ const USAGE: Record<string, string> = {
   expect: 'expect="…"',
   id: 'id=some-id',
   title: 'title="…"',
+  check: 'check',
+  solution: 'solution',
+  cleanup: 'cleanup',
   open: 'open="svc/<name>:80"',
 };
 
@@ -164,6 +174,18 @@ function applyOption(meta: SnippetMeta, key: string, value: string | undefined):
   if (key === 'norun') {
     if (value !== undefined) return `norun takes no value: write just norun`;
     meta.norun = true;
+    return null;
+  }
+  const role = ROLES.find((r) => r === key);
+  if (role !== undefined) {
+    if (value !== undefined) return `${key} takes no value: write just ${key}`;
+    if (meta.role !== undefined) return `a block is either check or solution, not both`;
+    meta.role = role;
+    return null;
+  }
+  if (key === 'cleanup') {
+    if (value !== undefined) return `cleanup takes no value: write just cleanup`;
+    meta.cleanup = true;
     return null;
   }
   if (!(key in USAGE)) return unknownOption(key);

@@ -36,6 +36,11 @@ export function snippetElement(snippet: Snippet, declared: ReadonlySet<string>):
   if (meta.until !== undefined) properties.dataUntil = meta.until;
   if (meta.open !== undefined) properties.dataOpen = meta.open;
   if (snippet.variables.length > 0) properties.dataVariables = snippet.variables.join(' ');
+  // A task's solution: hidden by its <kn-task> until the reader asks (render-task.ts).
+  if (snippet.task !== undefined) properties.dataTask = snippet.task;
+  if (meta.role !== undefined) properties.dataRole = meta.role;
+  // "Start this chapter clean" runs these (src/client/chapter-reset.ts).
+  if (meta.cleanup) properties.dataCleanup = '';
 
   const children: Element[] = [];
   if (meta.title !== undefined) {

@@ -3,11 +3,22 @@ import type {
   MdastNode,
   MdastPluginDefinition,
   MdastVisitorContext,
+  MdxJsxFlowElement,
+  MdxJsxTextElement,
   PluginFactoryContext,
 } from 'satteri';
 import { type ChapterPlan, chapterSlug, planChapter } from './chapter.ts';
 import { findCodeNodes, markupNode, toCodeBlock } from './mdast-blocks.ts';
 import { snippetElement, variablesPanelElement } from './render.ts';
+import { checkElement, renderHintNode, renderTaskNode } from './render-task.ts';
+import {
+  findTasks,
+  isHintNode,
+  isTaskNode,
+  type TaskSource,
+  type TreeNode,
+  taskOf,
+} from './tasks.ts';
 
 /**
  * The snippet transform as a Sätteri mdast plugin: Astro 7's default Markdown/MDX processor
@@ -29,6 +40,9 @@ export function satteriSnippets() {
     let declared: ReadonlySet<string> = new Set();
     const indexByOffset = new Map<number, number>();
     let visited = 0;
+    let taskSources: TaskSource[] = [];
+    let tasksVisited = 0;
+    const slug = chapterSlug(path);
 
     return {
       name: 'kubenotes-snippets',
@@ -39,9 +53,14 @@ export function satteriSnippets() {
           const offset = node.position?.start.offset;
           if (offset !== undefined) indexByOffset.set(offset, index);
         });
+        taskSources = findTasks(root as unknown as TreeNode);
         plan = planChapter(
-          found.map(({ node }) => toCodeBlock(node, context.source)),
-          { file: path, slug: chapterSlug(path), frontmatter: astroFrontmatter(ctx.data) },
+          found.map(({ node }) => ({
+            ...toCodeBlock(node, context.source),
+            task: taskOf(node as unknown as TreeNode, taskSources),
+          })),
+          { file: path, slug, frontmatter: astroFrontmatter(ctx.data) },
+          taskSources,
         );
         declared = new Set(Object.keys(plan.declared));
       },
@@ -56,13 +75,46 @@ export function satteriSnippets() {
           ctx.insertBefore(node, markupNode(variablesPanelElement(plan.panel.variables)));
         }
         if (block.action === 'display') return { ...node, meta: block.meta };
+        if (block.action === 'check') {
+          return markupNode(checkElement(block.snippet, declared)) as unknown as MdastNode;
+        }
         if (block.action === 'run') {
           // A Custom node (see markupNode); Sätteri's visitor result type only names its own.
           return markupNode(snippetElement(block.snippet, declared)) as unknown as MdastNode;
         }
         return;
       },
+      mdxJsxFlowElement(node: Readonly<MdxJsxFlowElement>): MdastNode | undefined {
+        return renderTask(node as unknown as TreeNode);
+      },
+      mdxJsxTextElement(node: Readonly<MdxJsxTextElement>): MdastNode | undefined {
+        return renderTask(node as unknown as TreeNode);
+      },
     } satisfies MdastPluginDefinition;
+
+    /** `<Task>` → `<kn-task>`, `<Hint>` → `<kn-hint>` (render-task.ts); in document order. */
+    function renderTask(node: Readonly<TreeNode>): MdastNode | undefined {
+      if (isHintNode(node)) {
+        const copy = { ...node };
+        renderHintNode(copy);
+        return copy as unknown as MdastNode;
+      }
+      if (!isTaskNode(node)) return undefined;
+      const index = tasksVisited++;
+      // A task refused by the plan has thrown already; the plan lists the others in order.
+      const source = taskSources[index];
+      const task = plan?.tasks.find((t) => t.line === source?.line && t.id === source?.id);
+      if (task === undefined) return undefined;
+      const copy = { ...node };
+      renderTaskNode(
+        copy,
+        task,
+        slug,
+        declared,
+        (element) => markupNode(element) as unknown as TreeNode,
+      );
+      return copy as unknown as MdastNode;
+    }
   };
 }
 

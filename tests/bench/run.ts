@@ -13,6 +13,7 @@ import {
   percentile,
   serverSubject,
 } from './server-bench.ts';
+import { taskBench } from './task-bench.ts';
 import { workshopBench } from './workshop-bench.ts';
 
 /** Rounds of the server comparison, each with fresh processes; the median round is reported. */
@@ -164,6 +165,18 @@ async function main(): Promise<void> {
         `Lighthouse: performance ${page.lighthouse.performance.toFixed(2)} (target ≥ 0.95), accessibility ${page.lighthouse.accessibility.toFixed(2)} (target 1.00)`,
       );
     }
+  }
+  if (want('tasks')) {
+    const t = await taskBench();
+    console.log('\nTasks, local mode on the test cluster (median of 20; p90 in brackets):');
+    console.log(`  a check that runs nothing, message → answer: ${ms(t.floorMs)}`);
+    console.log(`  a check of one bare kubectl call: ${ms(t.oneKubectlMs)}`);
+    console.log(
+      `  the Pods task's check (one kubectl call, then bash): ${ms(t.kubectlMs)} [${ms(t.kubectlP90Ms)}]`,
+    );
+    console.log(
+      `  command's end mark → task green (the page's delay + that check): ${ms(t.endMarkToGreenMs)} (target ≤ 500 ms)`,
+    );
   }
   if (want('cluster-view')) {
     const v = await clusterViewBench();

@@ -36,8 +36,10 @@ import {
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TEST_CLUSTER_NAME } from '../../sandbox-server/src/providers/test-cluster.ts';
 
-export const CLUSTER_NAME = 'kubenotes-test';
+/** The server recognises the test cluster by this name (and refuses it for workshops). */
+export const CLUSTER_NAME = TEST_CLUSTER_NAME;
 export const NODE_NAME = 'kwok-node-0';
 /** Pod IPs are taken from this range. Nothing answers on them: never connect to a pod IP. */
 export const POD_CIDR = '10.244.0.0/24';

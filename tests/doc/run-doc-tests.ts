@@ -12,6 +12,10 @@
  *
  * The blocks are run by the same SnippetRunner the browser uses, so the doc-tests prove the
  * Run button's logic too.
+ *
+ * Every task is proven where its solution stands: its check, run by the server from the
+ * tasks file as a browser would ask for it, must say "not yet" first (so it cannot pass
+ * vacuously), then the solution runs, then the check must say "done".
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -19,10 +23,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExistingProvider } from '../../sandbox-server/src/providers/existing-provider.ts';
+import type { TaskMessage } from '../../sandbox-server/src/shared/protocol.ts';
 import { SnippetRunner } from '../../src/client/snippet-runner.ts';
 import { type CollectedChapter, collectSnippets } from '../../src/snippets/extract.ts';
 import type { Requirement } from '../../src/snippets/meta.ts';
 import { fillPlaceholders } from '../../src/snippets/placeholders.ts';
+import { writeTaskManifest } from '../../src/snippets/write-task-manifest.ts';
 import { createSession, endSession, plain, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer } from '../support/test-server.ts';
 import { decideCapabilities, dockerChapterLock, type TierCapability } from './doc-capabilities.ts';
@@ -131,7 +137,9 @@ async function main(): Promise<void> {
   try {
     namespace = await makeRunNamespace(testKubeconfig, work, 'kn-doc');
     log(`the chapters run in the namespace ${namespace.name}, this run's own`);
-    server = await startTestServer([], {
+    // The tasks' checks, as the site build writes them.
+    const tasksFile = writeTaskManifest(CONTENT, work);
+    server = await startTestServer(['--tasks', tasksFile], {
       env: { PATH: path },
       provider: new ExistingProvider({
         kubeconfig: namespace.kubeconfig,
@@ -222,6 +230,18 @@ async function runChapter(
         return filled.text;
       });
       result.ran++;
+      const task = snippet.task;
+      if (task !== undefined) {
+        const before = await checkTask(term, slug, task, values);
+        if (before.state !== 'not-yet') {
+          result.failed++;
+          console.log(
+            `  ✗ ${where}: task "${task}": its check must say "not yet" before the solution runs; it said ${before.state}: ${before.message}`,
+          );
+          continue;
+        }
+        console.log(`  ✓ task "${task}" not yet done: ${before.message}`);
+      }
       const from = term.output.length;
       let outcome = await runner.run({
         commands,
@@ -239,9 +259,16 @@ async function runChapter(
       ) {
         outcome = { ok: false, reason: `its output does not show expect="${expected}"` };
       }
-      if (outcome.ok) {
+      const after =
+        outcome.ok && task !== undefined ? await checkTask(term, slug, task, values) : undefined;
+      if (after && after.state !== 'done') {
+        result.failed++;
+        console.log(
+          `  ✗ ${where}: task "${task}": the solution ran, but its check said ${after.state}: ${after.message}`,
+        );
+      } else if (outcome.ok) {
         result.succeeded++;
-        console.log(`  ✓ ${where}`);
+        console.log(`  ✓ ${where}${after ? ` (task "${task}" done: ${after.message})` : ''}`);
       } else {
         result.failed++;
         console.log(`  ✗ ${where}: ${outcome.reason}`);
@@ -260,6 +287,29 @@ async function runChapter(
 
 function count(text: string, part: string): number {
   return text.split(part).length - 1;
+}
+
+/** Asks the server to check a task, as the page does, with the values the blocks ran with. */
+async function checkTask(
+  term: TerminalClient,
+  chapter: string,
+  task: string,
+  variables: Record<string, string>,
+): Promise<TaskMessage> {
+  const from = term.messages.length;
+  term.send({ type: 'check', chapter, tasks: [task], variables });
+  let answer: TaskMessage | undefined;
+  await term.waitFor(
+    () => {
+      answer = term.messages
+        .slice(from)
+        .find((m): m is TaskMessage => m.type === 'task' && m.task === task);
+      return answer !== undefined;
+    },
+    30_000,
+    `the check of task ${task}`,
+  );
+  return answer!;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

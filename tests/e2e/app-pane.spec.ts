@@ -1,8 +1,9 @@
 /**
  * "Open what you deployed" as a reader uses it: the Open button of the rolling-update
  * chapter's Service block shows the app in a pane of the dock, through the sandbox's app route
- * and the test cluster's API server (the Pod behind the Service points at a stand-in app on
- * this machine, see tests/support/app-responder.ts; a Pod's own port 80 has nothing there, so
+ * and the test cluster's API server (the Pod behind the Service points at a stand-in app in a
+ * network namespace the test makes, see tests/support/app-responder.ts; a Pod's own port 80
+ * has nothing there, so
  * the Pods chapter's block is tried with a Pod that does not exist).
  */
 import { readFileSync } from 'node:fs';
@@ -10,26 +11,29 @@ import { createRequire } from 'node:module';
 import { KubeConfig } from '@kubernetes/client-node';
 import { expect, test } from '@playwright/test';
 import {
-  type AppResponder,
-  deployApp,
-  hostAddress,
-  startAppResponder,
-} from '../support/app-responder.ts';
+  type AppNetwork,
+  appNetworkUnavailable,
+  createAppNetwork,
+} from '../support/app-network.ts';
+import { type AppResponder, deployApp, startAppResponder } from '../support/app-responder.ts';
 
 const kubeconfig = process.env.KUBENOTES_TEST_KUBECONFIG;
-const address = hostAddress();
+const unavailable = appNetworkUnavailable();
 const screenshots = process.env.KUBENOTES_SCREENSHOTS;
 
 test.describe('the app pane', () => {
-  test.skip(!kubeconfig || !address, 'needs the test cluster and a non-loopback address');
+  test.skip(!kubeconfig, 'needs the test cluster');
+  test.skip(unavailable !== undefined, unavailable);
+  let network: AppNetwork;
   let app: AppResponder;
   const name = `pane-${Math.random().toString(36).slice(2, 8)}`;
   test.beforeAll(async () => {
-    app = await startAppResponder(address ?? '', 'your Deployment');
+    network = await createAppNetwork();
+    app = await startAppResponder(network, 'your Deployment');
     const admin = new KubeConfig();
     admin.loadFromFile(kubeconfig ?? '');
     // Local mode: the reader's session works in the kubeconfig's namespace.
-    await deployApp(admin, 'default', name, app.port, address ?? '');
+    await deployApp(admin, 'default', name, app.port, network.address);
   });
   test.afterAll(async () => {
     const admin = new KubeConfig();
@@ -41,6 +45,7 @@ test.describe('the app pane', () => {
       .deleteNamespacedPod({ name, namespace: 'default', gracePeriodSeconds: 0 })
       .catch(() => undefined);
     await app?.close();
+    network?.close();
   });
 
   for (const [width, theme] of [

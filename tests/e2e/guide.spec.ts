@@ -104,6 +104,8 @@ test('"Run the steps above" runs the earlier blocks in order, each after the pre
     new MutationObserver((records) => {
       for (const r of records) {
         const el = r.target as HTMLElement;
+        // Snippets only: the page's tasks change state too, as they are checked.
+        if (el.tagName !== 'KN-SNIPPET') continue;
         log.push(`${el.dataset.snippetId}:${el.dataset.state}`);
       }
     }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['data-state'] });

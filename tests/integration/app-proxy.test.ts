@@ -16,21 +16,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { chromium } from 'playwright';
 import {
-  type AppResponder,
-  deployApp,
-  hostAddress,
-  startAppResponder,
-} from '../support/app-responder.ts';
+  type AppNetwork,
+  appNetworkUnavailable,
+  createAppNetwork,
+} from '../support/app-network.ts';
+import { type AppResponder, deployApp, startAppResponder } from '../support/app-responder.ts';
 import { type CreatedSession, createSession, endSession } from '../support/terminal-client.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
 const kubeconfig = process.env.KUBENOTES_TEST_KUBECONFIG;
-const address = hostAddress();
 const skip = !kubeconfig
   ? 'no test cluster: run through `npm test`, which starts it'
-  : !address
-    ? 'this machine has no non-loopback IPv4 address for the API server to proxy to'
-    : false;
+  : (appNetworkUnavailable() ?? false);
 const context = kubeconfig
   ? (/^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(kubeconfig, 'utf8'))?.[1] ?? '')
   : '';
@@ -92,6 +89,7 @@ describe('the app route on the test cluster', { skip }, () => {
   let server: TestServer;
   let a: CreatedSession;
   let b: CreatedSession;
+  let network: AppNetwork;
   let appA: AppResponder;
   let appB: AppResponder;
   const instance = `i19${Date.now().toString(36)}`;
@@ -122,11 +120,12 @@ describe('the app route on the test cluster', { skip }, () => {
       '2s',
     ]);
     [a, b] = await Promise.all([createSession(server.url), createSession(server.url)]);
-    appA = await startAppResponder(address ?? '', 'app A');
-    appB = await startAppResponder(address ?? '', 'app B');
+    network = await createAppNetwork();
+    appA = await startAppResponder(network, 'app A');
+    appB = await startAppResponder(network, 'app B');
     await Promise.all([
-      deployApp(adminConfig(), a.namespace, 'web', appA.port, address ?? ''),
-      deployApp(adminConfig(), b.namespace, 'web', appB.port, address ?? ''),
+      deployApp(adminConfig(), a.namespace, 'web', appA.port, network.address),
+      deployApp(adminConfig(), b.namespace, 'web', appB.port, network.address),
     ]);
   });
   after(async () => {
@@ -134,6 +133,7 @@ describe('the app route on the test cluster', { skip }, () => {
     await server?.stop();
     await appA?.close();
     await appB?.close();
+    network?.close();
   });
 
   test("a participant opens their Service and their Pod with their own token; the app's links open through the route", async () => {
@@ -348,8 +348,8 @@ describe('the app route on the test cluster', { skip }, () => {
     const pick = () => pieces[Math.floor(random() * pieces.length)] ?? '';
     // A session of its own: the fuzz spends most of a session's request budget.
     const f = await createSession(server.url);
-    const appF = await startAppResponder(address ?? '', 'app F');
-    await deployApp(adminConfig(), f.namespace, 'web', appF.port, address ?? '');
+    const appF = await startAppResponder(network, 'app F');
+    await deployApp(adminConfig(), f.namespace, 'web', appF.port, network.address);
     let reached = 0;
     for (let i = 0; i < 250; i++) {
       const suffix = Array.from({ length: 1 + Math.floor(random() * 5) }, pick).join(
@@ -440,6 +440,7 @@ describe('the app route on the test cluster', { skip }, () => {
 
 describe('local mode, apps on an origin of their own (--apps-origin)', { skip }, () => {
   let server: TestServer;
+  let network: AppNetwork;
   let app: AppResponder;
   let dir: string;
   const namespace = `i19-local-${Date.now().toString(36)}`;
@@ -458,8 +459,9 @@ describe('local mode, apps on an origin of their own (--apps-origin)', { skip },
     });
     dir = mkdtempSync(join(tmpdir(), 'kubenotes-i19-'));
     writeFileSync(join(dir, 'kubeconfig'), local.exportConfig(), { mode: 0o600 });
-    app = await startAppResponder(address ?? '', 'the local app');
-    await deployApp(admin, namespace, 'web', app.port, address ?? '');
+    network = await createAppNetwork();
+    app = await startAppResponder(network, 'the local app');
+    await deployApp(admin, namespace, 'web', app.port, network.address);
     const port = await freePort();
     server = await startTestServer([
       '--port',
@@ -477,6 +479,7 @@ describe('local mode, apps on an origin of their own (--apps-origin)', { skip },
   after(async () => {
     await server?.stop();
     await app?.close();
+    network?.close();
     await adminConfig()
       .makeApiClient(CoreV1Api)
       .deleteNamespace({ name: namespace })

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { WebSocket } from 'ws';
+import { NoneProvider } from '../../sandbox-server/src/providers/none-provider.ts';
 import { terminalPath } from '../../sandbox-server/src/shared/protocol.ts';
 import {
   createSession,
@@ -266,4 +267,52 @@ test('HTTP: a full server answers 503 with Retry-After, and frees a place when o
   await endSession(server.url, first);
   const again = await fetch(`${server.url}/api/sessions`, { method: 'POST' });
   assert.equal(again.status, 201);
+});
+
+test('HTTP: a server out of file descriptors says so (503 out_of_files), not that it is full', async () => {
+  // As when a relay flood used up the server's descriptors: "spawn mount EMFILE".
+  class StarvedProvider extends NoneProvider {
+    override async lease(): Promise<never> {
+      throw Object.assign(new Error('spawn mount EMFILE'), { code: 'EMFILE' });
+    }
+  }
+  const starved = await startTestServer([], { provider: new StarvedProvider('starved') });
+  try {
+    const res = await fetch(`${starved.url}/api/sessions`, { method: 'POST' });
+    assert.equal(res.status, 503);
+    assert.ok(Number(res.headers.get('retry-after')) > 0);
+    const body = await res.json();
+    assert.equal(body.error.code, 'out_of_files');
+    assert.match(body.error.message, /run out of open files/);
+  } finally {
+    await starved.stop();
+  }
+});
+
+test("HTTP: DNS rebinding (Origin and Host both a name that is not the server's) is refused", async () => {
+  const port = new URL(server.url).port;
+  const { request } = await import('node:http');
+  // fetch will not set Host; a raw request does, as a browser on a rebound name would.
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/api/sessions',
+        headers: {
+          host: `rebind.evil.example:${port}`,
+          origin: `http://rebind.evil.example:${port}`,
+          'content-type': 'application/json',
+        },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', reject);
+    req.end('{}');
+  });
+  assert.equal(status, 403);
 });

@@ -250,6 +250,30 @@ test('the shell runs as the session uid: no other groups, no capabilities, no wa
   }
 });
 
+test('no user namespaces in the sandbox: unshare -U -r fails, and what a shell needs still works', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const shell = await SandboxShell.start(isolation(), stateDir());
+  try {
+    // unshare -U -r gave CAP_SYS_ADMIN over new mount and network namespaces.
+    const userns = await shell.run('unshare -U -r true 2>&1; echo "exit=$?"');
+    assert.match(userns.output, /exit=[1-9]/, `unshare -U -r must fail: ${userns.output}`);
+    assert.match(userns.output, /Operation not permitted/);
+    const withNet = await shell.run('unshare -U -r -n -m true 2>&1; echo "exit=$?"');
+    assert.match(withNet.output, /exit=[1-9]/);
+    const join = await shell.run('nsenter -t 1 -U true 2>&1; echo "exit=$?"');
+    assert.match(join.output, /exit=[1-9]/);
+    // Threads (clone3 falls back to clone), pipes, subshells, job control still work.
+    const works = await shell.run(
+      'python3 -c \'import threading; t = threading.Thread(target=print, args=("thread-ok",)); t.start(); t.join()\' 2>&1 || echo no-python; echo a | (cat; echo sub-ok) & wait; echo done',
+    );
+    assert.match(works.output, /(thread-ok|no-python)\n[\s\S]*sub-ok[\s\S]*done/);
+    const status = await shell.run("grep -E '^Seccomp:' /proc/self/status");
+    assert.match(status.output, /Seccomp:\s+2/, 'a seccomp filter is on');
+  } finally {
+    await shell.close();
+  }
+});
+
 test("other homes, the server's state and kubeconfig, /root, the repo and the Docker socket are out of sight", async (t) => {
   if (skipReason) return t.skip(skipReason);
   const iso = isolation();
@@ -402,7 +426,7 @@ test("a network of its own: the host's loopback is out of reach, the API server 
   const port = (server: typeof api) => (server.address() as { port: number }).port;
   const state = stateDir();
   const relay = await ApiRelay.start(state, `https://127.0.0.1:${port(api)}`, log);
-  const iso = isolation({ apiRelaySocket: relay.socket });
+  const iso = isolation({ apiRelay: relay });
   const shell = await SandboxShell.start(iso, state);
   try {
     const viaRelay = await shell.run(`timeout 3 cat < /dev/tcp/127.0.0.1/${SANDBOX_API_PORT}`);
@@ -422,6 +446,58 @@ test("a network of its own: the host's loopback is out of reach, the API server 
     await relay.dispose();
     for (const server of [api, hostOnly]) server.close();
   }
+});
+
+test("a participant's processes get a small open-file limit they cannot raise, and the relay caps their connections", async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  // The server's own soft limit is its hard one (Node raises it at start): without a limit of
+  // their own, sandboxed processes could hold that many descriptors each.
+  const api = createServer((socket) => socket.on('data', () => {}));
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  const held = new Set<unknown>();
+  api.on('connection', (socket) => {
+    held.add(socket);
+    socket.on('close', () => held.delete(socket));
+  });
+  const state = stateDir();
+  const relay = await ApiRelay.start(
+    state,
+    `https://127.0.0.1:${(api.address() as { port: number }).port}`,
+    log,
+    undefined,
+    5,
+  );
+  const shell = await SandboxShell.start(isolation({ apiRelay: relay }), state);
+  try {
+    const limits = await shell.run('ulimit -Sn; ulimit -Hn; ulimit -n 4096 2>&1; echo "raise=$?"');
+    assert.deepEqual(limits.output.trim().split('\n').slice(0, 2), ['1024', '1024']);
+    assert.match(limits.output, /raise=1/, 'the hard limit cannot be raised');
+    // 30 connections held open straight to the session's entrance (socat would fork one each).
+    const flood = await shell.run(
+      `for i in $(seq 30); do (exec 3<>/dev/tcp/127.0.0.1/${SANDBOX_API_PORT}; sleep 5) & done; sleep 1.5; echo done`,
+    );
+    assert.match(flood.output, /done/);
+    assert.equal(held.size, 5, "the API server holds the session's cap of relayed connections");
+  } finally {
+    await shell.close();
+    await relay.dispose();
+    api.close();
+  }
+});
+
+test('a sandbox that fails to open leaves no home folder and no mount', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  // The relay refusing the session's entrance (as when the server is out of descriptors).
+  const iso = isolation({
+    apiRelay: {
+      open: () => Promise.reject(Object.assign(new Error('EMFILE'), { code: 'EMFILE' })),
+    },
+  });
+  const state = stateDir();
+  const home = join(state, 'sessions', 'never-started');
+  await assert.rejects(iso.open('never-started', home), /EMFILE/);
+  assert.equal(existsSync(home), false, 'the home folder is gone');
+  assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(home), 'and so is its mount');
 });
 
 test('homes a dead server left mounted are unmounted when the next one starts; a live one keeps its own', async (t) => {

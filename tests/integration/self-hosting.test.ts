@@ -35,6 +35,7 @@ import { parseAllDocuments } from 'yaml';
 import { readPack } from '../../sandbox-server/src/pack/preload.ts';
 import { writeTar } from '../../sandbox-server/src/pack/tar.ts';
 import { loadKubeconfig } from '../../sandbox-server/src/providers/existing-provider.ts';
+import { guardObjects } from '../../sandbox-server/src/providers/tenancy/tenancy-guards.ts';
 import {
   instanceSelector,
   tenancyObjects,
@@ -991,4 +992,26 @@ test('preload: a pack round-trips into the kind cluster, and a missing image is 
     incomplete.stdout,
     new RegExp(`MISSING ${PACK_IMAGES.missing.replaceAll('.', '\\.')}`),
   );
+});
+
+test("the chart's participants admission policy is the one the server makes (tenancy-guards.ts)", async (t) => {
+  try {
+    await helm();
+  } catch (error) {
+    return skip(t, `no helm (${(error as Error).message.split('\n')[0]})`);
+  }
+  const objects = await render('ws', 'workshops', ['workshop.joinCodes={a}']);
+  const instance = byKind(objects, 'Deployment')[0]
+    ?.spec.template.spec.containers[0].args.find((a: string) => a.startsWith('--instance='))
+    ?.slice('--instance='.length);
+  const want = guardObjects(instance);
+  const policy = byKind(objects, 'ValidatingAdmissionPolicy').find(
+    (o) => o.metadata.name === want.policy.metadata?.name,
+  );
+  const binding = byKind(objects, 'ValidatingAdmissionPolicyBinding').find(
+    (o) => o.metadata.name === want.binding.metadata?.name,
+  );
+  assert.deepEqual(policy?.spec.validations, want.policy.spec?.validations);
+  assert.deepEqual(policy?.spec.matchConstraints, want.policy.spec?.matchConstraints);
+  assert.deepEqual(binding?.spec.matchResources, want.binding.spec?.matchResources);
 });

@@ -27,6 +27,7 @@ import { freezeClient, killShell, socketDrop } from './scenarios/faults.ts';
 import { flood } from './scenarios/flood.ts';
 import { fuzzHttp, fuzzWs } from './scenarios/fuzz.ts';
 import { loadIdle, loadTyping } from './scenarios/load.ts';
+import { relayFlood } from './scenarios/relay-flood.ts';
 import {
   originChecks,
   securityHeaders,
@@ -60,6 +61,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'path-traversal', run: traversal, bound: [30, 30] },
   { name: 'security-headers', run: securityHeaders, bound: [30, 30] },
   { name: 'workshop-escape', run: workshopEscape, bound: [180, 180], needs: 'cluster' },
+  { name: 'relay-flood', run: relayFlood, bound: [120, 120], needs: 'cluster' },
 ];
 
 function progress(line: string): void {

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ALLOW_TEST_CLUSTER_ENV } from '../../sandbox-server/src/providers/test-cluster.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'sandbox-server', 'bin', 'kubenotes.mjs');
@@ -59,7 +60,8 @@ export async function startServerProcess(
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', options.stderr ?? 'inherit'],
-      ...(options.env ? { env: options.env } : {}),
+      // Workshop tests run on the test cluster, which the server refuses without this.
+      env: { [ALLOW_TEST_CLUSTER_ENV]: '1', ...(options.env ?? process.env) },
     },
   );
   let logs = '';

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../sandbox-server/src/config/config.ts';
 import type { ClusterProvider } from '../../sandbox-server/src/providers/provider.ts';
+import { ALLOW_TEST_CLUSTER_ENV } from '../../sandbox-server/src/providers/test-cluster.ts';
 import { type SandboxServer, startSandboxServer } from '../../sandbox-server/src/server.ts';
 import { createLogger } from '../../sandbox-server/src/telemetry/log.ts';
 
@@ -27,7 +28,8 @@ export async function startTestServer(
   const logs: string[] = [];
   const server = await startSandboxServer(config, {
     log: createLogger((line) => logs.push(line), 'debug'),
-    env: options.env ?? { PATH: process.env.PATH },
+    // Workshop tests run on the test cluster, which the server refuses without this.
+    env: { [ALLOW_TEST_CLUSTER_ENV]: '1', ...(options.env ?? { PATH: process.env.PATH }) },
     ...(options.provider ? { provider: options.provider } : {}),
   });
   return Object.assign(server, {

@@ -38,8 +38,10 @@ export class ConfigError extends Error {
 export interface ConfigSources {
   argv?: readonly string[];
   env?: Readonly<Record<string, string | undefined>>;
-  /** read when --config / KUBENOTES_CONFIG names a file */
+  /** read when --config / KUBENOTES_CONFIG or --admin-token-file names a file */
   readFile?: (path: string) => string;
+  /** told what is allowed but unwise (an admin token on the command line) */
+  warn?: (line: string) => void;
 }
 
 /** Builds the configuration from flags, environment and an optional JSON config file. */
@@ -67,6 +69,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     setPath(raw, path, value);
     origin.set(path, `flag ${BY_PATH.get(path)?.about.flag}`);
   }
+
+  adminTokenFromFile(raw, origin, sources);
 
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
@@ -98,6 +102,41 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       lifetime: config.sessions.lifetime ?? (config.mode === 'workshop' ? 2 : 4) * 3_600_000,
     },
   };
+}
+
+/**
+ * The admin token from --admin-token-file / KUBENOTES_ADMIN_TOKEN_FILE (the file's first line),
+ * and a warning when it was given as a flag: a flag shows in `ps` and in npm's echo of the
+ * command line, to everyone on the machine.
+ */
+function adminTokenFromFile(
+  raw: Record<string, unknown>,
+  origin: Map<string, string>,
+  sources: ConfigSources,
+): void {
+  const file = raw.adminTokenFile;
+  delete raw.adminTokenFile;
+  if (typeof file === 'string' && file !== '') {
+    if (raw.adminToken !== undefined) {
+      throw new ConfigError(
+        `Invalid setting adminToken: it came from the ${origin.get('adminToken')} and from the ${origin.get('adminTokenFile')} (--admin-token-file); give it once.`,
+      );
+    }
+    let text: string;
+    try {
+      text = (sources.readFile ?? ((p) => readFileSync(p, 'utf8')))(file);
+    } catch (error) {
+      throw new ConfigError(
+        `Invalid setting adminTokenFile (--admin-token-file / KUBENOTES_ADMIN_TOKEN_FILE): cannot read ${file} (${(error as Error).message}); it came from the ${origin.get('adminTokenFile')}.`,
+      );
+    }
+    raw.adminToken = text.split('\n')[0]?.trim() ?? '';
+    origin.set('adminToken', `file ${file} (${origin.get('adminTokenFile')})`);
+  } else if (origin.get('adminToken') === 'flag --admin-token') {
+    sources.warn?.(
+      "kubenotes: warning: --admin-token shows in the process list (ps) and in npm's echo of the command; give it with --admin-token-file FILE or KUBENOTES_ADMIN_TOKEN instead.",
+    );
+  }
 }
 
 function parseFlags(argv: readonly string[]): {

@@ -111,6 +111,11 @@ export const SETTINGS = {
     env: ['KUBENOTES_SITE_DIR'],
     help: 'built site to serve',
   }),
+  tasks: optional(z.string(), {
+    flag: '--tasks',
+    env: ['KUBENOTES_TASKS'],
+    help: "the tasks' checks, tasks.json of a built site (default: the site folder's)",
+  }),
   allowedOrigins: setting(list, [], {
     flag: '--allowed-origin',
     env: ['KUBENOTES_ALLOWED_ORIGINS'],
@@ -217,7 +222,7 @@ export const SETTINGS = {
     perClientPerMinute: setting(count(1), 30, {
       flag: '--sessions-per-minute',
       env: ['KUBENOTES_SESSIONS_PER_MINUTE'],
-      help: 'new sessions one client address may create per minute',
+      help: 'new sessions one client address may create per minute; with join codes, wrong codes only',
     }),
   },
   flow: {
@@ -286,7 +291,7 @@ export const SETTINGS = {
   joinCodes: setting(list, [], {
     flag: '--join-code',
     env: ['KUBENOTES_JOIN_CODES'],
-    help: 'workshop: code a participant must give',
+    help: 'workshop: code a participant must give, CODE or CODE:SEATS (that many live sessions at most)',
   }),
   instance: setting(
     z
@@ -322,7 +327,19 @@ export const SETTINGS = {
   adminToken: optional(z.string().min(16, 'must be at least 16 characters'), {
     flag: '--admin-token',
     env: ['KUBENOTES_ADMIN_TOKEN'],
-    help: "workshop: the instructor's token (at least 16 characters)",
+    help: "workshop: the instructor's token (at least 16 characters); a flag shows in ps, so prefer the file or the variable",
+  }),
+  /** read into adminToken by loadConfig, never kept */
+  adminTokenFile: optional(z.string(), {
+    flag: '--admin-token-file',
+    env: ['KUBENOTES_ADMIN_TOKEN_FILE'],
+    help: "workshop: a file whose first line is the instructor's token",
+  }),
+  // baseline until the chapters' Pods run under restricted (non-root images, a securityContext)
+  podSecurity: setting(z.enum(['restricted', 'baseline']), 'baseline', {
+    flag: '--pod-security',
+    env: ['KUBENOTES_POD_SECURITY'],
+    help: "workshop: Pod Security level of participant namespaces, baseline or restricted (the guide's chapters need baseline)",
   }),
   sandbox: {
     isolation: setting(z.enum(['bwrap', 'none']), 'bwrap', {
@@ -379,6 +396,11 @@ export const SETTINGS = {
       flag: '--sandbox-read-only',
       env: ['KUBENOTES_SANDBOX_READ_ONLY'],
       help: 'host folder shown read-only inside workshop shells',
+    }),
+    apiConnections: setting(count(1), 64, {
+      flag: '--sandbox-api-connections',
+      env: ['KUBENOTES_SANDBOX_API_CONNECTIONS'],
+      help: "connections to the cluster's API server a workshop shell may hold at once",
     }),
   },
 };

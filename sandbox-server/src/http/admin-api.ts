@@ -48,6 +48,18 @@ function sessionSummary(session: Session): SessionSummary {
           ...(progress.code === undefined ? {} : { code: progress.code }),
         }
       : null,
+    // Each task checked, `<chapter>/<task>` → its state (docs/tasks.md).
+    tasks: Object.fromEntries(
+      [...session.tasks].map(([key, task]) => [
+        key,
+        {
+          state: task.state,
+          failures: task.failures,
+          since: new Date(task.since).toISOString(),
+          message: task.message,
+        },
+      ]),
+    ),
   };
 }
 
@@ -80,6 +92,8 @@ export class AdminApi {
         this.#publish({ type: 'progress', session: sessionSummary(session) }),
       onAttachChange: (session) =>
         this.#publish({ type: 'attached', session: sessionSummary(session) }),
+      // A task checked: the summary carries the session's tasks.
+      onTask: (session) => this.#publish({ type: 'progress', session: sessionSummary(session) }),
     });
   }
 

@@ -10,10 +10,10 @@ import type { Session } from '../session/session.ts';
 import {
   CapacityError,
   LeaseError,
+  OutOfFilesError,
   SandboxError,
   type SessionRegistry,
 } from '../session/session-registry.ts';
-import { tokensEqual } from '../session/tokens.ts';
 import {
   CreateSessionRequest,
   type HealthBody,
@@ -23,6 +23,7 @@ import {
   type SessionInfoBody,
 } from '../shared/protocol.ts';
 import { HttpError, readJsonBody, sendJson } from './http-error.ts';
+import { type JoinCode, JoinCodes } from './join-codes.ts';
 import { clientAddress, RateLimiter } from './rate-limit.ts';
 import type { TokenGuard } from './token-guard.ts';
 
@@ -40,9 +41,11 @@ const SESSION_PATH = /^\/api\/sessions\/([^/]+)$/;
 export class HttpApi {
   readonly #ctx: ApiContext;
   readonly #createLimit: RateLimiter;
+  readonly #joinCodes: JoinCodes;
 
   constructor(ctx: ApiContext) {
     this.#ctx = ctx;
+    this.#joinCodes = new JoinCodes(ctx.config.joinCodes);
     this.#createLimit = new RateLimiter(ctx.config.sessions.perClientPerMinute);
   }
 
@@ -95,21 +98,28 @@ export class HttpApi {
     if (!body.success) {
       throw new HttpError(400, 'bad_request', 'The body must be {"joinCode"?: string}.');
     }
-    // Taken before the join code is checked, so guessing codes is rate-limited too.
-    const budget = this.#createLimit.take(client);
-    if (!budget.ok) {
+    // With join codes, only wrong codes spend the address's budget: a room behind one NAT
+    // joining with the right code is never throttled. Once a wrong-code budget is spent, every
+    // attempt from that address waits (right codes too), so the answers never tell a guesser
+    // which code was right. Without join codes, every new session counts.
+    const limited = (budget: { ok: true } | { ok: false; retryAfterSeconds: number }) => {
+      if (budget.ok) return;
       throw new HttpError(
         429,
         'rate_limited',
-        `Too many new sessions from your address; try again in ${budget.retryAfterSeconds} s.`,
+        this.#joinCodes.required
+          ? `Too many wrong join codes from your address; try again in ${budget.retryAfterSeconds} s.`
+          : `Too many new sessions from your address; try again in ${budget.retryAfterSeconds} s.`,
         { 'retry-after': String(budget.retryAfterSeconds) },
       );
-    }
-    if (config.joinCodes.length > 0) {
+    };
+    let code: JoinCode | undefined;
+    if (this.#joinCodes.required) {
+      limited(this.#createLimit.spent(client));
       const given = body.data.joinCode ?? '';
-      // Compare against every code, always, so timing does not tell which one was close.
-      const matches = config.joinCodes.filter((code) => tokensEqual(given, code));
-      if (matches.length === 0) {
+      code = this.#joinCodes.match(given);
+      if (!code) {
+        limited(this.#createLimit.take(client));
         throw new HttpError(
           401,
           'wrong_join_code',
@@ -118,17 +128,36 @@ export class HttpApi {
             : 'This sandbox needs a join code: ask your instructor for it.',
         );
       }
+      if (this.#joinCodes.seatsLeft(code, (id) => registry.get(id) !== undefined) <= 0) {
+        throw new HttpError(
+          403,
+          'join_code_full',
+          `Every seat of this join code is taken (${code.seats}). Ask your instructor for another code, or wait until someone leaves.`,
+        );
+      }
+    } else {
+      limited(this.#createLimit.take(client));
     }
+    const seat = code ? this.#joinCodes.reserve(code) : undefined;
     let session: Session;
     try {
       session = await registry.create();
     } catch (error) {
+      seat?.cancel();
       if (error instanceof CapacityError) {
         throw new HttpError(
           503,
           'server_full',
           `The sandbox is full (${registry.max} sessions). Try again in a minute, or ask the instructor to raise --max-sessions.`,
           { 'retry-after': '60' },
+        );
+      }
+      if (error instanceof OutOfFilesError) {
+        throw new HttpError(
+          503,
+          'out_of_files',
+          'The sandbox server has run out of open files and cannot start a session now. Try again in a minute; if it persists, tell the instructor (the server log says more).',
+          { 'retry-after': '30' },
         );
       }
       if (error instanceof LeaseError) {
@@ -149,6 +178,7 @@ export class HttpApi {
       }
       throw error;
     }
+    seat?.confirm(session.id);
     sendJson(res, 201, {
       id: session.id,
       token: session.token,

@@ -20,7 +20,7 @@ import type { AppProxy } from './app-proxy.ts';
 import { APPS_PREFIX } from './app-route.ts';
 import type { HttpApi } from './http-api.ts';
 import { HttpError, sendError } from './http-error.ts';
-import { corsHeaders, isOriginAllowed } from './origins.ts';
+import { corsHeaders, isOriginAllowed, originPolicy } from './origins.ts';
 import type { StaticSite } from './static-site.ts';
 import { refuse, type TerminalSockets } from './terminal-socket.ts';
 
@@ -54,6 +54,7 @@ export async function listen(
   metrics: Metrics,
 ): Promise<{ server: Server; url: string }> {
   const { api, admin, sockets, site, apps } = routes;
+  const origins = originPolicy(config);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = pathOf(req.url);
@@ -72,7 +73,7 @@ export async function listen(
       return apps.handle(req, res);
     }
     if (path.startsWith('/api/')) {
-      if (!isOriginAllowed(req.headers, config.allowedOrigins)) {
+      if (!isOriginAllowed(req.headers, origins)) {
         throw new HttpError(
           403,
           'origin_not_allowed',

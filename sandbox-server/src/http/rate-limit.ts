@@ -26,6 +26,16 @@ export class RateLimiter {
     return { ok: false, retryAfterSeconds: Math.ceil((1 - bucket.tokens) / rate / 1000) };
   }
 
+  /** Whether the client's budget is spent, without taking from it; seconds to wait if so. */
+  spent(client: string, now = Date.now()): { ok: true } | { ok: false; retryAfterSeconds: number } {
+    const bucket = this.#buckets.get(client);
+    if (!bucket) return { ok: true };
+    const rate = this.#perMinute / 60_000;
+    const tokens = Math.min(this.#perMinute, bucket.tokens + (now - bucket.at) * rate);
+    if (tokens >= 1) return { ok: true };
+    return { ok: false, retryAfterSeconds: Math.ceil((1 - tokens) / rate / 1000) };
+  }
+
   #sweep(now: number): void {
     if (now - this.#sweptAt < 60_000) return;
     this.#sweptAt = now;

@@ -21,9 +21,10 @@ import {
   isSessionId,
   Limits,
 } from '../shared/protocol.ts';
+import type { TaskChecks } from '../tasks/task-checks.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
-import { isOriginAllowed } from './origins.ts';
+import { isOriginAllowed, type OriginPolicy, originPolicy } from './origins.ts';
 import type { TokenGuard } from './token-guard.ts';
 
 /** `/api/sessions/<id>/terminal`: any segment, so that one that is no session id gets `no_session`. */
@@ -32,12 +33,14 @@ const TERMINAL_PATH = /^\/api\/sessions\/([^/]+)\/terminal$/;
 export class TerminalSockets {
   readonly #wss: WebSocketServer;
   readonly #config: Config;
+  readonly #origins: OriginPolicy;
   readonly #registry: SessionRegistry;
   readonly #log: Logger;
   readonly #alive = new WeakMap<WebSocket, boolean>();
   readonly #heartbeat: NodeJS.Timeout;
   readonly #metrics: Metrics | undefined;
   readonly #sessionTokens: TokenGuard;
+  readonly #checks: TaskChecks | undefined;
   readonly #clusterViews: ClusterViews | undefined;
 
   constructor(init: {
@@ -47,13 +50,17 @@ export class TerminalSockets {
     metrics?: Metrics;
     /** session tokens, checked here and by the HTTP API against one budget */
     sessionTokens: TokenGuard;
+    /** runs tasks' checks (tasks/task-checks.ts) */
+    checks?: TaskChecks;
     /** streams the session's namespace to sockets that subscribe (docs/cluster-view.md) */
     clusterViews?: ClusterViews;
   }) {
+    this.#checks = init.checks;
     this.#clusterViews = init.clusterViews;
     this.#metrics = init.metrics;
     this.#sessionTokens = init.sessionTokens;
     this.#config = init.config;
+    this.#origins = originPolicy(init.config);
     this.#registry = init.registry;
     this.#log = init.log;
     this.#wss = new WebSocketServer({
@@ -76,7 +83,7 @@ export class TerminalSockets {
       this.#metrics?.error('not_found');
       return refuse(socket, 404, 'not_found', `There is no WebSocket endpoint at ${path}.`);
     }
-    if (!isOriginAllowed(req.headers, this.#config.allowedOrigins)) {
+    if (!isOriginAllowed(req.headers, this.#origins)) {
       this.#log.log('warn', 'origin_refused', { origin: req.headers.origin });
       this.#metrics?.error('origin_not_allowed');
       return refuse(
@@ -203,6 +210,14 @@ export class TerminalSockets {
       case 'progress':
         if (attachment.readOnly) return;
         return session.progress(message);
+      case 'check':
+        if (attachment.readOnly) {
+          return attachment.error('read_only', 'A watching terminal cannot check tasks.');
+        }
+        return this.#checks?.request(session, message);
+      case 'reset':
+        if (attachment.readOnly) return;
+        return session.forget(message.page, message.chapter);
       case 'cluster-subscribe':
         if (!this.#clusterViews) {
           return attachment.send({

@@ -7,14 +7,22 @@
  * `kubectl port-forward` and `curl localhost` still meet inside the sandbox. kubectl reaches the
  * cluster through a relay:
  *
- *   kubectl → 127.0.0.1:6443 in the sandbox → socat (as the participant) → this unix socket,
- *   bound read-only into the sandbox → this server → the API server's host and port
+ *   kubectl → 127.0.0.1:6443 in the sandbox → socat (as the participant) → the session's own
+ *   unix socket (its entrance), bound read-only into the sandbox → this server → the API
+ *   server's host and port
+ *
+ * Each session has an entrance of its own, `<uid>.sock`, owned by the session's uid and closed
+ * to every other (0600): the kernel admits only that uid to it, so the relay knows whose
+ * connection it holds as surely as from the socket's peer credentials (SO_PEERCRED, which Node
+ * does not expose), and caps each session's relayed connections. One participant opening
+ * connections in a loop once held ~10,500 of them, two descriptors each, and the server ran
+ * out of descriptors for everyone (reliability suite, relay-flood).
  *
  * The relay passes bytes only: TLS runs end to end between kubectl and the API server (the
  * session's kubeconfig names the API server's own host as `tls-server-name`), and every
  * request carries the session's own token, so the relay adds no authority of its own.
  */
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../telemetry/log.ts';
@@ -24,6 +32,12 @@ import { type ApiProxy, type Endpoint, openTunnel, parseProxyUrl } from './proxy
 export const SANDBOX_API_PORT = 6443;
 /** Where the relay's socket appears inside every sandbox. */
 export const SANDBOX_API_SOCKET = '/run/kubenotes/api.sock';
+
+/**
+ * Relayed connections a session may hold at once: kubectl speaks HTTP/2, one connection for
+ * all its requests and watches; port-forwards and parallel kubectl take a few more.
+ */
+export const DEFAULT_CONNECTIONS_PER_SESSION = 64;
 
 /** How long the relay waits for the API server to take a connection. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -69,29 +83,46 @@ export function apiEndpoint(server: string): { host: string; port: number } {
   return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
-export class ApiRelay {
-  /** the unix socket on the host, to bind into sandboxes */
+/** One session's way into the relay: its socket, to bind into its sandbox. */
+export interface RelayEntrance {
+  /** the unix socket on the host */
   readonly socket: string;
-  readonly #server: Server;
+  /** Stops listening and cuts the session's relayed connections; idempotent. */
+  dispose(): Promise<void>;
+}
+
+/** What a sandbox needs of the relay (ApiRelay, or a stand-in in tests). */
+export interface RelayEntrances {
+  open(uid: number): Promise<RelayEntrance>;
+}
+
+export class ApiRelay implements RelayEntrances {
   readonly #dir: string;
+  readonly #target: Target;
+  readonly #log: Logger;
+  readonly #perSession: number;
+  readonly #entrances = new Set<RelayEntrance>();
   readonly #open = new Set<Socket>();
   #disposed = false;
 
-  private constructor(dir: string, server: Server) {
+  private constructor(dir: string, target: Target, log: Logger, perSession: number) {
     this.#dir = dir;
-    this.socket = join(dir, 'api.sock');
-    this.#server = server;
+    this.#target = target;
+    this.#log = log;
+    this.#perSession = perSession;
   }
 
   /**
-   * Listens on `<stateDir>/api-relay/api.sock` and relays each connection to `server`, through
-   * `proxyUrl` when the cluster's kubeconfig names one.
+   * Relays connections to `server`, through `proxyUrl` when the cluster's kubeconfig names
+   * one, from the entrances it opens in `<stateDir>/api-relay/`, at most `perSession`
+   * connections each at a time.
    */
   static async start(
     stateDir: string,
     server: string,
     log: Logger,
     proxyUrl?: string,
+    perSession = DEFAULT_CONNECTIONS_PER_SESSION,
   ): Promise<ApiRelay> {
     const target: Target = {
       ...apiEndpoint(server),
@@ -100,28 +131,66 @@ export class ApiRelay {
     };
     const dir = join(stateDir, 'api-relay');
     rmSync(dir, { recursive: true, force: true });
-    // Readable by all: every session uid must reach the socket (and nothing else is in here).
+    // Searchable by all: bwrap binds each entrance as its session's uid sees it.
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     chmodSync(dir, 0o755);
-    const relay: ApiRelay = new ApiRelay(
-      dir,
-      createServer((inside) => relay.#relay(inside, target, log)),
-    );
-    await new Promise<void>((resolve, reject) => {
-      relay.#server.once('error', reject);
-      relay.#server.listen(relay.socket, () => {
-        relay.#server.off('error', reject);
-        resolve();
-      });
-    });
-    chmodSync(relay.socket, 0o666);
     log.log('info', 'api_relay_listening', {
       target: `${target.host}:${target.port}`,
+      perSession,
       ...(target.proxy
         ? { proxy: `${target.proxy.kind}://${target.proxy.host}:${target.proxy.port}` }
         : {}),
     });
-    return relay;
+    return new ApiRelay(dir, target, log, perSession);
+  }
+
+  /** The entrance of the session whose shells run as `uid`: `<uid>.sock`, that uid's alone. */
+  async open(uid: number): Promise<RelayEntrance> {
+    if (this.#disposed) throw new Error('The API relay is disposed.');
+    const socket = join(this.#dir, `${uid}.sock`);
+    rmSync(socket, { force: true });
+    const held = new Set<Socket>();
+    let refused = 0;
+    const server: Server = createServer((inside) => {
+      if (held.size >= this.#perSession) {
+        // Closed at once: the descriptor is back before the next connection is taken.
+        inside.destroy();
+        // Logged once per burst, not once per connection.
+        if (refused++ === 0) {
+          this.#log.log('warn', 'api_relay_session_full', { uid, connections: held.size });
+        }
+        return;
+      }
+      refused = 0;
+      held.add(inside);
+      inside.once('close', () => held.delete(inside));
+      this.#relay(inside);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socket, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    // Only the session's uid may connect (connecting needs write permission on the socket).
+    if (process.getuid?.() === 0) chownSync(socket, uid, uid);
+    chmodSync(socket, 0o600);
+    let disposed: Promise<void> | undefined;
+    const entrance: RelayEntrance = {
+      socket,
+      dispose: () => {
+        disposed ??= (async () => {
+          this.#entrances.delete(entrance);
+          for (const inside of held) inside.destroy();
+          await new Promise<void>((resolve) => server.close(() => resolve()));
+          rmSync(socket, { force: true });
+        })();
+        return disposed;
+      },
+    };
+    this.#entrances.add(entrance);
+    return entrance;
   }
 
   #track(socket: Socket): void {
@@ -129,7 +198,9 @@ export class ApiRelay {
     socket.once('close', () => this.#open.delete(socket));
   }
 
-  #relay(inside: Socket, target: Target, log: Logger): void {
+  #relay(inside: Socket): void {
+    const target = this.#target;
+    const log = this.#log;
     if (this.#disposed) {
       inside.destroy();
       return;
@@ -167,12 +238,12 @@ export class ApiRelay {
     );
   }
 
-  /** Stops listening and cuts every relayed connection; idempotent. */
+  /** Closes every entrance and cuts every relayed connection; idempotent. */
   async dispose(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
     for (const socket of this.#open) socket.destroy();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await Promise.all([...this.#entrances].map((entrance) => entrance.dispose()));
     rmSync(this.#dir, { recursive: true, force: true });
   }
 }

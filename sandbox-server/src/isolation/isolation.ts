@@ -5,9 +5,11 @@
  * of it once, after which no process of the session is left and the uid can be handed out
  * again.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type Config, ConfigSchema } from '../config/config.ts';
 import type { Logger } from '../telemetry/log.ts';
+import type { RelayEntrance, RelayEntrances } from './api-relay.ts';
 import { type CgroupLimits, SessionCgroup } from './cgroup.ts';
 import {
   homeMountUnavailable,
@@ -26,6 +28,7 @@ import {
 } from './host.ts';
 import { prepareSandboxHome } from './sandbox-home.ts';
 import { type SandboxTools, type SystemEntry, sandboxedCommand } from './sandboxed-shell.ts';
+import { sandboxSeccompFilter, seccompSupported } from './seccomp-filter.ts';
 import { UidPool } from './uid-pool.ts';
 import { killProcessesOfUid } from './uid-processes.ts';
 
@@ -38,10 +41,10 @@ export interface IsolationSettings extends CgroupLimits {
   /** size of each session's home, a tmpfs of its own (home-mount.ts); 0: no limit */
   homeSizeBytes: number;
   /**
-   * The API server relay's socket (api-relay.ts): shells get a network of their own whose only
-   * way out is the relay. Undefined: shells share this machine's network.
+   * The API server relay (api-relay.ts): shells get a network of their own whose only way out
+   * is their session's entrance to the relay. Undefined: shells share this machine's network.
    */
-  apiRelaySocket?: string | undefined;
+  apiRelay?: RelayEntrances | undefined;
   /** where session cgroups go (see SessionCgroup.create) */
   cgroupParent: string;
   /** host folders shown read-only besides the system (e.g. a tools folder outside /usr) */
@@ -49,10 +52,10 @@ export interface IsolationSettings extends CgroupLimits {
   hostname: string;
 }
 
-/** The isolation settings of `--sandbox-*`, with the relay's socket when shells have one. */
+/** The isolation settings of `--sandbox-*`, with the relay when shells have a network of their own. */
 export function isolationSettings(
   sandbox: Config['sandbox'],
-  apiRelaySocket: string | undefined,
+  apiRelay: RelayEntrances | undefined,
 ): IsolationSettings {
   return {
     uidFirst: sandbox.uidFirst,
@@ -62,7 +65,7 @@ export function isolationSettings(
     cpuPercent: sandbox.cpuPercent,
     tmpSizeBytes: sandbox.tmpSize,
     homeSizeBytes: sandbox.homeSize,
-    apiRelaySocket,
+    apiRelay,
     cgroupParent: sandbox.cgroupParent,
     readOnlyPaths: sandbox.readOnlyPaths,
     hostname: 'kubenotes',
@@ -81,10 +84,17 @@ export class Isolation {
   readonly #system: SystemEntry[];
   readonly #pool: UidPool;
   readonly #log: Logger;
+  readonly #seccompFile: string;
   #warnedNoCgroup = false;
 
-  private constructor(settings: IsolationSettings, tools: SandboxTools, log: Logger) {
+  private constructor(
+    settings: IsolationSettings,
+    tools: SandboxTools,
+    log: Logger,
+    seccompFile: string,
+  ) {
     this.settings = settings;
+    this.#seccompFile = seccompFile;
     this.#tools = tools;
     this.#system = hostSystemEntries();
     this.#pool = new UidPool(settings.uidFirst, settings.uidLast);
@@ -98,8 +108,8 @@ export class Isolation {
   static create(settings: Partial<IsolationSettings>, log: Logger, homesDir: string): Isolation {
     const all = { ...DEFAULT_ISOLATION, ...settings };
     readOnlyBinds(all.readOnlyPaths); // validates
-    const tools = checkSandboxHost(process.env, undefined, all.apiRelaySocket !== undefined);
-    if (all.apiRelaySocket) {
+    const tools = checkSandboxHost(process.env, undefined, all.apiRelay !== undefined);
+    if (all.apiRelay) {
       const unavailable = ownNetworkUnavailable(tools.bwrap);
       if (unavailable) throw new SandboxUnavailableError(unavailable);
     }
@@ -109,6 +119,15 @@ export class Isolation {
         `The sandbox uid range ${all.uidFirst}-${all.uidLast} holds accounts of /etc/passwd (${clashes.join(', ')}): choose a range no account uses (sandbox.uidFirst / sandbox.uidLast).`,
       );
     }
+    if (!seccompSupported()) {
+      throw new SandboxUnavailableError(
+        `The sandbox's seccomp filter (no user namespaces inside) has no syscall table for ${process.arch}; workshop shells need x64 or arm64.`,
+      );
+    }
+    mkdirSync(homesDir, { recursive: true, mode: 0o700 });
+    // Root's alone (the folder is 0700); bwrap reads it as root, before dropping anything.
+    const seccompFile = join(homesDir, 'seccomp.bpf');
+    writeFileSync(seccompFile, sandboxSeccompFilter(), { mode: 0o600 });
     if (all.homeSizeBytes > 0) {
       const stale = unmountHomesOfDeadServers();
       if (stale.unmounted.length > 0 || stale.failures.length > 0) {
@@ -117,11 +136,10 @@ export class Isolation {
           failures: stale.failures.join('; '),
         });
       }
-      mkdirSync(homesDir, { recursive: true, mode: 0o700 });
       const unavailable = homeMountUnavailable(homesDir);
       if (unavailable) throw new SandboxUnavailableError(unavailable);
     }
-    return new Isolation(all, tools, log);
+    return new Isolation(all, tools, log, seccompFile);
   }
 
   /**
@@ -131,14 +149,19 @@ export class Isolation {
   async open(sessionId: string, home: string): Promise<SessionSandbox> {
     const uid = this.#pool.take();
     let created: ReturnType<typeof SessionCgroup.create>;
+    let entrance: RelayEntrance | undefined;
     try {
       // Before anything is written into the home (the lease's kubeconfig, the rcfile).
       if (this.settings.homeSizeBytes > 0) await mountHome(home, this.settings.homeSizeBytes);
+      entrance = await this.settings.apiRelay?.open(uid);
       created = SessionCgroup.create(`session-${sessionId}`, this.settings, {
         parent: this.settings.cgroupParent,
       });
     } catch (error) {
+      await entrance?.dispose();
       await unmountUnder(home);
+      // The folder mountHome made: a session that never started leaves no home behind.
+      rmSync(home, { recursive: true, force: true });
       this.#pool.release(uid); // nothing ran as it yet
       throw error;
     }
@@ -164,6 +187,7 @@ export class Isolation {
       home,
       uid,
       cgroup,
+      ...(entrance ? { entrance } : {}),
       build: (inner) =>
         sandboxedCommand(inner, {
           home,
@@ -176,9 +200,8 @@ export class Isolation {
           extraBinds: readOnlyBinds(this.settings.readOnlyPaths),
           hostname: this.settings.hostname,
           tools: this.#tools,
-          ...(this.settings.apiRelaySocket
-            ? { apiRelay: { socket: this.settings.apiRelaySocket } }
-            : {}),
+          seccompFile: this.#seccompFile,
+          ...(entrance ? { apiRelay: { socket: entrance.socket } } : {}),
         }),
       release: (leftover) => {
         if (leftover.length === 0) this.#pool.release(uid);
@@ -201,6 +224,7 @@ export class SessionSandbox {
   readonly home: string;
   readonly uid: number;
   readonly cgroup: SessionCgroup | undefined;
+  readonly #entrance: RelayEntrance | undefined;
   readonly #build: (inner: { file: string; args: readonly string[] }) => {
     file: string;
     args: string[];
@@ -214,6 +238,7 @@ export class SessionSandbox {
     home: string;
     uid: number;
     cgroup: SessionCgroup | undefined;
+    entrance?: RelayEntrance;
     build: SessionSandbox['command'];
     release: (leftover: number[]) => void;
     log: Logger;
@@ -222,6 +247,7 @@ export class SessionSandbox {
     this.home = init.home;
     this.uid = init.uid;
     this.cgroup = init.cgroup;
+    this.#entrance = init.entrance;
     this.#build = init.build;
     this.#release = init.release;
     this.#log = init.log;
@@ -255,6 +281,7 @@ export class SessionSandbox {
         message: (error as Error).message,
       });
     }
+    await this.#entrance?.dispose();
     this.#release(await killProcessesOfUid(this.uid));
     // Nothing of the session runs any more, so nothing holds the home's mount.
     const failures = await unmountUnder(this.home);

@@ -4,11 +4,14 @@
  *
  *   bash (root)      closes inherited descriptors, then joins the session's cgroup(s)
  *                    before anything else runs, so everything after is counted
- *   prlimit          sets RLIMIT_NPROC, a per-uid cap that holds even without cgroups
+ *   prlimit          sets RLIMIT_NPROC, a per-uid cap that holds even without cgroups, and
+ *                    RLIMIT_NOFILE (soft and hard) far below the server's own
  *   bwrap            new mount, pid, ipc, uts (and cgroup) namespaces: a read-only system, a
  *                    fresh /proc that shows only the sandbox's processes, a minimal /dev (no
  *                    Docker socket: nothing of /run or /var is there), private /tmp and
  *                    /dev/shm, and the session's home, alone, at its own path
+ *                    (bwrap also loads the seccomp filter, seccomp-filter.ts: no user
+ *                    namespaces, no mount API, no keyrings, bpf or io_uring)
  *   setpriv          drops to the session's uid/gid for good: no supplementary groups, no
  *                    capabilities (bounding set emptied), no_new_privs (setuid binaries such
  *                    as su or sudo cannot raise it again)
@@ -59,6 +62,13 @@ export const DEFAULT_TOOLS: SandboxTools = {
   socat: '/usr/bin/socat',
 };
 
+/**
+ * Open files per process in the sandbox, soft and hard: a shell, kubectl and an editor need a
+ * few dozen. The server raises its own soft limit to the hard one (Node does at start), and
+ * without this every sandboxed process inherited that.
+ */
+export const SANDBOX_OPEN_FILES = 1024;
+
 /** Variables that would point the participant at the host's Docker or the server's own state. */
 export const UNSET_IN_SANDBOX = [
   'DOCKER_HOST',
@@ -87,6 +97,8 @@ export interface SandboxOptions {
   user?: string;
   tools?: SandboxTools;
   unsetEnv?: readonly string[];
+  /** the seccomp filter's file (seccomp-filter.ts), read by root and handed to bwrap */
+  seccompFile?: string;
   /**
    * A network of its own, whose only way out is this relay socket (api-relay.ts) to the API
    * server, shown inside at SANDBOX_API_SOCKET and listened for on 127.0.0.1:SANDBOX_API_PORT.
@@ -96,8 +108,8 @@ export interface SandboxOptions {
 
 /**
  * The script the first, root, step runs (with bash: sh cannot close descriptors above 9).
- * "$1" and "$2" are the passwd and group files' contents, then come the cgroup.procs files up
- * to "--", then the command. Nothing is interpolated into the script: every value travels as
+ * "$1" and "$2" are the passwd and group files' contents, "$3" the seccomp filter's file (or
+ * empty), then come the cgroup.procs files up to "--", then the command. Nothing is interpolated into the script: every value travels as
  * an argument, so no quoting can go wrong.
  *
  * - Descriptors above 2 are closed: node-pty passes on whatever the server inherited without
@@ -105,18 +117,20 @@ export interface SandboxOptions {
  * - The here-documents hand the passwd and group contents to bwrap on fds 3 and 4 (bwrap
  *   closes them once read), so the generated files exist only inside the sandbox, out of the
  *   participant's reach, and there is nothing to clean up.
+ * - The seccomp filter is opened on fd 5 for bwrap's --seccomp (bwrap closes it once read).
  */
 export const JOIN_AND_EXEC = `for fd in /proc/self/fd/*; do
   fd=\${fd##*/}
   if [ "$fd" -gt 2 ]; then { exec {fd}>&-; } 2>/dev/null; fi
 done
-passwd=$1 group=$2
-shift 2
+passwd=$1 group=$2 seccomp=$3
+shift 3
 while [ $# -gt 0 ] && [ "$1" != -- ]; do
   echo $$ > "$1" || { echo "kubenotes: cannot join the session's cgroup: $1" >&2; exit 126; }
   shift
 done
 shift
+if [ -n "$seccomp" ]; then exec 5<"$seccomp"; fi
 exec "$@" 3<<KUBENOTES_PASSWD 4<<KUBENOTES_GROUP
 $passwd
 KUBENOTES_PASSWD
@@ -155,6 +169,7 @@ export function sandboxedCommand(
   checkAbsolute('home', home);
   if (!/^[a-z_][a-z0-9_-]*$/.test(user)) throw new Error(`"${user}" is not a valid user name.`);
   for (const file of options.cgroupProcs) checkAbsolute('cgroup.procs file', file);
+  if (options.seccompFile) checkAbsolute('seccomp filter', options.seccompFile);
 
   const bwrap: string[] = [
     // If the server dies, so does the sandbox (the kernel signals bwrap; its pid 1 goes, and
@@ -165,6 +180,7 @@ export function sandboxedCommand(
     '--unshare-uts',
     '--unshare-cgroup-try',
     ...(options.apiRelay ? ['--unshare-net'] : []),
+    ...(options.seccompFile ? ['--seccomp', '5'] : []),
     '--hostname',
     options.hostname ?? 'kubenotes',
   ];
@@ -223,7 +239,10 @@ export function sandboxedCommand(
     '--inh-caps=-all',
     '--bounding-set=-all',
   ];
-  const prlimit = options.maxProcesses > 0 ? [`--nproc=${options.maxProcesses}`] : [];
+  const prlimit = [
+    ...(options.maxProcesses > 0 ? [`--nproc=${options.maxProcesses}`] : []),
+    `--nofile=${SANDBOX_OPEN_FILES}:${SANDBOX_OPEN_FILES}`,
+  ];
 
   return {
     file: tools.bash,
@@ -237,6 +256,7 @@ export function sandboxedCommand(
       'kubenotes-sandbox', // $0: the name in sh's own error messages
       passwdFile(user, uid, home, inner.file),
       groupFile(user, uid),
+      options.seccompFile ?? '',
       ...options.cgroupProcs,
       '--',
       tools.prlimit,

@@ -8,7 +8,7 @@ import type { Isolation, SessionSandbox } from '../isolation/isolation.ts';
 import { UidsExhaustedError } from '../isolation/uid-pool.ts';
 import type { ClusterProvider } from '../providers/provider.ts';
 import type { ScreenHost } from '../screen/screen.ts';
-import type { ProgressMessage } from '../shared/protocol.ts';
+import type { ProgressMessage, TaskMessage } from '../shared/protocol.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { type EndReason, Session, type SessionSettings } from './session.ts';
@@ -20,6 +20,8 @@ export interface RegistryEvents {
   onEnded?(session: Session, reason: EndReason): void;
   onProgress?(session: Session, progress: ProgressMessage): void;
   onAttachChange?(session: Session): void;
+  /** a task was checked (undefined: a chapter's tasks were forgotten) */
+  onTask?(session: Session, result: TaskMessage | undefined): void;
 }
 
 /** What every session is made with, from the settings and the server's environment. */
@@ -44,6 +46,21 @@ export function sessionSettings(config: Config, serverEnv: NodeJS.ProcessEnv): S
 
 /** Really full: the session cap, or every sandbox uid in use. */
 export class CapacityError extends Error {}
+
+/**
+ * The server ran out of file descriptors (EMFILE, ENFILE) while making the session: not full,
+ * starved, and the instructor needs to know which (a relay flood once showed as "full").
+ */
+export class OutOfFilesError extends Error {}
+
+/** Whether an error, or one it was caused by, is EMFILE or ENFILE. */
+export function isOutOfFiles(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EMFILE' || code === 'ENFILE' || /\bE[MN]FILE\b/.test(e.message)) return true;
+  }
+  return false;
+}
 
 /** The cluster could not give the session what it needs (namespace, token). */
 export class LeaseError extends Error {}
@@ -106,7 +123,10 @@ export class SessionRegistry {
     return [...this.#sessions.values()];
   }
 
-  /** Throws CapacityError when full, SandboxError or LeaseError when a part cannot be made. */
+  /**
+   * Throws CapacityError when full, SandboxError or LeaseError when a part cannot be made,
+   * OutOfFilesError when the server is out of file descriptors.
+   */
   async create(): Promise<Session> {
     if (this.#sessions.size + this.#starting >= this.#max) {
       throw new CapacityError('full');
@@ -121,6 +141,7 @@ export class SessionRegistry {
       try {
         sandbox = await this.#isolation?.open(id, home);
       } catch (error) {
+        removeHome(home);
         if (error instanceof UidsExhaustedError) {
           this.#log.log('warn', 'sandbox_full', { session: id, message: error.message });
           throw new CapacityError(error.message);
@@ -129,6 +150,7 @@ export class SessionRegistry {
           session: id,
           message: (error as Error).message,
         });
+        if (isOutOfFiles(error)) throw new OutOfFilesError((error as Error).message);
         throw new SandboxError((error as Error).message);
       }
       let lease: Awaited<ReturnType<ClusterProvider['lease']>>;
@@ -138,6 +160,7 @@ export class SessionRegistry {
         await sandbox?.dispose();
         removeHome(home);
         this.#log.log('error', 'lease_failed', { session: id, message: (error as Error).message });
+        if (isOutOfFiles(error)) throw new OutOfFilesError((error as Error).message);
         throw new LeaseError((error as Error).message);
       }
       const session = new Session({
@@ -159,6 +182,9 @@ export class SessionRegistry {
           onProgress: (s, p) => {
             for (const events of this.#observers) events.onProgress?.(s, p);
           },
+          onTask: (s, r) => {
+            for (const events of this.#observers) events.onTask?.(s, r);
+          },
           onAttachChange: (s) => {
             for (const events of this.#observers) events.onAttachChange?.(s);
           },
@@ -173,6 +199,12 @@ export class SessionRegistry {
       });
       for (const events of this.#observers) events.onCreated?.(session);
       return session;
+    } catch (error) {
+      // Out of descriptors anywhere (the shell's spawn too): said as such, never as "full".
+      if (isOutOfFiles(error) && !(error instanceof OutOfFilesError)) {
+        throw new OutOfFilesError((error as Error).message);
+      }
+      throw error;
     } finally {
       this.#starting--;
     }

@@ -12,13 +12,30 @@ import type { SessionSandbox } from '../isolation/isolation.ts';
 import { killSession } from '../processes/process-tree.ts';
 import type { ClusterLease } from '../providers/provider.ts';
 import type { Screen, ScreenHost } from '../screen/screen.ts';
-import { CloseCode, type ErrorCode, type ProgressMessage } from '../shared/protocol.ts';
+import {
+  CloseCode,
+  type ErrorCode,
+  type ProgressMessage,
+  type RecordMessage,
+  type TaskMessage,
+} from '../shared/protocol.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { Attachment } from './attachment.ts';
 import { OutputFrames } from './output-frames.ts';
 import { PtyInput } from './pty-input.ts';
-import { removeHome, type ShellOptions, spawnShell } from './shell.ts';
+import { checkCommand, removeHome, type ShellOptions, spawnShell } from './shell.ts';
+
+/** What a session's reader did with one task (tasks/task-checks.ts). */
+export interface TaskRecord {
+  state: TaskMessage['state'];
+  /** checks that said "not yet" since the last done */
+  failures: number;
+  message: string;
+  at: number;
+  /** when this reader started trying it: the first answer since it was last done */
+  since: number;
+}
 
 export interface SessionSettings {
   idleTimeoutMs: number;
@@ -41,6 +58,8 @@ export interface SessionEvents {
   onEnd(session: Session, reason: EndReason): void;
   onProgress?(session: Session, progress: ProgressMessage): void;
   onAttachChange?(session: Session): void;
+  /** a task was checked (undefined: a chapter's tasks were forgotten) */
+  onTask?(session: Session, result: TaskMessage | undefined): void;
 }
 
 export class Session {
@@ -73,6 +92,10 @@ export class Session {
   /** when the input now waiting for its echo arrived (performance.now()), for /metrics */
   #inputAt = 0;
   lastProgress: ProgressMessage | undefined;
+  /** steps that succeeded, `<page>#<snippet>` */
+  readonly steps = new Set<string>();
+  /** each task checked, by `<chapter>/<task>` */
+  readonly tasks = new Map<string, TaskRecord>();
 
   constructor(init: {
     id: string;
@@ -168,6 +191,7 @@ export class Session {
     } else {
       attachment.send({ type: 'ready', session: this.id, resumed });
     }
+    attachment.send(this.record());
     if (!this.#pty && !request.readOnly) this.#startShell();
     return attachment;
   }
@@ -209,7 +233,56 @@ export class Session {
 
   progress(progress: ProgressMessage): void {
     this.lastProgress = progress;
+    if (progress.state === 'succeeded') this.steps.add(`${progress.page}#${progress.snippet}`);
     this.#events.onProgress?.(this, progress);
+  }
+
+  /** What this session has done, for its terminals (after `ready`) and the instructor. */
+  record(): RecordMessage {
+    const done = [...this.tasks].filter(([, r]) => r.state === 'done').map(([key]) => key);
+    return { type: 'record', steps: [...this.steps], tasks: done };
+  }
+
+  /** The reader started a chapter clean: what was done on its page and its tasks is undone. */
+  forget(page: string, chapter: string): void {
+    for (const step of this.steps) if (step.startsWith(`${page}#`)) this.steps.delete(step);
+    for (const key of this.tasks.keys()) if (key.startsWith(`${chapter}/`)) this.tasks.delete(key);
+    this.#events.onTask?.(this, undefined);
+    // The terminals learn what is left, and the page that asked knows it was heard.
+    this.broadcast(this.record());
+  }
+
+  /** A task's check came back. Done stays done: a tick is not taken back by a later check. */
+  recordTask(result: TaskMessage): void {
+    const key = `${result.chapter}/${result.task}`;
+    const before = this.tasks.get(key);
+    if (before?.state === 'done' && result.state !== 'done') return;
+    if (result.state === 'error' && result.code === 'unknown_task') return;
+    const now = Date.now();
+    this.tasks.set(key, {
+      state: result.state,
+      failures: result.state === 'not-yet' ? (before?.failures ?? 0) + 1 : (before?.failures ?? 0),
+      message: result.message,
+      at: now,
+      since: before?.since ?? now,
+    });
+    this.#events.onTask?.(this, result);
+  }
+
+  /** How a task's check runs as this session's reader (shell.ts), or undefined. */
+  checkCommand(script: string): ReturnType<typeof checkCommand> {
+    if (this.ended) return undefined;
+    return checkCommand(
+      {
+        ...this.#settings.shell,
+        ...this.#size,
+        home: this.home,
+        env: this.#lease.env,
+        sandbox: this.#sandbox,
+        remoteShell: this.#lease.remoteShell,
+      },
+      script,
+    );
   }
 
   /** Sends a control message to every attached terminal. */

@@ -171,3 +171,21 @@ function startInPty(
     env: shellEnvironment(options),
   });
 }
+
+/**
+ * How a task's check runs as the reader (tasks/task-checks.ts): the shell's program, sandbox,
+ * environment and home, with no pty and no rcfile. Undefined for a shell in a pod, which this
+ * machine cannot run a check beside.
+ */
+export function checkCommand(
+  options: ShellOptions,
+  script: string,
+): { file: string; args: string[]; env: Record<string, string>; cwd: string } | undefined {
+  if (options.remoteShell) return undefined;
+  const inner = { file: options.command, args: ['--norc', '--noprofile', '-c', script] };
+  if (!options.sandbox) mkdirSync(options.home, { recursive: true, mode: 0o700 });
+  const { file, args } = options.sandbox
+    ? options.sandbox.command(inner)
+    : closingInheritedFds(inner);
+  return { file, args, env: shellEnvironment(options), cwd: options.home };
+}

@@ -30,8 +30,12 @@ export type ErrorCode =
   | 'bad_token'
   | 'no_session'
   | 'wrong_join_code'
+  /** every seat of the join code given is taken (--join-code code:seats) */
+  | 'join_code_full'
   | 'rate_limited'
   | 'server_full'
+  /** the server ran out of file descriptors (EMFILE/ENFILE): not full, starved */
+  | 'out_of_files'
   | 'origin_not_allowed'
   | 'not_found'
   | 'method_not_allowed'
@@ -66,6 +70,8 @@ export const Limits = {
   maxBinaryBytes: 1024 * 1024,
   maxCols: 1000,
   maxRows: 500,
+  /** tasks one check message may name */
+  maxTasksPerCheck: 20,
 } as const;
 
 /**
@@ -107,6 +113,34 @@ export const ProgressMessage = z.object({
   code: z.number().int().optional(),
 });
 
+/** A task's place in the guide: its chapter's slug and its id there (content/*.mdx <Task id>). */
+const slug = z
+  .string()
+  .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/)
+  .max(128);
+/**
+ * Asks the server to check tasks of one chapter (docs/tasks.md). The browser names them; the
+ * check's script comes from the built site's tasks.json. `variables` are the reader's values
+ * for the placeholders, validated and quoted by the server as in a Run.
+ */
+export const CheckMessage = z.object({
+  type: z.literal('check'),
+  chapter: slug,
+  tasks: z.array(slug).min(1).max(Limits.maxTasksPerCheck),
+  variables: z.record(z.string().max(64), z.string().max(1024)).optional(),
+});
+export type CheckMessage = z.infer<typeof CheckMessage>;
+
+/**
+ * The reader started a chapter clean (its clean-up blocks ran): forget the steps done on
+ * `page` and the tasks of `chapter` (docs/tasks.md).
+ */
+export const ResetMessage = z.object({
+  type: z.literal('reset'),
+  page: z.string().max(512),
+  chapter: slug,
+});
+export type ResetMessage = z.infer<typeof ResetMessage>;
 /** The cluster view (docs/cluster-view.md): start or stop streaming the session's namespace. */
 export const ClusterSubscribeMessage = z.object({ type: z.literal('cluster-subscribe') });
 export const ClusterUnsubscribeMessage = z.object({ type: z.literal('cluster-unsubscribe') });
@@ -116,6 +150,8 @@ export const ClientMessage = z.discriminatedUnion('type', [
   ResizeMessage,
   AckMessage,
   ProgressMessage,
+  CheckMessage,
+  ResetMessage,
   ClusterSubscribeMessage,
   ClusterUnsubscribeMessage,
 ]);
@@ -139,6 +175,40 @@ export const ErrorMessage = z.object({
   message: z.string(),
 });
 
+/**
+ * A task's check came back: `done` (exit 0), `not-yet` (exit 1, `message` is the line the
+ * check printed), or `error` ("could not check": a timeout, another exit code, an unknown
+ * task, too many checks; `code` says which).
+ */
+export const TaskState = z.enum(['done', 'not-yet', 'error']);
+export type TaskState = z.infer<typeof TaskState>;
+export const TaskCheckCode = z.enum([
+  'unknown_task',
+  'bad_variable',
+  'rate_limited',
+  'timeout',
+  'check_failed',
+  'unavailable',
+]);
+export const TaskMessage = z.object({
+  type: z.literal('task'),
+  chapter: z.string(),
+  task: z.string(),
+  state: TaskState,
+  message: z.string(),
+  code: TaskCheckCode.optional(),
+});
+export type TaskMessage = z.infer<typeof TaskMessage>;
+/**
+ * What this session has done, sent after `ready`: the steps that succeeded (`<page>#<snippet>`,
+ * as in `progress`) and the tasks done (`<chapter>/<task>`).
+ */
+export const RecordMessage = z.object({
+  type: z.literal('record'),
+  steps: z.array(z.string()),
+  tasks: z.array(z.string()),
+});
+export type RecordMessage = z.infer<typeof RecordMessage>;
 /** Everything the view shows of the namespace; sent on subscribe and after a re-list. */
 export const ClusterSnapshotMessage = z.object({
   type: z.literal('cluster-snapshot'),
@@ -166,6 +236,8 @@ export const ServerMessage = z.discriminatedUnion('type', [
   ExpiringMessage,
   NoticeMessage,
   ErrorMessage,
+  TaskMessage,
+  RecordMessage,
   ClusterSnapshotMessage,
   ClusterChangesMessage,
   ClusterUnavailableMessage,
@@ -302,6 +374,17 @@ export interface SessionSummary extends SessionInfoBody {
     state: z.infer<typeof SnippetState>;
     code?: number;
   } | null;
+  /** each task the participant checked, by `<chapter>/<task>` (docs/tasks.md) */
+  tasks: Record<string, TaskSummary>;
+}
+
+/** A task as the instructor sees it: its last answer, the "not yet"s, since when. */
+export interface TaskSummary {
+  state: TaskState;
+  failures: number;
+  /** when the participant started on it (ISO time) */
+  since: string;
+  message: string;
 }
 
 /** An event of `GET /api/admin/events` (Server-Sent Events: `event: <type>`, `data: <JSON>`). */

@@ -56,6 +56,10 @@ export class Metrics {
   };
   /** From input reaching a session to the next output frame leaving it (the shell's echo included). */
   readonly echoSeconds = new Histogram(ECHO_BUCKETS);
+  /** How long a task's check ran (tasks/task-checks.ts). */
+  readonly checkSeconds = new Histogram(NAMESPACE_BUCKETS);
+  /** Task checks by outcome: done, not-yet, error. */
+  readonly checks = new Map<string, number>();
 
   ended(reason: string): void {
     this.sessionsEnded.set(reason, (this.sessionsEnded.get(reason) ?? 0) + 1);
@@ -111,6 +115,17 @@ export class Metrics {
       "# HELP kubenotes_echo_seconds From input reaching a session to its next output frame leaving the server, the shell's own echo included.",
       '# TYPE kubenotes_echo_seconds histogram',
       ...this.echoSeconds.render('kubenotes_echo_seconds', ''),
+    );
+    metric(
+      'kubenotes_task_checks_total',
+      'counter',
+      "Tasks checked, by the check's answer (done, not-yet, error).",
+      [...this.checks].map(([state, n]) => [`{state="${state}"}`, n]),
+    );
+    lines.push(
+      "# HELP kubenotes_task_check_seconds How long a task's check ran.",
+      '# TYPE kubenotes_task_check_seconds histogram',
+      ...this.checkSeconds.render('kubenotes_task_check_seconds', ''),
     );
     return `${lines.join('\n')}\n`;
   }

@@ -33,6 +33,22 @@ interface Attempt {
   fails?: boolean;
 }
 
+/** A pod spec that Pod Security `restricted` (the participants' namespaces) admits. */
+const RESTRICTED_POD_SPEC = {
+  securityContext: {
+    runAsNonRoot: true,
+    runAsUser: 101,
+    seccompProfile: { type: 'RuntimeDefault' },
+  },
+  containers: [
+    {
+      name: 'nginx',
+      image: 'nginx:1.29-alpine',
+      securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+    },
+  ],
+};
+
 const SLOW =
   /Client\.Timeout|deadline exceeded|i\/o timeout|TLS handshake timeout|Timeout exceeded/i;
 
@@ -167,6 +183,11 @@ export async function workshopEscape(ctx: Context): Promise<void> {
       what: "B's uid",
       command: `setpriv --reuid=${uidB} id`,
       forbidden: new RegExp(`uid=${uidB}`),
+    },
+    {
+      what: 'a user namespace (unshare -U -r: CAP_SYS_ADMIN over new namespaces)',
+      command: 'unshare -U -r -m -n id',
+      forbidden: /uid=0/,
     },
     {
       what: 'a device',
@@ -315,7 +336,7 @@ export async function workshopEscape(ctx: Context): Promise<void> {
   // ---- quota ---------------------------------------------------------------------------
   const quotaFailures: string[] = [];
   const flood = await termA.run(
-    '(for i in 1 2 3 4 5 6 7; do kubectl run q-$i --image=nginx:1.29-alpine --restart=Never || exit 9; done)',
+    `(for i in 1 2 3 4 5 6 7; do kubectl run q-$i --image=nginx:1.29-alpine --restart=Never --overrides='${JSON.stringify({ spec: RESTRICTED_POD_SPEC })}' || exit 9; done)`,
     90_000,
   );
   const made = (plain(flood.output).match(/pod\/q-\d+ created/g) ?? []).length;
@@ -331,7 +352,7 @@ export async function workshopEscape(ctx: Context): Promise<void> {
   const nodePort = await termA.run('kubectl create service nodeport np --tcp=80:80');
   if (nodePort.exitCode === 0) quotaFailures.push('a NodePort service was allowed');
   const deploy = await termA.run(
-    'kubectl create deployment wide --image=nginx:1.29-alpine --replicas=50 && sleep 3 && echo "pods=$(kubectl get pods --no-headers | wc -l)"',
+    `kubectl create deployment wide --image=nginx:1.29-alpine --replicas=50 && kubectl patch deployment wide --type=merge -p '${JSON.stringify({ spec: { template: { spec: RESTRICTED_POD_SPEC } } })}' && sleep 3 && echo "pods=$(kubectl get pods --no-headers | wc -l)"`,
   );
   const pods = Number(/pods=(\d+)/.exec(plain(deploy.output))?.[1] ?? -1);
   if (pods > 5) quotaFailures.push(`${pods} pods exist (quota 5)`);

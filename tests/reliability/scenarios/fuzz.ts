@@ -664,12 +664,12 @@ const httpCases: fc.Arbitrary<HttpCase> = fc.record({
 const STATUS_CODES: Record<number, string[]> = {
   400: ['bad_request'],
   401: ['bad_token', 'wrong_join_code'],
-  403: ['origin_not_allowed'],
+  403: ['origin_not_allowed', 'join_code_full'],
   404: ['not_found', 'no_session'],
   405: ['method_not_allowed'],
   413: ['too_large'],
   429: ['rate_limited'],
-  503: ['server_full', 'cluster_unavailable', 'sandbox_unavailable'],
+  503: ['server_full', 'out_of_files', 'cluster_unavailable', 'sandbox_unavailable'],
 };
 
 interface HttpState {

@@ -101,3 +101,49 @@ test('loading never changes the defaults', () => {
   loadConfig({ argv: ['--port', '1234', '--join-code', 'x'] });
   assert.equal(JSON.stringify(ConfigSchema.parse({})), before);
 });
+
+test('the admin token from a file (first line) or the environment; a flag works but is warned about', () => {
+  const token = 'a-token-of-twenty-chars';
+  const files: Record<string, string> = { '/run/secrets/admin': `${token}\n` };
+  const readFile = (path: string) => {
+    const text = files[path];
+    if (text === undefined) throw new Error('ENOENT: no such file');
+    return text;
+  };
+  const warnings: string[] = [];
+  const warn = (line: string) => warnings.push(line);
+  const fromFile = loadConfig({
+    argv: ['--admin-token-file', '/run/secrets/admin'],
+    readFile,
+    warn,
+  });
+  assert.equal(fromFile.adminToken, token);
+  const fromEnvFile = loadConfig({
+    env: { KUBENOTES_ADMIN_TOKEN_FILE: '/run/secrets/admin' },
+    readFile,
+    warn,
+  });
+  assert.equal(fromEnvFile.adminToken, token);
+  assert.equal(loadConfig({ env: { KUBENOTES_ADMIN_TOKEN: token }, warn }).adminToken, token);
+  assert.deepEqual(warnings, [], 'no warning for the file or the variable');
+  assert.equal(loadConfig({ argv: ['--admin-token', token], warn }).adminToken, token);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /--admin-token shows in the process list.*--admin-token-file/);
+  assert.throws(
+    () => loadConfig({ argv: ['--admin-token-file', '/nope'], readFile }),
+    /adminTokenFile.*cannot read \/nope/,
+  );
+  assert.throws(
+    () =>
+      loadConfig({
+        argv: ['--admin-token', token, '--admin-token-file', '/run/secrets/admin'],
+        readFile,
+      }),
+    /give it once/,
+  );
+  files['/run/secrets/short'] = 'short\n';
+  assert.throws(
+    () => loadConfig({ argv: ['--admin-token-file', '/run/secrets/short'], readFile }),
+    /adminToken.*at least 16 characters.*file \/run\/secrets\/short/,
+  );
+});

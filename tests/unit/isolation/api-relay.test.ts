@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ApiRelay, apiEndpoint } from '../../../sandbox-server/src/isolation/api-relay.ts';
 import { sessionKubeconfig } from '../../../sandbox-server/src/providers/tenancy/session-kubeconfig.ts';
@@ -98,6 +99,8 @@ function through(socket: string, text: string): Promise<Buffer> {
 }
 
 const quiet = { log: () => {} };
+/** A session uid (the relay gives it the entrance when run as root). */
+const UID = 1_900_600_001;
 
 test('ApiRelay passes bytes both ways, and when the API server is down answers with a TLS alert', async () => {
   const state = mkdtempSync(join(tmpdir(), 'kubenotes-relay-'));
@@ -105,21 +108,94 @@ test('ApiRelay passes bytes both ways, and when the API server is down answers w
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   const port = (api.address() as { port: number }).port;
   const relay = await ApiRelay.start(state, `https://127.0.0.1:${port}`, quiet);
+  const entrance = await relay.open(UID);
   try {
-    assert.equal(
-      (statSync(relay.socket).mode & 0o777).toString(8),
-      '666',
-      'any session uid may connect',
-    );
-    assert.equal((await through(relay.socket, 'hello')).toString(), 'echo:hello');
+    const stat = statSync(entrance.socket);
+    assert.equal((stat.mode & 0o777).toString(8), '600', "the session's uid alone may connect");
+    if (process.getuid?.() === 0) assert.equal(stat.uid, UID);
+    assert.equal((await through(entrance.socket, 'hello')).toString(), 'echo:hello');
     await new Promise((resolve) => api.close(resolve));
     // kubectl then says "Unable to connect to the server: remote error: tls: internal error"
     // at once, instead of retrying a closed connection for its whole timeout.
-    assert.deepEqual([...(await through(relay.socket, '\x16\x03\x01'))], [21, 3, 3, 0, 2, 2, 80]);
+    assert.deepEqual(
+      [...(await through(entrance.socket, '\x16\x03\x01'))],
+      [21, 3, 3, 0, 2, 2, 80],
+    );
   } finally {
     await relay.dispose();
     await relay.dispose();
     rmSync(state, { recursive: true, force: true });
   }
-  assert.equal(existsSync(relay.socket), false, 'the socket is gone');
+  assert.equal(existsSync(entrance.socket), false, 'the socket is gone');
+});
+
+/** Opens `count` connections to `socket` and resolves once each is open or refused. */
+async function connectMany(socket: string, count: number): Promise<Socket[]> {
+  const opened: Socket[] = [];
+  await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<void>((resolve) => {
+          const client = connect(socket, () => resolve());
+          client.on('error', () => resolve());
+          opened.push(client);
+        }),
+    ),
+  );
+  return opened;
+}
+
+test("ApiRelay: a session that floods the relay gets its cap of connections, and another session's still go through", async () => {
+  const state = mkdtempSync(join(tmpdir(), 'kubenotes-relay-'));
+  const reached = new Set<Socket>();
+  const api = createServer((socket) => {
+    reached.add(socket);
+    socket.on('close', () => reached.delete(socket));
+    socket.on('data', (d) => socket.write(`echo:${d}`));
+  });
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  const port = (api.address() as { port: number }).port;
+  const lines: string[] = [];
+  const relay = await ApiRelay.start(
+    state,
+    `https://127.0.0.1:${port}`,
+    { log: (_level, event) => lines.push(event) },
+    undefined,
+    8,
+  );
+  const flooder = await relay.open(UID);
+  const other = await relay.open(UID + 1);
+  const flood = await connectMany(flooder.socket, 40);
+  try {
+    // Every connection the relay took is relayed; the rest were closed at once.
+    for (let i = 0; i < 100 && reached.size < 8; i++) await sleep(20);
+    await sleep(200);
+    assert.equal(reached.size, 8, 'the API server holds the cap, not the flood');
+    assert.ok(lines.includes('api_relay_session_full'), lines.join(','));
+    const closed = flood.filter((client) => client.destroyed || client.readableEnded).length;
+    assert.ok(closed >= 32, `the connections over the cap are closed (${closed} of 40)`);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const client = connect(other.socket, () => client.write('hello'));
+      client.once('data', (d) => {
+        resolve(String(d));
+        client.destroy();
+      });
+      client.on('error', reject);
+    });
+    assert.equal(reply, 'echo:hello');
+    // Once the flood ends, the session gets its connections back.
+    for (const client of flood) client.destroy();
+    for (let i = 0; i < 100 && reached.size > 0; i++) await sleep(20);
+    const again = await connectMany(flooder.socket, 1);
+    for (let i = 0; i < 100 && reached.size < 1; i++) await sleep(20);
+    assert.equal(reached.size, 1);
+    for (const client of again) client.destroy();
+  } finally {
+    for (const client of flood) client.destroy();
+    await relay.dispose();
+    await new Promise((resolve) => api.close(resolve));
+    rmSync(state, { recursive: true, force: true });
+  }
+  assert.equal(existsSync(flooder.socket), false, 'disposing the relay closes every entrance');
 });

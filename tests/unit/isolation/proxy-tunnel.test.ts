@@ -152,6 +152,9 @@ function through(socket: string, text: string): Promise<Buffer> {
   });
 }
 
+/** A session uid (the relay gives it the entrance when run as root). */
+const UID = 1_900_600_001;
+
 function recordingLog(lines: string[]) {
   return {
     log: (_level: string, event: string, fields?: object) =>
@@ -170,8 +173,9 @@ test('ApiRelay reaches the API server through an HTTP proxy, with its credential
     recordingLog([]),
     `http://ann:secret@127.0.0.1:${proxy.port}`,
   );
+  const entrance = await relay.open(UID);
   try {
-    assert.equal((await through(relay.socket, 'hello')).toString(), 'echo:hello');
+    assert.equal((await through(entrance.socket, 'hello')).toString(), 'echo:hello');
     assert.match(
       proxy.requests[0]!,
       new RegExp(`^CONNECT 127\\.0\\.0\\.1:${apiPort} HTTP/1\\.1\\r\\n`),
@@ -195,8 +199,12 @@ test('ApiRelay: a proxy that refuses the tunnel gets kubectl a TLS alert, and th
     recordingLog(lines),
     `http://127.0.0.1:${proxy.port}`,
   );
+  const entrance = await relay.open(UID);
   try {
-    assert.deepEqual([...(await through(relay.socket, '\x16\x03\x01'))], [21, 3, 3, 0, 2, 2, 80]);
+    assert.deepEqual(
+      [...(await through(entrance.socket, '\x16\x03\x01'))],
+      [21, 3, 3, 0, 2, 2, 80],
+    );
     assert.ok(
       lines.some((line) =>
         /api_relay_failed.*refused the tunnel: 407 Proxy Authentication/.test(line),
@@ -223,8 +231,9 @@ test('ApiRelay reaches the API server through a SOCKS5 proxy, the host name reso
     recordingLog([]),
     `socks5://ann:p%40ss@127.0.0.1:${proxyPort}`,
   );
+  const entrance = await relay.open(UID);
   try {
-    assert.equal((await through(relay.socket, 'hello')).toString(), 'echo:hello');
+    assert.equal((await through(entrance.socket, 'hello')).toString(), 'echo:hello');
     assert.deepEqual(seen, ['login ann:p@ss', `connect localhost:${apiPort}`]);
   } finally {
     await relay.dispose();
@@ -286,16 +295,20 @@ test('ApiRelay reaches the API server through an HTTPS proxy, checking its certi
     recordingLog(lines),
     `https://127.0.0.1:${proxy.port}`,
   );
+  const entrance = await relay.open(UID);
   const defaults = getCACertificates('default');
   try {
     // Not trusted yet: no tunnel, and the log says why.
-    assert.deepEqual([...(await through(relay.socket, '\x16\x03\x01'))], [21, 3, 3, 0, 2, 2, 80]);
+    assert.deepEqual(
+      [...(await through(entrance.socket, '\x16\x03\x01'))],
+      [21, 3, 3, 0, 2, 2, 80],
+    );
     assert.ok(
       lines.some((line) => /api_relay_failed.*certificate/i.test(line)),
       lines.join('\n'),
     );
     setDefaultCACertificates([...defaults, credentials.cert]);
-    assert.equal((await through(relay.socket, 'hello')).toString(), 'echo:hello');
+    assert.equal((await through(entrance.socket, 'hello')).toString(), 'echo:hello');
     assert.deepEqual(proxy.targets(), [`127.0.0.1:${apiPort}`]);
   } finally {
     setDefaultCACertificates(defaults);

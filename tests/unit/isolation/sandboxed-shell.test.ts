@@ -42,7 +42,7 @@ test('the chain: bash joins the cgroups, then prlimit, bwrap, setpriv, the shell
   assert.deepEqual(args.slice(0, 4), ['--posix', '--norc', '--noprofile', '-c']);
   const programs = args.filter((a) => Object.values(DEFAULT_TOOLS).includes(a));
   assert.deepEqual(programs, ['/usr/bin/prlimit', '/usr/bin/bwrap', '/usr/bin/setpriv']);
-  assert.deepEqual(segment(args, '/usr/bin/prlimit'), ['--nproc=256']);
+  assert.deepEqual(segment(args, '/usr/bin/prlimit'), ['--nproc=256', '--nofile=1024:1024']);
   assert.deepEqual(segment(args, '/usr/bin/setpriv'), [
     '--reuid=1900000007',
     '--regid=1900000007',
@@ -216,4 +216,21 @@ test('a network of its own: only loopback, the relay socket read-only, the relay
   ]);
   const shared = segment(sandboxedCommand({ file: 'bash', args: [] }, base).args, '/usr/bin/bwrap');
   assert.ok(!shared.includes('--unshare-net'), 'without a relay the network is shared');
+});
+
+test('a seccomp filter: its file goes to the root step, bwrap reads it on fd 5', () => {
+  const { args } = sandboxedCommand(
+    { file: 'bash', args: [] },
+    { ...base, seccompFile: '/state/sessions/seccomp.bpf' },
+  );
+  const bwrap = segment(args, '/usr/bin/bwrap');
+  assert.deepEqual(bwrap.slice(bwrap.indexOf('--seccomp'), bwrap.indexOf('--seccomp') + 2), [
+    '--seccomp',
+    '5',
+  ]);
+  assert.equal(args[8], '/state/sessions/seccomp.bpf', '"$3" of the root step');
+  assert.throws(
+    () => sandboxedCommand({ file: 'bash', args: [] }, { ...base, seccompFile: 'rel.bpf' }),
+    /absolute/,
+  );
 });

@@ -42,16 +42,24 @@ export const DEFAULT_LIMITS: TenancyLimits = {
 };
 
 /**
- * Pod Security admission, baseline level, enforced on every participant namespace. Without it
- * the Role's `pods: create` let a participant run a privileged pod with the node's / and pid
- * namespace mounted, i.e. root on the node.
- * Baseline refuses privileged pods, host namespaces, hostPath volumes, host ports and added
- * capabilities, and still runs what the guide runs (nginx, busybox, the shell pod).
+ * Pod Security admission on every participant namespace. Without it the Role's `pods: create`
+ * let a participant run a privileged pod with the node's / and pid namespace mounted, i.e.
+ * root on the node. `baseline` (the default, which the guide's chapters need) refuses
+ * privileged pods, host namespaces, hostPath, host ports and added capabilities; `restricted`
+ * also requires non-root, no privilege escalation, every capability dropped and seccomp
+ * RuntimeDefault. Warnings name what the enforced level refuses, no more: a warning on every
+ * `kubectl run` of the guide would only puzzle a beginner.
  */
-export const POD_SECURITY: Record<string, string> = {
-  'pod-security.kubernetes.io/enforce': 'baseline',
-  'pod-security.kubernetes.io/enforce-version': 'latest',
-};
+export type PodSecurityLevel = 'restricted' | 'baseline';
+
+export function podSecurityLabels(level: PodSecurityLevel): Record<string, string> {
+  return {
+    'pod-security.kubernetes.io/enforce': level,
+    'pod-security.kubernetes.io/enforce-version': 'latest',
+    'pod-security.kubernetes.io/warn': level,
+    'pod-security.kubernetes.io/warn-version': 'latest',
+  };
+}
 
 export function labels(instance: string, sessionId: string): Record<string, string> {
   return { [MANAGED_BY]: 'kubenotes', [INSTANCE]: instance, [SESSION]: sessionId };
@@ -87,15 +95,16 @@ const RULES = [
       'pods/portforward',
       'pods/attach',
       'services',
-      'endpoints',
       'configmaps',
       'persistentvolumeclaims',
     ],
     verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'],
   },
+  // Endpoints read-only: written by hand, a selector-less Service could point at another
+  // participant's Pod IP (CVE-2021-25740; taken out of edit/admin in Kubernetes 1.22).
   {
     apiGroups: [''],
-    resources: ['events', 'resourcequotas', 'limitranges'],
+    resources: ['endpoints', 'events', 'resourcequotas', 'limitranges'],
     verbs: ['get', 'list', 'watch'],
   },
   {
@@ -132,6 +141,7 @@ export function tenancyObjects(
   sessionId: string,
   instance: string,
   limits: TenancyLimits = DEFAULT_LIMITS,
+  podSecurity: PodSecurityLevel = 'baseline',
 ): TenancyObjects {
   const name = namespaceName(sessionId);
   const metadata = (objectName: string) => ({
@@ -143,7 +153,10 @@ export function tenancyObjects(
     namespace: {
       apiVersion: 'v1',
       kind: 'Namespace',
-      metadata: { name, labels: { ...labels(instance, sessionId), ...POD_SECURITY } },
+      metadata: {
+        name,
+        labels: { ...labels(instance, sessionId), ...podSecurityLabels(podSecurity) },
+      },
     },
     serviceAccount: {
       apiVersion: 'v1',
@@ -184,6 +197,15 @@ export function tenancyObjects(
           'count/deployments.apps': '10',
           'count/replicasets.apps': '50',
           'count/jobs.batch': '10',
+          // Every kind a participant can create has a count, so none can fill etcd.
+          'count/cronjobs.batch': '5',
+          'count/statefulsets.apps': '5',
+          'count/daemonsets.apps': '2',
+          'count/controllerrevisions.apps': '50',
+          'requests.storage': '5Gi',
+          // A node's disk: container writable layers, emptyDir and logs (defaults below).
+          'requests.ephemeral-storage': '2Gi',
+          'limits.ephemeral-storage': '5Gi',
         },
       },
     },
@@ -195,13 +217,23 @@ export function tenancyObjects(
         limits: [
           {
             type: 'Container',
-            _default: { cpu: limits.defaultCpu, memory: limits.defaultMemory },
-            defaultRequest: { cpu: limits.defaultCpuRequest, memory: limits.defaultMemoryRequest },
+            // Ephemeral storage too: with it in the quota, a pod without it would be refused.
+            _default: {
+              cpu: limits.defaultCpu,
+              memory: limits.defaultMemory,
+              'ephemeral-storage': '256Mi',
+            },
+            defaultRequest: {
+              cpu: limits.defaultCpuRequest,
+              memory: limits.defaultMemoryRequest,
+              'ephemeral-storage': '64Mi',
+            },
           },
         ],
       },
     },
-    // Only pods of this namespace may reach its pods; other sessions' namespaces may not.
+    // Only pods of this namespace may reach its pods, and its pods reach only each other and
+    // the cluster's DNS: not other sessions, the node, the API server or the internet.
     // Enforced only where the cluster's CNI implements NetworkPolicy.
     networkPolicy: {
       apiVersion: 'networking.k8s.io/v1',
@@ -209,8 +241,25 @@ export function tenancyObjects(
       metadata: metadata('isolate-from-other-sessions'),
       spec: {
         podSelector: {},
-        policyTypes: ['Ingress'],
+        policyTypes: ['Ingress', 'Egress'],
         ingress: [{ _from: [{ podSelector: {} }] }],
+        egress: [
+          { to: [{ podSelector: {} }] },
+          {
+            to: [
+              {
+                namespaceSelector: {
+                  matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' },
+                },
+                podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+              },
+            ],
+            ports: [
+              { protocol: 'UDP', port: 53 },
+              { protocol: 'TCP', port: 53 },
+            ],
+          },
+        ],
       },
     },
   };

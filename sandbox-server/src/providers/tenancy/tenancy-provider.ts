@@ -19,11 +19,13 @@ import {
 import type { Logger } from '../../telemetry/log.ts';
 import type { ClusterLease, ClusterProvider, ClusterStatus } from '../provider.ts';
 import { sessionKubeconfig } from './session-kubeconfig.ts';
+import { installGuards } from './tenancy-guards.ts';
 import {
   DEFAULT_LIMITS,
   instanceSelector,
   labels,
   PARTICIPANT,
+  type PodSecurityLevel,
   SESSION,
   type TenancyLimits,
   tenancyObjects,
@@ -38,6 +40,8 @@ export interface TenancyOptions {
   /** how long a session's token lives (the session's lifetime) */
   tokenSeconds: number;
   limits?: TenancyLimits;
+  /** Pod Security level enforced on participant namespaces (default restricted) */
+  podSecurity?: PodSecurityLevel;
   log: Logger;
   /**
    * Run each shell as a pod in its namespace (this image needs bash; kubectl in it uses the
@@ -76,6 +80,8 @@ export class TenancyProvider implements ClusterProvider {
   readonly #undeleted = new Set<string>();
   #retryTimer: NodeJS.Timeout | undefined;
   #disposed = false;
+  /** the instance's admission policy (tenancy-guards.ts), installed before the first namespace */
+  #guarded: Promise<boolean> | undefined;
 
   constructor(options: TenancyOptions) {
     this.#options = options;
@@ -113,8 +119,11 @@ export class TenancyProvider implements ClusterProvider {
       sessionId,
       this.#options.instance,
       this.#options.limits ?? DEFAULT_LIMITS,
+      this.#options.podSecurity,
     );
     const namespace = objects.namespace.metadata!.name!;
+    this.#guarded ??= installGuards(this.#options.admin, this.#options.instance, this.#options.log);
+    await this.#guarded;
     try {
       await this.#core.createNamespace({ body: objects.namespace });
       await Promise.all([
@@ -197,11 +206,24 @@ export class TenancyProvider implements ClusterProvider {
           serviceAccountName: PARTICIPANT,
           automountServiceAccountToken: true,
           terminationGracePeriodSeconds: 1,
+          // As Pod Security `restricted` (the namespace's level) requires: the participant is
+          // not root in their own shell pod either, whatever user the image names.
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 1000,
+            runAsGroup: 1000,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           containers: [
             {
               name: SHELL_POD,
               image,
               command: ['sleep', 'infinity'],
+              env: [{ name: 'HOME', value: '/tmp' }],
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ['ALL'] },
+              },
               resources: {
                 requests: { cpu: '50m', memory: '64Mi' },
                 limits: { cpu: '500m', memory: '256Mi' },

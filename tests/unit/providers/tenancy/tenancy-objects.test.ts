@@ -63,6 +63,18 @@ test('quota and defaults: quota-limited pods still start because the LimitRange 
   assert.deepEqual(networkPolicy.spec?.ingress, [{ _from: [{ podSelector: {} }] }]);
 });
 
+test('NetworkPolicy egress: only pods of the same namespace, and DNS', () => {
+  const { networkPolicy } = tenancyObjects('abc123', 'x');
+  assert.deepEqual(networkPolicy.spec?.policyTypes, ['Ingress', 'Egress']);
+  const [own, dns] = networkPolicy.spec?.egress ?? [];
+  assert.deepEqual(own, { to: [{ podSelector: {} }] });
+  assert.deepEqual(
+    dns?.ports?.map((p) => `${p.protocol}/${p.port}`),
+    ['UDP/53', 'TCP/53'],
+  );
+  assert.equal(networkPolicy.spec?.egress?.length, 2, 'nothing else goes out');
+});
+
 test('the proxy subresources (opening apps) are granted get, and no other verb', () => {
   const { role } = tenancyObjects('abc123', 'x');
   const proxyRules = (role.rules ?? []).filter((rule) =>

@@ -1,0 +1,111 @@
+/**
+ * How soon a task turns green: from the end mark of the reader's command to the server's
+ * answer, on the test cluster in local mode. The page waits AUTO_CHECK_DELAY_MS after the end
+ * mark before asking (so a Run of several commands is checked once); the figure adds it.
+ * Three checks: one that runs nothing (the floor: a process as the session), one bare kubectl
+ * call (what kubectl costs on its own), and the Pods chapter's (one kubectl call and a few
+ * tests in bash).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import type { TaskMessage } from '../../sandbox-server/src/shared/protocol.ts';
+import { AUTO_CHECK_DELAY_MS } from '../../src/client/auto-check.ts';
+import { taskManifest } from '../../src/snippets/write-task-manifest.ts';
+import { leaveTestCluster, useTestCluster } from '../cluster/cluster-users.ts';
+import { createSession, TerminalClient } from '../support/terminal-client.ts';
+import { startTestServer } from '../support/test-server.ts';
+import { percentile } from './server-bench.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SAMPLES = 20;
+
+export interface TaskFigures {
+  /** median ms from the check message to the answer, by check */
+  floorMs: number;
+  /** a check of one bare kubectl call: what kubectl itself costs */
+  oneKubectlMs: number;
+  kubectlMs: number;
+  kubectlP90Ms: number;
+  /** end mark → green on screen: the page's delay plus the kubectl check */
+  endMarkToGreenMs: number;
+}
+
+export async function taskBench(): Promise<TaskFigures> {
+  // Shared with test runs: left as found, stopped at the end only if this started it.
+  const clusterUse = await useTestCluster(() => {});
+  const cluster = clusterUse.value;
+  const context =
+    /^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(cluster.kubeconfig, 'utf8'))?.[1] ?? '';
+  const manifest = taskManifest(join(ROOT, 'content'));
+  manifest.chapters.bench = {
+    floor: { title: 'floor', line: 1, check: 'exit 0', variables: {} },
+    kubectl: {
+      title: 'one kubectl',
+      line: 1,
+      check: 'kubectl get pods -o name >/dev/null',
+      variables: {},
+    },
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'kubenotes-task-bench-'));
+  const file = join(dir, 'tasks.json');
+  writeFileSync(file, JSON.stringify(manifest));
+  const path = [cluster.binDir, '/usr/local/bin', '/usr/bin', '/bin'].join(':');
+  const server = await startTestServer(
+    [
+      '--cluster',
+      'existing',
+      '--kubeconfig',
+      cluster.kubeconfig,
+      '--context',
+      context,
+      '--tasks',
+      file,
+    ],
+    { env: { PATH: path } },
+  );
+  try {
+    const session = await createSession(server.url);
+    const term = await TerminalClient.open(server.url, session, { cols: 160 });
+    const name = `bench-${Date.now().toString(36)}`;
+    await term.run(`kubectl run ${name} --image=nginx:1.29-alpine --port=80 --restart=Never`);
+    await term.run(`kubectl wait --for=condition=Ready pod/${name} --timeout=60s`);
+    const time = async (chapter: string, task: string, variables = {}): Promise<number> => {
+      const from = term.messages.length;
+      const started = performance.now();
+      term.send({ type: 'check', chapter, tasks: [task], variables });
+      await term.waitFor(
+        () => term.messages.slice(from).some((m) => m.type === 'task' && m.task === task),
+        30_000,
+        task,
+      );
+      const answer = term.messages.slice(from).find((m): m is TaskMessage => m.type === 'task');
+      if (answer?.state !== 'done') throw new Error(`${task}: ${answer?.message}`);
+      return performance.now() - started;
+    };
+    const floor: number[] = [];
+    const one: number[] = [];
+    const kubectl: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      floor.push(await time('bench', 'floor'));
+      one.push(await time('bench', 'kubectl'));
+      kubectl.push(await time('pods', 'pod-with-port', { task_pod: name }));
+    }
+    await term.run(`kubectl delete pod ${name} --wait=false`);
+    term.close();
+    const kubectlMs = percentile(kubectl, 50);
+    return {
+      floorMs: percentile(floor, 50),
+      oneKubectlMs: percentile(one, 50),
+      kubectlMs,
+      kubectlP90Ms: percentile(kubectl, 90),
+      endMarkToGreenMs: AUTO_CHECK_DELAY_MS + kubectlMs,
+    };
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+    await leaveTestCluster(clusterUse, () => {});
+  }
+}

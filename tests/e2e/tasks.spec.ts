@@ -1,0 +1,273 @@
+/**
+ * "Your turn": a reader solves a task by typing in the terminal, never pressing Run, and the
+ * task turns green by itself (checked on the server after the command's end mark). A wrong
+ * attempt shows what the check said; a reload keeps the tick.
+ */
+import { mkdirSync } from 'node:fs';
+import { expect, type Page, test } from '@playwright/test';
+import { ADMIN_TOKEN, JOIN_CODE, WORKSHOP_PORT } from '../../playwright.config.ts';
+
+const terminal = (page: Page) => page.getByRole('region', { name: 'Terminal' });
+const terminalText = (page: Page) => terminal(page).locator('.xterm-rows');
+const unique = () => `task-${Math.random().toString(36).slice(2, 8)}`;
+
+async function typeInTerminal(page: Page, command: string): Promise<void> {
+  await terminal(page).locator('.xterm').click();
+  await page.keyboard.type(`${command}\n`);
+}
+
+test('a task typed by hand turns green with no click; a wrong try shows why; a reload keeps it', async ({
+  page,
+}) => {
+  test.skip(!process.env.KUBENOTES_TEST_KUBECONFIG, 'needs the test cluster');
+  test.setTimeout(120_000);
+  const name = unique();
+  await page.setViewportSize({ width: 1100, height: 1100 });
+  await page.goto('/pods/');
+  await page.getByLabel('task_pod', { exact: true }).fill(name);
+  const task = page.locator('kn-task[data-task-id="pod-with-port"]');
+  await expect(
+    task.getByRole('heading', { name: /./ }).or(task.locator('.kn-task-title')),
+  ).toHaveText('Run a Pod that declares its port');
+  // The solution is hidden; hints come one at a time.
+  await expect(task.locator('kn-snippet[data-role="solution"]')).toBeHidden();
+  await expect(task.locator('kn-hint').first()).toBeHidden();
+  await task.getByRole('button', { name: 'Hint (1 of 2)' }).click();
+  await expect(task.locator('kn-hint').first()).toBeVisible();
+  await expect(task.locator('kn-hint').nth(1)).toBeHidden();
+
+  // Check, before anything is done: not yet, with the check's own words.
+  await task.getByRole('button', { name: /^Check/ }).click();
+  await expect(terminal(page)).toBeVisible();
+  await expect(task).toHaveAttribute('data-state', 'not-yet', { timeout: 20_000 });
+  await expect(task.locator('.kn-task-status')).toHaveText(
+    `Not yet: There is no Pod named ${name} yet.`,
+  );
+
+  // A wrong try, typed by hand: the Pod runs, but without its port. No click: checked after it.
+  await typeInTerminal(page, `kubectl run ${name} --image=nginx:1.29-alpine --restart=Never`);
+  await expect(terminalText(page)).toContainText(`pod/${name} created`);
+  await expect(task.locator('.kn-task-status')).toContainText('declares no container port 80', {
+    timeout: 20_000,
+  });
+  await expect(task).toHaveAttribute('data-state', 'not-yet');
+
+  // The solution, typed by hand: green with no click.
+  await typeInTerminal(page, `kubectl delete pod ${name}`);
+  await expect(terminalText(page)).toContainText(`pod "${name}" deleted`);
+  await typeInTerminal(
+    page,
+    `kubectl run ${name} --image=nginx:1.29-alpine --port=80 --restart=Never && kubectl wait --for=condition=Ready pod/${name} --timeout=60s`,
+  );
+  await expect(task).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  await expect(task.locator('.kn-task-status')).toHaveText(/^Done/);
+  mkdirSync('test-results', { recursive: true });
+  await task.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+  await page.screenshot({ path: 'test-results/task-done.png' });
+  await expect(page.locator('.kn-progress-summary')).toContainText('1 of 1 tasks');
+
+  // A reload keeps the tick, before any terminal is attached.
+  await page.reload();
+  await expect(task).toHaveAttribute('data-state', 'done');
+  await expect(page.locator('.kn-progress-summary')).toContainText('1 of 1 tasks');
+
+  await typeInTerminal(page, `kubectl delete pod ${name} --wait=false`);
+});
+
+test('the instructor sees who is trying a task, then that it is done', async ({ browser }) => {
+  test.skip(!process.env.KUBENOTES_TEST_KUBECONFIG, 'needs the test cluster');
+  test.setTimeout(120_000);
+  const instructor = await browser.newPage();
+  await instructor.goto('/instructor/');
+  await instructor.getByLabel('Admin token').fill(ADMIN_TOKEN);
+  await instructor.getByRole('button', { name: 'Connect' }).click();
+  await expect(instructor.locator('.kn-admin-status')).toHaveText('Connected.');
+
+  const participantContext = await browser.newContext();
+  const page = await participantContext.newPage();
+  const name = unique();
+  await page.goto('/pods/');
+  await page.getByLabel('task_pod', { exact: true }).fill(name);
+  const task = page.locator('kn-task[data-task-id="pod-with-port"]');
+  await task.getByRole('button', { name: /^Check/ }).click();
+  await expect(task).toHaveAttribute('data-state', 'not-yet', { timeout: 20_000 });
+  const id = await page.evaluate(
+    () =>
+      JSON.parse(localStorage.getItem(`kubenotes:session:${location.origin}`) ?? '{}').id as string,
+  );
+  const row = instructor.locator(`.kn-admin-grid tr[data-id="${id}"]`);
+  await expect(row).toContainText('0 done');
+  const classRow = instructor.locator('.kn-admin-tasks tr', { hasText: 'pods/pod-with-port' });
+  await expect(classRow).toBeVisible();
+
+  await typeInTerminal(
+    page,
+    `kubectl run ${name} --image=nginx:1.29-alpine --port=80 --restart=Never && kubectl wait --for=condition=Ready pod/${name} --timeout=60s`,
+  );
+  await expect(task).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  await expect(row).toContainText('1 done');
+  await typeInTerminal(page, `kubectl delete pod ${name} --wait=false`);
+  await participantContext.close();
+});
+
+test('a task works from the keyboard at 390 px, in both themes, and passes axe', async ({
+  browser,
+}) => {
+  // axe is injected as a script, which the site's CSP would refuse.
+  const context = await browser.newContext({
+    bypassCSP: true,
+    viewport: { width: 390, height: 844 },
+  });
+  const page = await context.newPage();
+  await page.goto('/pods/');
+  const task = page.locator('kn-task[data-task-id="pod-with-port"]');
+  const hint = task.getByRole('button', { name: 'Hint (1 of 2)' });
+  await hint.focus();
+  await page.keyboard.press('Enter');
+  await expect(task.locator('kn-hint').first()).toBeVisible();
+  await expect(task.locator('kn-hint').first()).toBeFocused();
+  await task.getByRole('button', { name: 'Hint (2 of 2)' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(task.locator('kn-hint').nth(1)).toBeVisible();
+  // The last hint shown, its button goes.
+  await expect(task.getByRole('button', { name: /^Hint/ })).toHaveCount(0);
+  await task.getByRole('button', { name: 'Show me' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(task.locator('kn-snippet[data-role="solution"]')).toBeVisible();
+  await expect(task.getByRole('button', { name: 'Show me' })).toHaveCount(0);
+  // Nothing wider than the screen.
+  const width = await task.evaluate((el) => el.getBoundingClientRect().right);
+  expect(width).toBeLessThanOrEqual(390);
+
+  await page.addScriptTag({ path: 'node_modules/axe-core/axe.min.js' });
+  for (const theme of ['light', 'dark']) {
+    await page.evaluate((t) => {
+      document.documentElement.dataset.theme = t;
+    }, theme);
+    const violations = await page.evaluate(async () => {
+      const axe = (
+        window as unknown as {
+          axe: {
+            run: (
+              el: Element,
+            ) => Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }>;
+          };
+        }
+      ).axe;
+      const result = await axe.run(document.querySelector('kn-task')!);
+      return result.violations.map(
+        (v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+      );
+    });
+    expect(violations, theme).toEqual([]);
+    mkdirSync('test-results', { recursive: true });
+    await task.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    await page.screenshot({ path: `test-results/task-390-${theme}.png` });
+  }
+  await context.close();
+});
+
+test('the sidebar ticks a chapter whose steps and tasks are all done', async ({ page }) => {
+  await page.goto('/labels/');
+  await expect(page.locator('.kn-progress-summary')).toContainText('0 of 1 tasks');
+  const pods = page.locator('#starlight__sidebar a[href="/labels/"]');
+  await expect(pods.locator('.kn-finished')).toHaveCount(0);
+  // As if every step had run and the task had been checked done in this browser.
+  await page.evaluate(() => {
+    const progress = JSON.parse(localStorage.getItem('kubenotes:progress') ?? '{}');
+    const held = progress.pages['/labels/'];
+    progress.steps = held.steps;
+    progress.tasks = held.tasks;
+    localStorage.setItem('kubenotes:progress', JSON.stringify(progress));
+  });
+  await page.reload();
+  await expect(page.locator('.kn-progress-summary')).toHaveText(
+    /^(\d+) of \1 steps, 1 of 1 tasks$/,
+  );
+  await expect(pods.locator('.kn-finished')).toHaveAttribute('aria-label', ', finished');
+  await expect(page.locator('kn-task')).toHaveAttribute('data-state', 'done');
+  // The other chapters are not finished.
+  await expect(page.locator('#starlight__sidebar a[href="/pods/"] .kn-finished')).toHaveCount(0);
+});
+
+test('"Run the steps above" skips the steps this session has done, and says so', async ({
+  page,
+}) => {
+  test.skip(!process.env.KUBENOTES_TEST_KUBECONFIG, 'needs the test cluster');
+  test.setTimeout(120_000);
+  await page.goto('/pods/');
+  await page.getByLabel('pod_name', { exact: true }).fill(unique());
+  const ids = await page.$$eval('kn-snippet[data-snippet-id]', (els) =>
+    els.map((el) => (el as HTMLElement).dataset.snippetId ?? ''),
+  );
+  const first = page.locator(`kn-snippet[data-snippet-id="${ids[0]}"]`);
+  await first.getByRole('button', { name: /^Run:/ }).click();
+  await expect(first).toHaveAttribute('data-state', 'succeeded', { timeout: 60_000 });
+  const target = page.locator(`kn-snippet[data-snippet-id="${ids[3]}"]`);
+  await target.getByRole('button', { name: /^Run the 3 steps above/ }).click();
+  await expect(target.locator('.kn-status')).toContainText(
+    `Skipping 1 step(s) already done: ${ids[0]}.`,
+  );
+  for (const id of ids.slice(1, 3)) {
+    await expect(page.locator(`kn-snippet[data-snippet-id="${id}"]`)).toHaveAttribute(
+      'data-state',
+      'succeeded',
+      { timeout: 60_000 },
+    );
+  }
+  // A reload shows what was done, as done before.
+  await page.reload();
+  await expect(first).toHaveAttribute('data-done', '');
+  await expect(page.locator('.kn-progress-summary')).toContainText(/^3 of \d+ steps/);
+});
+
+test('"Start this chapter clean" runs the clean-up and forgets the chapter\'s progress', async ({
+  page,
+}) => {
+  test.skip(!process.env.KUBENOTES_TEST_KUBECONFIG, 'needs the test cluster');
+  test.setTimeout(120_000);
+  const name = unique();
+  await page.goto('/pods/');
+  await page.getByLabel('pod_name', { exact: true }).fill(name);
+  // The step that creates the Pod (the chapter's first is its own "start clean").
+  const first = page.locator('kn-snippet', { hasText: 'kubectl run' }).first();
+  await first.getByRole('button', { name: /^Run:/ }).click();
+  await expect(first).toHaveAttribute('data-state', 'succeeded', { timeout: 60_000 });
+  await expect(page.locator('.kn-progress-summary')).toContainText(/^1 of \d+ steps/);
+  await expect(terminalText(page)).toContainText(`pod/${name} created`);
+
+  await page.getByRole('button', { name: 'Start this chapter clean' }).click();
+  // The page reloads, its progress forgotten, here and in the session.
+  await expect(page.locator('.kn-progress-summary')).toContainText(/^0 of \d+ steps/, {
+    timeout: 60_000,
+  });
+  await expect(first).not.toHaveAttribute('data-done');
+  await typeInTerminal(page, `kubectl get pod ${name}`);
+  await expect(terminalText(page)).toContainText(`pods "${name}" not found`);
+});
+
+test("in a workshop, a task typed in the sandboxed shell turns green, checked in the participant's namespace", async ({
+  page,
+}) => {
+  test.skip(
+    !process.env.KUBENOTES_TEST_KUBECONFIG,
+    'the workshop server needs the test cluster (npm test starts it)',
+  );
+  test.setTimeout(120_000);
+  await page.goto(`http://127.0.0.1:${WORKSHOP_PORT}/pods/?join=${JOIN_CODE}`);
+  const task = page.locator('kn-task[data-task-id="pod-with-port"]');
+  await task.getByRole('button', { name: /^Check/ }).click();
+  await expect(page.locator('kn-terminal-dock .kn-dock-namespace')).toContainText('namespace kn-');
+  await expect(task).toHaveAttribute('data-state', 'not-yet', { timeout: 30_000 });
+  await expect(task.locator('.kn-task-status')).toHaveText(
+    'Not yet: There is no Pod named solo yet.',
+  );
+  await typeInTerminal(
+    page,
+    'kubectl run solo --image=nginx:1.29-alpine --port=80 --restart=Never && kubectl wait --for=condition=Ready pod/solo --timeout=60s',
+  );
+  await expect(task).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  await expect(task.locator('.kn-task-status')).toHaveText(
+    'Done: solo runs nginx:1.29-alpine, declares port 80 and is Ready.',
+  );
+});
