@@ -9,6 +9,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chooseProvider } from './choose-provider.ts';
+import { ClusterViews } from './cluster-view/cluster-views.ts';
 import { type Config, relayedShells, sandboxedShells } from './config/config.ts';
 import { AdminApi } from './http/admin-api.ts';
 import { AppProxy } from './http/app-proxy.ts';
@@ -33,6 +34,8 @@ export interface SandboxServer {
   readonly url: string;
   readonly registry: SessionRegistry;
   readonly provider: ClusterProvider;
+  /** the cluster view's feeds and subscribers */
+  readonly clusterViews: ClusterViews;
   /** Ends every session (telling its terminals), then stops listening. Idempotent. */
   close(): Promise<void>;
 }
@@ -126,7 +129,29 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
   made.push(admin);
   const checks = new TaskChecks({ book: tasks, log, metrics });
   log.log('info', 'tasks_loaded', { tasks: tasks.count, from: tasks.source });
-  const sockets = new TerminalSockets({ config, registry, log, metrics, sessionTokens, checks });
+  // Workshop: one shared watch for every session's namespace; local: each session's own.
+  const viewConfig = provider.clusterViewConfig?.();
+  const clusterViews = new ClusterViews({
+    log,
+    shared: viewConfig && {
+      config: viewConfig,
+      accepts: (namespace) => registry.all().some((s) => s.namespace === namespace),
+    },
+  });
+  made.push(clusterViews);
+  // An ended session's namespace leaves the shared feed (its sockets may have closed earlier).
+  registry.observe({
+    onEnded: () => clusterViews.prune((id) => registry.get(id) !== undefined),
+  });
+  const sockets = new TerminalSockets({
+    config,
+    registry,
+    log,
+    metrics,
+    sessionTokens,
+    checks,
+    clusterViews,
+  });
   made.push(sockets);
   // The dock's pane may frame readers' apps on their own origin.
   const site = config.siteDir
@@ -141,11 +166,13 @@ async function start(config: Config, deps: ServerDeps, made: Resource[]): Promis
     url,
     registry,
     provider,
+    clusterViews,
     close() {
       closing ??= (async () => {
         await registry.endAll('server_shutdown');
         admin.dispose();
         sockets.dispose();
+        clusterViews.dispose();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

@@ -56,6 +56,8 @@ export class SandboxConnection {
   #acks: { ws: WebSocket; batcher: AckBatcher } | undefined;
   /** an instructor watching someone else's session: that session only, read-only */
   readonly #watch: StoredSession | undefined;
+  /** the cluster view is open: subscribed again on every (re)attach (docs/cluster-view.md) */
+  #clusterView = false;
 
   constructor(base: string, events: ConnectionEvents, watch?: { id: string; token: string }) {
     this.#base = base;
@@ -180,6 +182,7 @@ export class SandboxConnection {
         this.#pendingInput = [];
         for (const pending of this.#pendingMessages) ws.send(encode(pending));
         this.#pendingMessages = [];
+        if (this.#clusterView) ws.send(encode({ type: 'cluster-subscribe' }));
       }
       this.#events.message(message);
     };
@@ -292,6 +295,15 @@ export class SandboxConnection {
   resize(cols: number, rows: number): void {
     this.#size = { cols, rows };
     if (this.connected) this.#ws?.send(encode({ type: 'resize', cols, rows }));
+  }
+
+  /** Streams the session's namespace (cluster-* messages) while on, across reconnects. */
+  setClusterView(on: boolean): void {
+    if (this.#clusterView === on) return;
+    this.#clusterView = on;
+    if (this.connected) {
+      this.#ws?.send(encode({ type: on ? 'cluster-subscribe' : 'cluster-unsubscribe' }));
+    }
   }
 
   /** The terminal rendered `bytes` more of the output. */

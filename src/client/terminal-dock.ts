@@ -22,6 +22,8 @@ interface DockState {
   height: number | undefined;
   fontSize: number;
   screenReader: boolean;
+  /** the Cluster panel is open (docs/cluster-view.md) */
+  cluster: boolean;
 }
 
 function loadState(): DockState {
@@ -31,6 +33,7 @@ function loadState(): DockState {
     height: undefined,
     fontSize: 14,
     screenReader: false,
+    cluster: false,
   };
   try {
     return { ...defaults, ...JSON.parse(localStorage.getItem(KEY) ?? '{}') };
@@ -85,9 +88,10 @@ export class TerminalDock extends HTMLElement {
     // may wrap), so the end of the page and a block scrolled into view stay above it.
     new ResizeObserver(() => this.#reserveSpace()).observe(this);
     addEventListener('resize', () => this.#reserveSpace());
-    watchSandboxStatus((status) => this.#showCluster(status));
+    watchSandboxStatus((status) => this.#showClusterStatus(status));
     // A page opened with the dock open (navigation, reload) resumes the session at once.
     if (this.#state.open) void this.open();
+    if (this.#state.open && this.#state.cluster) void this.#showCluster(true);
   }
 
   /** Opens the dock, loading the terminal the first time. */
@@ -223,7 +227,17 @@ export class TerminalDock extends HTMLElement {
       case 'new-session':
         void this.#session?.then((s) => s.newSession());
         break;
+      case 'cluster':
+        void this.#showCluster(!this.#state.cluster);
+        break;
     }
+  }
+
+  /** The Cluster panel (src/cluster-view/), loaded by the terminal's chunk on first use. */
+  async #showCluster(visible: boolean): Promise<void> {
+    this.#save({ cluster: visible });
+    const session = await this.open();
+    await session.showCluster(this.querySelector('.kn-dock-cluster')!, this.#state.cluster);
   }
 
   #save(change: Partial<DockState>): void {
@@ -233,7 +247,10 @@ export class TerminalDock extends HTMLElement {
   }
 
   #applyState(): void {
-    const { open, minimized, height, screenReader } = this.#state;
+    const { open, minimized, height, screenReader, cluster } = this.#state;
+    this.toggleAttribute('data-cluster', cluster);
+    this.querySelector<HTMLElement>('.kn-dock-cluster')?.toggleAttribute('hidden', !cluster);
+    this.querySelector('[data-action="cluster"]')?.setAttribute('aria-pressed', String(cluster));
     this.hidden = !open;
     this.toggleAttribute('data-minimized', minimized);
     if (height === undefined) this.style.removeProperty('--kn-dock-height');
@@ -298,8 +315,8 @@ export class TerminalDock extends HTMLElement {
   }
 
   /** The sandbox's cluster, in a few words: whether Run can work, and if not, why. */
-  #showCluster(status: SandboxStatus): void {
-    const slot = this.querySelector('.kn-dock-cluster');
+  #showClusterStatus(status: SandboxStatus): void {
+    const slot = this.querySelector('.kn-dock-cluster-status');
     if (!slot) return;
     let text: string;
     if (!status.reachable) text = 'No sandbox';
@@ -308,7 +325,11 @@ export class TerminalDock extends HTMLElement {
     else text = `No cluster: ${status.clusterMessage ?? 'not ready'}`;
     slot.textContent = text;
     slot.setAttribute('title', text);
-    this.dataset.cluster = !status.reachable ? 'none' : status.clusterReady ? 'ready' : 'not-ready';
+    this.dataset.clusterState = !status.reachable
+      ? 'none'
+      : status.clusterReady
+        ? 'ready'
+        : 'not-ready';
   }
 
   /** In a workshop each participant works in a namespace of their own: say which. */

@@ -69,6 +69,8 @@ export class TerminalSession {
   readonly #resizeObserver: ResizeObserver;
   readonly #wayOut: WayOutKey;
   #expectReplay = false;
+  #clusterListener: ((message: ServerMessage) => void) | undefined;
+  #clusterPanel: Promise<{ show(visible: boolean): void }> | undefined;
 
   constructor(
     container: HTMLElement,
@@ -144,6 +146,7 @@ export class TerminalSession {
   }
 
   #message(message: ServerMessage, events: TerminalSessionEvents): void {
+    if (message.type.startsWith('cluster-')) return this.#clusterListener?.(message);
     switch (message.type) {
       case 'ready':
         this.#expectReplay = message.resumed;
@@ -186,6 +189,25 @@ export class TerminalSession {
   /** Tells the server that a chapter was started clean (docs/tasks.md). */
   reset(page: string, chapter: string): void {
     this.#connection.send({ type: 'reset', page, chapter });
+  }
+
+  /** Shows or hides the dock's Cluster panel in `root`, loading it the first time. */
+  async showCluster(root: HTMLElement, visible: boolean): Promise<void> {
+    this.#clusterPanel ??= import('../cluster-view/cluster-panel.ts').then(
+      ({ ClusterPanel }) => new ClusterPanel(root, this),
+    );
+    (await this.#clusterPanel).show(visible);
+  }
+
+  /** The cluster view's messages go to `listener` until the returned function is called. */
+  clusterView(listener: (message: ServerMessage) => void): () => void {
+    this.#clusterListener = listener;
+    this.#connection.setClusterView(true);
+    return () => {
+      if (this.#clusterListener !== listener) return;
+      this.#clusterListener = undefined;
+      this.#connection.setClusterView(false);
+    };
   }
 
   setJoinCode(code: string): void {

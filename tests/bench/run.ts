@@ -4,6 +4,7 @@
  * competes with the server and the shell for CPU.
  */
 import { cpus } from 'node:os';
+import { clusterViewBench } from './cluster-view-bench.ts';
 import { measurePage } from './page-bench.ts';
 import {
   type Figures,
@@ -175,6 +176,24 @@ async function main(): Promise<void> {
     );
     console.log(
       `  command's end mark → task green (the page's delay + that check): ${ms(t.endMarkToGreenMs)} (target ≤ 500 ms)`,
+    );
+  }
+  if (want('cluster-view')) {
+    const v = await clusterViewBench();
+    console.log(
+      `\nCluster view: an API change (a Pod relabelled) to the page's model, over ${v.samples} changes: p50 ${v.p50Ms.toFixed(0)} ms, p90 ${v.p90Ms.toFixed(0)} ms, max ${v.maxMs.toFixed(0)} ms (target p50 < 300 ms)`,
+    );
+  }
+  if (only.includes('workshop-view')) {
+    // Not in the default run: two workshops of 300 sessions each, a few minutes.
+    const without = await workshopBench({ churn: true });
+    const withView = await workshopBench({ churn: true, view: true });
+    const cpu = (w: typeof without) => `${w.idleCpuPercent.toFixed(1)} % of one core`;
+    const rss = (w: typeof without) => `${w.idleRssMiB.toFixed(0)} MiB`;
+    const change = (a: number, b: number) =>
+      `${b >= a ? '+' : '−'}${Math.abs((b / a - 1) * 100).toFixed(0)} %`;
+    console.log(
+      `\nWorkshop, ${without.sessions} sessions, a Pod created every 100 ms for 10 s: without the cluster view ${rss(without)} RSS, ${cpu(without)}; every session subscribed ${rss(withView)} (${change(without.idleRssMiB, withView.idleRssMiB)}), ${cpu(withView)} (target: under 20 % more)`,
     );
   }
   if (want('workshop')) {

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { leaveTestCluster, useTestCluster } from '../cluster/cluster-users.ts';
+import { ClusterViewClient } from '../support/cluster-view-client.ts';
 import { startServerProcess } from '../support/server-process.ts';
 import {
   type CreatedSession,
@@ -62,7 +63,14 @@ export interface WorkshopFigures {
   sessions: number;
 }
 
-export async function workshopBench(): Promise<WorkshopFigures> {
+export interface WorkshopOptions {
+  /** every session subscribes to the cluster view (docs/cluster-view.md) */
+  view?: boolean;
+  /** during the measured 10 s, a Pod is created in one session's namespace every 100 ms */
+  churn?: boolean;
+}
+
+export async function workshopBench(options: WorkshopOptions = {}): Promise<WorkshopFigures> {
   // Shared with test runs: left as found, stopped at the end only if this started it.
   const clusterUse = await useTestCluster(() => {});
   const cluster = clusterUse.value;
@@ -123,9 +131,31 @@ export async function workshopBench(): Promise<WorkshopFigures> {
       },
     );
     const createSeconds = (performance.now() - t0) / 1000;
+    if (options.view) {
+      await inBatches(terms, 20, (term) => new ClusterViewClient(term).subscribe(60_000));
+    }
     await new Promise((r) => setTimeout(r, 2000));
+    const admin0 = new KubeConfig();
+    admin0.loadFromFile(cluster.kubeconfig);
+    const churnCore = admin0.makeApiClient(CoreV1Api);
     const cpu0 = cpuSeconds(child.pid!);
-    await new Promise((r) => setTimeout(r, 10_000));
+    if (options.churn) {
+      for (let i = 0; i < 100; i++) {
+        const session = created[i % created.length]!;
+        void churnCore
+          .createNamespacedPod({
+            namespace: session.namespace,
+            body: {
+              metadata: { name: `churn-${i}` },
+              spec: { containers: [{ name: 'app', image: 'nginx:1.29-alpine' }] },
+            },
+          })
+          .catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } else {
+      await new Promise((r) => setTimeout(r, 10_000));
+    }
     const idleCpuPercent = ((cpuSeconds(child.pid!) - cpu0) / 10) * 100;
     const idleRssMiB = rssMiB(child.pid!);
 

@@ -36,7 +36,7 @@ test('with no cluster, the dock says so and a kubectl block says why before the 
     page.locator('kn-snippet[data-cluster]:not([data-exit="0"]) .kn-run').first(),
   ).toBeDisabled();
   await page.getByRole('button', { name: 'Terminal', exact: true }).click();
-  await expect(page.locator('kn-terminal-dock .kn-dock-cluster')).toHaveText(
+  await expect(page.locator('kn-terminal-dock .kn-dock-cluster-status')).toHaveText(
     /^No cluster: .*--cluster none/,
   );
 });
@@ -45,6 +45,8 @@ test('with a cluster, the dock says it is ready and Run is on', async ({ page })
   test.skip(!process.env.KUBENOTES_TEST_KUBECONFIG, 'needs the test cluster (npm test starts it)');
   await page.goto('/pods/');
   await page.getByRole('button', { name: 'Terminal', exact: true }).click();
-  await expect(page.locator('kn-terminal-dock .kn-dock-cluster')).toHaveText(/^Cluster ready/);
+  await expect(page.locator('kn-terminal-dock .kn-dock-cluster-status')).toHaveText(
+    /^Cluster ready/,
+  );
   await expect(page.locator('kn-snippet[data-cluster] .kn-run').first()).toBeEnabled();
 });

@@ -8,6 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import type { ClusterViews } from '../cluster-view/cluster-views.ts';
 import type { Config } from '../config/config.ts';
 import type { Attachment } from '../session/attachment.ts';
 import type { Session } from '../session/session.ts';
@@ -40,6 +41,7 @@ export class TerminalSockets {
   readonly #metrics: Metrics | undefined;
   readonly #sessionTokens: TokenGuard;
   readonly #checks: TaskChecks | undefined;
+  readonly #clusterViews: ClusterViews | undefined;
 
   constructor(init: {
     config: Config;
@@ -50,8 +52,11 @@ export class TerminalSockets {
     sessionTokens: TokenGuard;
     /** runs tasks' checks (tasks/task-checks.ts) */
     checks?: TaskChecks;
+    /** streams the session's namespace to sockets that subscribe (docs/cluster-view.md) */
+    clusterViews?: ClusterViews;
   }) {
     this.#checks = init.checks;
+    this.#clusterViews = init.clusterViews;
     this.#metrics = init.metrics;
     this.#sessionTokens = init.sessionTokens;
     this.#config = init.config;
@@ -141,7 +146,10 @@ export class TerminalSockets {
     });
     ws.on('close', () => {
       clearTimeout(timer);
-      if (attachment) session.detach(attachment);
+      if (attachment) {
+        this.#clusterViews?.unsubscribe(attachment);
+        session.detach(attachment);
+      }
     });
     ws.on('error', (error) => this.#log.log('warn', 'socket_error', { message: error.message }));
   }
@@ -210,6 +218,16 @@ export class TerminalSockets {
       case 'reset':
         if (attachment.readOnly) return;
         return session.forget(message.page, message.chapter);
+      case 'cluster-subscribe':
+        if (!this.#clusterViews) {
+          return attachment.send({
+            type: 'cluster-unavailable',
+            message: 'This sandbox does not offer the cluster view.',
+          });
+        }
+        return this.#clusterViews.subscribe(session, attachment);
+      case 'cluster-unsubscribe':
+        return this.#clusterViews?.unsubscribe(attachment);
     }
   }
 

@@ -4,6 +4,7 @@
  * (or `auto`, which only picks the sandbox's own kind cluster).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+
 export interface ClusterStatus {
   provider: string;
   ready: boolean;
@@ -51,4 +52,10 @@ export interface ClusterProvider {
   readonly apiServer?: string | undefined;
   /** the proxy the API server is reached through (kubeconfig `proxy-url`), for the relay */
   readonly apiProxy?: string | undefined;
+  /**
+   * The identity the cluster view's one shared watch uses across the sessions' namespaces
+   * (workshop providers; cluster-view/cluster-views.ts). Without it, each session's view
+   * watches with the session's own kubeconfig.
+   */
+  clusterViewConfig?(): KubeConfig;
 }

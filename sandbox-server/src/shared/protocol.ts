@@ -7,6 +7,7 @@
  * client and server unions are separate so neither side can accept the other's messages.
  */
 import { z } from 'zod';
+import { ClusterChange, ClusterEvent, ClusterObject } from './cluster-objects.ts';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -140,6 +141,9 @@ export const ResetMessage = z.object({
   chapter: slug,
 });
 export type ResetMessage = z.infer<typeof ResetMessage>;
+/** The cluster view (docs/cluster-view.md): start or stop streaming the session's namespace. */
+export const ClusterSubscribeMessage = z.object({ type: z.literal('cluster-subscribe') });
+export const ClusterUnsubscribeMessage = z.object({ type: z.literal('cluster-unsubscribe') });
 
 export const ClientMessage = z.discriminatedUnion('type', [
   AttachMessage,
@@ -148,6 +152,8 @@ export const ClientMessage = z.discriminatedUnion('type', [
   ProgressMessage,
   CheckMessage,
   ResetMessage,
+  ClusterSubscribeMessage,
+  ClusterUnsubscribeMessage,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type AttachMessage = z.infer<typeof AttachMessage>;
@@ -203,6 +209,26 @@ export const RecordMessage = z.object({
   tasks: z.array(z.string()),
 });
 export type RecordMessage = z.infer<typeof RecordMessage>;
+/** Everything the view shows of the namespace; sent on subscribe and after a re-list. */
+export const ClusterSnapshotMessage = z.object({
+  type: z.literal('cluster-snapshot'),
+  namespace: z.string(),
+  objects: z.array(ClusterObject),
+  /** newest first */
+  events: z.array(ClusterEvent),
+});
+/** What changed since the last snapshot or changes message, in order. */
+export const ClusterChangesMessage = z.object({
+  type: z.literal('cluster-changes'),
+  changes: z.array(ClusterChange),
+  /** new or updated events, newest first */
+  events: z.array(ClusterEvent),
+});
+/** The view cannot follow the namespace (no cluster, the watch refused); the message says why. */
+export const ClusterUnavailableMessage = z.object({
+  type: z.literal('cluster-unavailable'),
+  message: z.string(),
+});
 
 export const ServerMessage = z.discriminatedUnion('type', [
   ReadyMessage,
@@ -212,8 +238,13 @@ export const ServerMessage = z.discriminatedUnion('type', [
   ErrorMessage,
   TaskMessage,
   RecordMessage,
+  ClusterSnapshotMessage,
+  ClusterChangesMessage,
+  ClusterUnavailableMessage,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
+export type ClusterSnapshotMessage = z.infer<typeof ClusterSnapshotMessage>;
+export type ClusterChangesMessage = z.infer<typeof ClusterChangesMessage>;
 
 // ---- decoding --------------------------------------------------------------------------
 
@@ -260,23 +291,10 @@ function decode<T>(
   return { ok: true, message: parsed.data };
 }
 
-const clientTypes: ReadonlySet<string> = new Set([
-  'attach',
-  'resize',
-  'ack',
-  'progress',
-  'check',
-  'reset',
-]);
-const serverTypes: ReadonlySet<string> = new Set([
-  'ready',
-  'exit',
-  'expiring',
-  'notice',
-  'error',
-  'task',
-  'record',
-]);
+const typesOf = (union: { options: readonly { shape: { type: { value: string } } }[] }) =>
+  new Set(union.options.map((o) => o.shape.type.value));
+const clientTypes: ReadonlySet<string> = typesOf(ClientMessage);
+const serverTypes: ReadonlySet<string> = typesOf(ServerMessage);
 
 /** Decodes a text frame the server received. Pure; never throws. */
 export function decodeClientMessage(text: string): Decoded<ClientMessage> {

@@ -67,6 +67,10 @@ export class TenancyProvider implements ClusterProvider {
   get apiProxy(): string | undefined {
     return this.#options.admin.getCurrentCluster()?.proxyUrl;
   }
+
+  clusterViewConfig(): KubeConfig {
+    return this.#options.admin;
+  }
   readonly #options: TenancyOptions;
   readonly #core: CoreV1Api;
   readonly #rbac: RbacAuthorizationV1Api;
