@@ -42,7 +42,7 @@ ETCD_IMAGE_TAG=3.6.6-0
 PAUSE_TAG=3.10.1          # same list: registry.k8s.io/pause:3.10.1 (source: tests/kind/pause)
 CRICTL_VERSION=v1.34.0    # newest cri-tools tag on the module proxy; kind's `load` and chapter 2 use crictl
 DEBIAN_SUITE=bookworm
-RECIPE=2                  # bump whenever this script changes what it puts into the images
+RECIPE=3                  # bump whenever this script changes what it puts into the images
 
 NODE_PACKAGES=(
   systemd systemd-sysv containerd runc containernetworking-plugins

@@ -76,8 +76,6 @@ make_stand_ins() { # here images...
   ln -sf /bin/busybox "$d/bin/busybox-extras"   # alpine's busybox-extras (httpd, telnet…): same binary here
   rm -f "$d/sbin/apk"
   install -m 0755 "$here/images/apk" "$d/sbin/apk"
-  rm -f "$d/usr/bin/wget"
-  install -m 0755 "$here/images/wget" "$d/usr/bin/wget"   # busybox-static's wget -T crashes
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n' >"$d/etc/passwd"
   printf 'root:x:0:root\nnobody:x:65534:\n' >"$d/etc/group"
   printf 'NAME="Alpine Linux (kubenotes offline stand-in)"\nID=alpine\nVERSION_ID=3.22.0\nPRETTY_NAME="Alpine Linux v3.22 (offline stand-in: busybox from Debian busybox-static)"\n' >"$d/etc/os-release"
