@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { defineConfig } from '@playwright/test';
+import { e2eKubeconfig } from './tests/e2e/e2e-namespace.ts';
 
 /**
  * End-to-end tests: Debian's Chromium (or CHROMIUM_PATH) against `kubenotes serve`, which
@@ -48,8 +49,17 @@ if (!existsSync(chromium)) {
   );
 }
 
-const kubeconfig = process.env.KUBENOTES_TEST_KUBECONFIG;
 const kubectlDir = process.env.KUBENOTES_TEST_KUBECTL_DIR;
+// On the test cluster, a namespace of the run's own (e2e-namespace.ts); the tests read the
+// copy through KUBENOTES_TEST_KUBECONFIG too. The kind tier's cluster is the run's already.
+if (process.env.KUBENOTES_TEST_KUBECONFIG && !process.env.KUBENOTES_KIND_E2E) {
+  process.env.KUBENOTES_TEST_KUBECONFIG = e2eKubeconfig(
+    process.env.KUBENOTES_TEST_KUBECONFIG,
+    port,
+    kubectlDir,
+  );
+}
+const kubeconfig = process.env.KUBENOTES_TEST_KUBECONFIG;
 const cluster = kubeconfig
   ? [
       '--cluster',
@@ -64,6 +74,7 @@ const shellPath = [kubectlDir, '/usr/local/bin', '/usr/bin', '/bin'].filter(Bool
 
 export default defineConfig({
   testDir: 'tests/e2e',
+  globalTeardown: './tests/e2e/global-teardown.ts',
   timeout: 60_000,
   expect: { timeout: 15_000 },
   fullyParallel: false,

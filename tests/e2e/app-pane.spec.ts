@@ -21,6 +21,11 @@ const kubeconfig = process.env.KUBENOTES_TEST_KUBECONFIG;
 const unavailable = appNetworkUnavailable();
 const screenshots = process.env.KUBENOTES_SCREENSHOTS;
 
+/** Local mode: the reader's session works in the kubeconfig's namespace (the run's own). */
+function readerNamespace(config: KubeConfig): string {
+  return config.getContextObject(config.getCurrentContext())?.namespace ?? 'default';
+}
+
 test.describe('the app pane', () => {
   test.skip(!kubeconfig, 'needs the test cluster');
   test.skip(unavailable !== undefined, unavailable);
@@ -33,16 +38,18 @@ test.describe('the app pane', () => {
     const admin = new KubeConfig();
     admin.loadFromFile(kubeconfig ?? '');
     // Local mode: the reader's session works in the kubeconfig's namespace.
-    await deployApp(admin, 'default', name, app.port, network.address);
+    await deployApp(admin, readerNamespace(admin), name, app.port, network.address);
   });
   test.afterAll(async () => {
     const admin = new KubeConfig();
     admin.loadFromFile(kubeconfig ?? '');
     const { CoreV1Api } = await import('@kubernetes/client-node');
     const core = admin.makeApiClient(CoreV1Api);
-    await core.deleteNamespacedService({ name, namespace: 'default' }).catch(() => undefined);
     await core
-      .deleteNamespacedPod({ name, namespace: 'default', gracePeriodSeconds: 0 })
+      .deleteNamespacedService({ name, namespace: readerNamespace(admin) })
+      .catch(() => undefined);
+    await core
+      .deleteNamespacedPod({ name, namespace: readerNamespace(admin), gracePeriodSeconds: 0 })
       .catch(() => undefined);
     await app?.close();
     network?.close();

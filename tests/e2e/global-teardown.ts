@@ -1,0 +1,5 @@
+import { removeE2eNamespace } from './e2e-namespace.ts';
+
+export default function globalTeardown(): void {
+  removeE2eNamespace();
+}
