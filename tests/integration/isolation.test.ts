@@ -164,9 +164,8 @@ class SandboxShell {
     });
     const shell = new SandboxShell(sandbox, home, terminal);
     live.add(shell);
-    // The mark (PROMPT_COMMAND's printf) and the prompt (readline) are two writes, and may
-    // arrive in two reads: wait for both.
-    await shell.waitFor(/\x1b\]133;A\x07[\s\S]*\$ /, 10_000);
+    // The prompt mark is the last thing in PS1: once it arrives, the prompt is all there.
+    await shell.waitFor(/\$ \x1b\]133;A\x07/, 10_000);
     return shell;
   }
 
