@@ -14,6 +14,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from '../config/config.ts';
+import { RateLimiter } from '../limits/rate-limiter.ts';
 import type { Session } from '../session/session.ts';
 import type { SessionRegistry } from '../session/session-registry.ts';
 import { formatAppTarget, parseAppTarget } from '../shared/app-target.ts';
@@ -38,7 +39,6 @@ import {
   TooLarge,
 } from './app-upstream.ts';
 import { HttpError, readJsonBody, sendJson } from './http-error.ts';
-import { RateLimiter } from './rate-limit.ts';
 import { bearer, type TokenGuard } from './token-guard.ts';
 
 /** Requests one session may make to its apps per minute (a page and its images, many times). */

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/config.ts';
+import { RateLimiter } from '../limits/rate-limiter.ts';
 import type { ClusterStatus } from '../providers/provider.ts';
 import type { Session } from '../session/session.ts';
 import {
@@ -24,7 +25,7 @@ import {
 } from '../shared/protocol.ts';
 import { HttpError, readJsonBody, sendJson } from './http-error.ts';
 import { type JoinCode, JoinCodes } from './join-codes.ts';
-import { clientAddress, RateLimiter } from './rate-limit.ts';
+import { clientAddress } from './rate-limit.ts';
 import type { TokenGuard } from './token-guard.ts';
 
 export interface ApiContext {

@@ -5,9 +5,10 @@
  * locked out by someone guessing from the same venue's address.
  */
 import type { IncomingMessage } from 'node:http';
+import { RateLimiter } from '../limits/rate-limiter.ts';
 import { tokensEqual } from '../session/tokens.ts';
 import { HttpError } from './http-error.ts';
-import { clientAddress, RateLimiter } from './rate-limit.ts';
+import { clientAddress } from './rate-limit.ts';
 
 export type TokenCheck =
   | { ok: true /** which of the expected tokens was given */; matched: number }

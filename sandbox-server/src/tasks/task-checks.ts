@@ -7,7 +7,7 @@
  * once, with the newest values; and checks are rate-limited, since every finished command of
  * a reader with the page open asks for one.
  */
-import { RateLimiter } from '../http/rate-limit.ts';
+import { RateLimiter } from '../limits/rate-limiter.ts';
 import type { Session } from '../session/session.ts';
 import type { CheckMessage, TaskMessage } from '../shared/protocol.ts';
 import type { Logger } from '../telemetry/log.ts';

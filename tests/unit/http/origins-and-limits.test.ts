@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseDuration } from '../../../sandbox-server/src/config/duration.ts';
 import { isOriginAllowed, originPolicy } from '../../../sandbox-server/src/http/origins.ts';
-import { clientAddress, RateLimiter } from '../../../sandbox-server/src/http/rate-limit.ts';
+import { clientAddress } from '../../../sandbox-server/src/http/rate-limit.ts';
+import { RateLimiter } from '../../../sandbox-server/src/limits/rate-limiter.ts';
 
 type Mode = 'local' | 'workshop';
 const originCases: [string, string | undefined, string, string[], boolean, Mode?][] = [
