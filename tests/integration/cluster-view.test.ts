@@ -4,7 +4,7 @@
  * tree; and in workshop mode a participant never sees another's objects.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,14 +12,15 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ClusterViewClient } from '../support/cluster-view-client.ts';
 import { createSession, endSession, plain, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
+import {
+  context,
+  kubeconfig,
+  noTestCluster,
+  shellPath,
+  workshopArgs as workshopServer,
+} from '../support/workshop-server.ts';
 
-const kubeconfig = process.env.KUBENOTES_TEST_KUBECONFIG;
-const kubectlDir = process.env.KUBENOTES_TEST_KUBECTL_DIR;
-const skip = kubeconfig ? false : 'no test cluster: run through `npm test`, which starts it';
-const shellPath = [kubectlDir, '/usr/local/bin', '/usr/bin', '/bin'].filter(Boolean).join(':');
-const context = kubeconfig
-  ? (/^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(kubeconfig, 'utf8'))?.[1] ?? '')
-  : '';
+const skip = noTestCluster;
 
 function adminCore(): CoreV1Api {
   const config = new KubeConfig();
@@ -137,22 +138,7 @@ describe('the cluster view, local mode', { skip }, () => {
 });
 
 function workshopArgs(instance: string): string[] {
-  return [
-    '--mode',
-    'workshop',
-    '--cluster',
-    'existing',
-    '--kubeconfig',
-    kubeconfig ?? '',
-    '--context',
-    context,
-    '--instance',
-    instance,
-    '--shell-path',
-    shellPath,
-    '--join-code',
-    'kube-2026',
-  ];
+  return workshopServer(instance, 'kube-2026');
 }
 
 describe('the cluster view, workshop mode', { skip }, () => {

@@ -16,7 +16,6 @@
  *   MTB-PL1-BC-CPI-1  block modification of the quota (and the LimitRange)
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { V1Container, V1PodSpec } from '@kubernetes/client-node';
 import {
@@ -27,14 +26,13 @@ import {
   TerminalClient,
 } from '../support/terminal-client.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
+import {
+  noTestCluster,
+  shellPath,
+  workshopArgs as workshopServer,
+} from '../support/workshop-server.ts';
 
-const kubeconfig = process.env.KUBENOTES_TEST_KUBECONFIG;
-const kubectlDir = process.env.KUBENOTES_TEST_KUBECTL_DIR;
-const skip = kubeconfig ? false : 'no test cluster: run through `npm test`, which starts it';
-const context = kubeconfig
-  ? (/^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(kubeconfig, 'utf8'))?.[1] ?? '')
-  : '';
-const shellPath = [kubectlDir, '/usr/local/bin', '/usr/bin', '/bin'].filter(Boolean).join(':');
+const skip = noTestCluster;
 const JOIN = 'mtb-2026';
 
 /** A pod that Pod Security `restricted` admits; each check changes one thing of it. */
@@ -75,24 +73,7 @@ describe('Multi-Tenancy Benchmarks, profile level 1, as a participant', { skip }
 
   before(async () => {
     server = await startTestServer(
-      [
-        '--pod-security',
-        'restricted',
-        '--mode',
-        'workshop',
-        '--cluster',
-        'existing',
-        '--kubeconfig',
-        kubeconfig ?? '',
-        '--context',
-        context,
-        '--instance',
-        `mtb${Date.now().toString(36)}`,
-        '--shell-path',
-        shellPath,
-        '--join-code',
-        JOIN,
-      ],
+      workshopServer(`mtb${Date.now().toString(36)}`, JOIN, ['--pod-security', 'restricted']),
       { env: { PATH: shellPath } },
     );
     a = (await createSession(server.url, { joinCode: JOIN })) as typeof a;

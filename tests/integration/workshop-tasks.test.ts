@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -13,14 +13,15 @@ import type { TaskMessage } from '../../sandbox-server/src/shared/protocol.ts';
 import type { TaskManifest } from '../../src/snippets/task-manifest.ts';
 import { createSession, endSession, plain, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
+import {
+  kubeconfig,
+  kubectlDir,
+  noTestCluster,
+  shellPath,
+  workshopArgs as workshopServer,
+} from '../support/workshop-server.ts';
 
-const kubeconfig = process.env.KUBENOTES_TEST_KUBECONFIG;
-const kubectlDir = process.env.KUBENOTES_TEST_KUBECTL_DIR;
-const skip = kubeconfig ? false : 'no test cluster: run through `npm test`, which starts it';
-const context = kubeconfig
-  ? (/^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(kubeconfig, 'utf8'))?.[1] ?? '')
-  : '';
-const shellPath = [kubectlDir, '/usr/local/bin', '/usr/bin', '/bin'].filter(Boolean).join(':');
+const skip = noTestCluster;
 
 const manifest: TaskManifest = {
   version: 1,
@@ -79,25 +80,11 @@ describe('tasks in a workshop', { skip }, () => {
     const file = join(dir, 'tasks.json');
     writeFileSync(file, JSON.stringify(manifest));
     server = await startTestServer(
-      [
-        '--mode',
-        'workshop',
-        '--cluster',
-        'existing',
-        '--kubeconfig',
-        kubeconfig ?? '',
-        '--context',
-        context,
-        '--instance',
-        `tk${Date.now().toString(36)}`,
-        '--shell-path',
-        shellPath,
-        '--join-code',
-        'kube-2026',
+      workshopServer(`tk${Date.now().toString(36)}`, 'kube-2026', [
         '--tasks',
         file,
         ...(kubectlDir ? ['--sandbox-read-only', kubectlDir] : []),
-      ],
+      ]),
       { env: { PATH: shellPath } },
     );
   });

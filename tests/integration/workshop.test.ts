@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -14,14 +14,15 @@ import { startConnectProxy } from '../support/connect-proxy.ts';
 import { startServerProcess } from '../support/server-process.ts';
 import { createSession, endSession, plain, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
+import {
+  kubeconfig,
+  kubectlDir,
+  noTestCluster,
+  shellPath,
+  workshopArgs as workshopServer,
+} from '../support/workshop-server.ts';
 
-const kubeconfig = process.env.KUBENOTES_TEST_KUBECONFIG;
-const kubectlDir = process.env.KUBENOTES_TEST_KUBECTL_DIR;
-const skip = kubeconfig ? false : 'no test cluster: run through `npm test`, which starts it';
-const context = kubeconfig
-  ? (/^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(kubeconfig, 'utf8'))?.[1] ?? '')
-  : '';
-const shellPath = [kubectlDir, '/usr/local/bin', '/usr/bin', '/bin'].filter(Boolean).join(':');
+const skip = noTestCluster;
 
 function admin(): CoreV1Api {
   const config = new KubeConfig();
@@ -61,27 +62,9 @@ function restricted(name: string, image = 'nginx:1.29-alpine'): string {
 }
 
 function workshopArgs(instance: string, extra: string[] = []): string[] {
-  return [
-    '--mode',
-    'workshop',
-    '--cluster',
-    'existing',
-    '--kubeconfig',
-    kubeconfig ?? '',
-    '--context',
-    context,
-    '--instance',
-    instance,
-    '--shell-path',
-    shellPath,
-    '--join-code',
-    'kube-2026',
-    // The guide's chapters do not yet run under restricted (the default is baseline until they
-    // do); these tests hold the stricter level.
-    '--pod-security',
-    'restricted',
-    ...extra,
-  ];
+  // The guide's chapters do not yet run under restricted (the default is baseline until they
+  // do); these tests hold the stricter level.
+  return workshopServer(instance, 'kube-2026', ['--pod-security', 'restricted', ...extra]);
 }
 
 describe('workshop tenancy', { skip }, () => {
