@@ -4,8 +4,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { planChapter, SnippetError } from './chapter.ts';
 import { findCodeNodes, toCodeBlock } from './mdast-blocks.ts';
 import type { SnippetMeta } from './meta.ts';
-import { checkScript } from './render-task.ts';
-import { findTasks, type TreeNode, taskOf } from './tasks.ts';
+import { checkScript, findTasks, type TreeNode, taskOf } from './tasks.ts';
 import type { VariableSpec } from './variables.ts';
 
 /**

@@ -2,7 +2,7 @@ import type { Element, ElementContent, Properties } from 'hast';
 import type { Snippet, TaskPlan } from './chapter.ts';
 import { highlightShell } from './highlight.ts';
 import { type PlaceholderMatch, placeholderMatches } from './placeholders.ts';
-import { HINT_ELEMENT, isHintNode, type TreeNode } from './tasks.ts';
+import { checkScript, HINT_ELEMENT, isHintNode, type TreeNode } from './tasks.ts';
 
 /**
  * The markup of a task (see tasks.ts for what an author writes). The `<Task>` element itself
@@ -14,10 +14,6 @@ import { HINT_ELEMENT, isHintNode, type TreeNode } from './tasks.ts';
  */
 
 /** The check's script: its commands, one per line. */
-export function checkScript(check: Pick<Snippet, 'commands'>): string {
-  return check.commands.join('\n');
-}
-
 /** The attributes of `<kn-task>`, as MDX JSX attributes. */
 export function taskAttributes(task: TaskPlan, chapter: string): TreeNode['attributes'] {
   const attributes: Record<string, string> = {

@@ -115,3 +115,12 @@ export function taskOf(node: TreeNode, tasks: readonly TaskSource[]): number | u
   for (let i = tasks.length - 1; i >= 0; i--) if (tasks[i]!.codeNodes.has(node)) return i;
   return undefined;
 }
+
+/**
+ * The script a task's check runs: its commands, one per line. Here rather than beside the
+ * rendering, so that what the server and pack import never pulls in the highlighter (shiki),
+ * which the sandbox's image does not carry.
+ */
+export function checkScript(check: { readonly commands: readonly string[] }): string {
+  return check.commands.join('\n');
+}
