@@ -182,8 +182,11 @@ export class SnippetElement extends HTMLElement {
   async runAbove(): Promise<boolean> {
     const earlier = this.#earlier();
     const reached = earlier.map((snippet) => snippet.state).lastIndexOf('succeeded');
+    // A step that failed on this page since it was done is not done any more.
     const skipped = earlier.filter(
-      (snippet, index) => index <= reached || isStepDoneInSession(stepKey(snippet.snippetId)),
+      (snippet, index) =>
+        index <= reached ||
+        (snippet.state !== 'failed' && isStepDoneInSession(stepKey(snippet.snippetId))),
     );
     if (skipped.length > 0) {
       const steps = skipped.length === 1 ? 'step' : 'steps';
