@@ -108,7 +108,6 @@ export class TerminalSession {
     this.#runner = new SnippetRunner((text) => this.#connection.input(this.#encoder.encode(text)), {
       onCommandEnd: () => events.commandEnd?.(),
     });
-    this.#runner = new SnippetRunner((text) => this.#connection.input(this.#encoder.encode(text)));
     this.#wayOut = wayOutKey(
       (text) => this.#connection.input(this.#encoder.encode(text)),
       (backward) => events.leave?.(backward) ?? false,

@@ -207,7 +207,7 @@ test('"Run the steps above" skips the steps this session has done, and says so',
   await target.getByRole('button', { name: /^Run the steps above/ }).click();
   // The step is named as the reader sees it (its command and line), never by its id.
   await expect(target.locator('.kn-status')).toContainText(
-    /^Skipping 1 step already done: `.+` \(line \d+\)\.$/,
+    /^Skipping 1 step already done: .+ \(line \d+\)\.$/,
   );
   for (const id of ids.slice(1, 3)) {
     await expect(page.locator(`kn-snippet[data-snippet-id="${id}"]`)).toHaveAttribute(
