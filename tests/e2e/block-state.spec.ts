@@ -152,7 +152,8 @@ test('"Run the steps above" starts after the last step that succeeded, and names
     new MutationObserver((records) => {
       for (const r of records) {
         const el = r.target as HTMLElement;
-        log.push(`${el.dataset.snippetId}:${el.dataset.state}`);
+        // Steps only: the page's tasks change state too, as they are checked after each command.
+        if (el.dataset.snippetId) log.push(`${el.dataset.snippetId}:${el.dataset.state}`);
       }
     }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['data-state'] });
   });
