@@ -63,8 +63,13 @@ export class HttpApi {
     }
     const match = SESSION_PATH.exec(path);
     if (match) {
+      const id = match[1] ?? '';
+      // What is no session id is no resource, whatever the method: 404 before 405.
+      if (!isSessionId(id)) {
+        throw new HttpError(404, 'no_session', `There is no session ${id}; it may have ended.`);
+      }
       allow(method, ['GET', 'DELETE']);
-      const session = this.authorize(req, match[1] ?? '');
+      const session = this.authorize(req, id);
       if (method === 'DELETE') {
         await session.end('session_ended');
         res.writeHead(204).end();

@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
+import { isSessionId } from '../../../sandbox-server/src/shared/protocol.ts';
 import { type Context, errorText, sleep } from '../lib/context.ts';
 import { EchoSession } from '../lib/echo.ts';
 import { httpRequest, RawSocket, rawHttp } from '../lib/raw.ts';
@@ -362,7 +363,9 @@ async function sendAndCheck(
       (!attached && sock.texts(from).some((t) => (t as { type?: string }).type === 'ready')),
     frame.kind === 'nothing' ? 8000 : 5000,
   );
-  const answers = sock.texts(from).filter((t) => !isMark(t));
+  // The session's progress record follows every attach on its own (docs/tasks.md): no answer.
+  const unsolicited = (t: unknown) => (t as { type?: string }).type === 'record';
+  const answers = sock.texts(from).filter((t) => !isMark(t) && !unsolicited(t));
   const seen = sock.closed
     ? `close ${sock.closed.code} ${sock.closed.reason}`
     : answers.length > 0
@@ -707,8 +710,9 @@ function routeStatuses(c: HttpCase, state: HttpState, target: string, body: Buff
       }
     })();
   const method = c.method;
-  const session = /^\/api\/sessions\/([A-Za-z0-9_-]{1,64})$/.exec(path)?.[1];
-  const terminal = /^\/api\/sessions\/([A-Za-z0-9_-]{1,64})\/terminal$/.exec(path)?.[1];
+  // Any segment is a session path; what is no session id (docs/protocol.md) is a 404.
+  const session = /^\/api\/sessions\/([^/]+)$/.exec(path)?.[1];
+  const terminal = /^\/api\/sessions\/([^/]+)\/terminal$/.exec(path)?.[1];
   if (c.upgrade) {
     if (!terminal) return [404];
     if (!originOk) return [403];
@@ -751,7 +755,8 @@ function routeStatuses(c: HttpCase, state: HttpState, target: string, body: Buff
       if (typeof joinCode === 'string' && joinCode.length > 256) return [400];
       return [201, 429, 503];
     }
-    if (session) {
+    if (session !== undefined) {
+      if (!isSessionId(session)) return [404];
       if (!['GET', 'DELETE'].includes(method)) return [405];
       if (session !== state.victim.id) return [404];
       return c.auth === 'right' ? [method === 'GET' ? 200 : 204] : [401, 429];
