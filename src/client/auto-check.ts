@@ -39,6 +39,7 @@ export function autoCheckTasks(): void {
           chapter,
           tasks.map((t) => t.taskId),
           variableValues(pageSpecs()),
+          false,
         );
       }
     }, AUTO_CHECK_DELAY_MS);

@@ -12,7 +12,12 @@ import { pageSpecs, variableValues } from './variables-store.ts';
 
 /** What of <kn-terminal-dock> (terminal-dock.ts) a task needs: a way to ask for checks. */
 export interface CheckingDock extends HTMLElement {
-  check(chapter: string, tasks: string[], variables: Record<string, string>): Promise<void>;
+  check(
+    chapter: string,
+    tasks: string[],
+    variables: Record<string, string>,
+    asked: boolean,
+  ): Promise<void>;
 }
 
 export type TaskElementState = 'open' | 'checking' | 'not-yet' | 'error' | 'done';
@@ -54,7 +59,7 @@ export class TaskElement extends HTMLElement {
     if (!dock) return;
     this.#asked++;
     if (this.state !== 'done') this.#show('checking', 'Checking…');
-    await dock.check(this.chapter, [this.taskId], variableValues(pageSpecs()));
+    await dock.check(this.chapter, [this.taskId], variableValues(pageSpecs()), true);
   }
 
   /** The server's answer for this task. */

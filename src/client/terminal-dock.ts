@@ -167,11 +167,16 @@ export class TerminalDock extends HTMLElement {
   }
 
   /**
-   * Asks the server to check tasks. The terminal opens only when the reader asked (Check);
-   * after a command it is open already.
+   * Asks the server to check tasks. The terminal opens only when the reader asked (Check):
+   * the check after a command must not reopen a dock the reader has just closed.
    */
-  async check(chapter: string, tasks: string[], variables: Record<string, string>): Promise<void> {
-    const session = await this.open();
+  async check(
+    chapter: string,
+    tasks: string[],
+    variables: Record<string, string>,
+    asked: boolean,
+  ): Promise<void> {
+    const session = await (asked ? this.open() : this.session());
     session.check(chapter, tasks, variables);
   }
 
