@@ -94,9 +94,25 @@ export function satteriSnippets() {
       },
     } satisfies MdastPluginDefinition;
 
+    function insideTask(node: Readonly<TreeNode>): boolean {
+      const at = node.position?.start.offset;
+      return (
+        at !== undefined &&
+        taskSources.some(({ node: task }) => {
+          const { start, end } = task.position ?? {};
+          return start?.offset !== undefined && end?.offset !== undefined
+            ? start.offset < at && at < end.offset
+            : false;
+        })
+      );
+    }
+
     /** `<Task>` → `<kn-task>`, `<Hint>` → `<kn-hint>` (render-task.ts); in document order. */
     function renderTask(node: Readonly<TreeNode>): MdastNode | undefined {
       if (isHintNode(node)) {
+        // A hint inside a task is renamed with its task (renderTaskNode); a second rename
+        // here would be dropped by Sätteri, with a warning in every build.
+        if (insideTask(node)) return undefined;
         const copy = { ...node };
         renderHintNode(copy);
         return copy as unknown as MdastNode;

@@ -35,7 +35,7 @@ export interface TreeNode {
   name?: string | null;
   attributes?: JsxAttribute[];
   children?: TreeNode[];
-  position?: { start: { line: number; offset?: number } };
+  position?: { start: { line: number; offset?: number }; end?: { line: number; offset?: number } };
 }
 
 /** A `<Task>` as written, before chapter.ts checks it. */
