@@ -385,6 +385,8 @@ export interface TaskSummary {
   /** when the participant started on it (ISO time) */
   since: string;
   message: string;
+  /** the participant's last command line before their latest "not yet" (shell marks) */
+  command?: string;
 }
 
 /** An event of `GET /api/admin/events` (Server-Sent Events: `event: <type>`, `data: <JSON>`). */
