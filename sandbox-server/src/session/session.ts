@@ -11,6 +11,7 @@ import type { WebSocket } from 'ws';
 import type { SessionSandbox } from '../isolation/isolation.ts';
 import { killSession } from '../processes/process-tree.ts';
 import type { ClusterLease } from '../providers/provider.ts';
+import { describeRemoved, type RemovedObject } from '../providers/tenancy/namespace-reset.ts';
 import type { Screen, ScreenHost } from '../screen/screen.ts';
 import {
   CloseCode,
@@ -105,6 +106,7 @@ export class Session {
   /** the shell's marks, read for the command lines it reports (shell.ts, COMMAND_LINE_MARK) */
   readonly #marks = new ShellMarkReader();
   #lastCommand: string | undefined;
+  #resetting = false;
 
   constructor(init: {
     id: string;
@@ -259,6 +261,46 @@ export class Session {
     this.#events.onTask?.(this, undefined);
     // The terminals learn what is left, and the page that asked knows it was heard.
     this.broadcast(this.record());
+  }
+
+  /**
+   * "Reset my namespace": deletes what the reader made in it (their own credentials, the
+   * lease knows how), then forgets every step and task of the session, since what they made
+   * is gone. One at a time; every terminal hears the answer, then the record.
+   */
+  async resetNamespace(): Promise<void> {
+    const reset = this.#lease.resetNamespace;
+    const answer = (state: 'done' | 'error', message: string, removed: RemovedObject[] = []) =>
+      this.broadcast({ type: 'namespace-reset', state, removed, message });
+    if (!reset) {
+      return answer(
+        'error',
+        'This sandbox gives you no namespace of your own to reset (only workshops do). Use "Start this chapter clean" instead.',
+      );
+    }
+    if (this.#resetting) return answer('error', 'Your namespace is being reset already.');
+    this.#resetting = true;
+    try {
+      const removed = await reset();
+      this.#log.log('info', 'namespace_reset', { session: this.id, removed: removed.length });
+      if (this.ended) return;
+      answer('done', describeRemoved(removed), removed);
+      this.steps.clear();
+      this.tasks.clear();
+      this.#events.onTask?.(this, undefined);
+      this.broadcast(this.record());
+    } catch (error) {
+      this.#log.log('warn', 'namespace_reset_failed', {
+        session: this.id,
+        message: (error as Error).message,
+      });
+      answer(
+        'error',
+        `Could not reset your namespace: ${(error as Error).message}. What was removed before this is gone; try again.`,
+      );
+    } finally {
+      this.#resetting = false;
+    }
   }
 
   /** A task's check came back. Done stays done: a tick is not taken back by a later check. */
