@@ -272,3 +272,53 @@ test("in a workshop, a task typed in the sandboxed shell turns green, checked in
     'Done: solo runs nginx:1.29-alpine, declares port 80 and is Ready.',
   );
 });
+
+test('in a workshop, "Reset namespace" asks first, removes what the participant made and says what', async ({
+  page,
+}) => {
+  test.skip(
+    !process.env.KUBENOTES_TEST_KUBECONFIG,
+    'the workshop server needs the test cluster (npm test starts it)',
+  );
+  test.setTimeout(120_000);
+  await page.setViewportSize({ width: 1100, height: 900 });
+  await page.goto(`http://127.0.0.1:${WORKSHOP_PORT}/pods/?join=${JOIN_CODE}`);
+  const task = page.locator('kn-task[data-task-id="pod-with-port"]');
+  await task.getByRole('button', { name: /^Check/ }).click();
+  await expect(page.locator('kn-terminal-dock .kn-dock-namespace')).toContainText('namespace kn-');
+  await typeInTerminal(page, 'kubectl create configmap leftover --from-literal=a=b');
+  await expect(terminalText(page)).toContainText('configmap/leftover created');
+
+  const reset = terminal(page).getByRole('button', { name: 'Reset namespace' });
+  await expect(reset).toBeVisible();
+  // Declined: nothing happens.
+  page.once('dialog', (dialog) => void dialog.dismiss());
+  await reset.focus();
+  await page.keyboard.press('Enter');
+  await expect(page.locator('.kn-dock-notice')).not.toContainText('Removed');
+  // Confirmed, from the keyboard: the dock says what went.
+  page.once('dialog', (dialog) => {
+    expect(dialog.message()).toContain('Delete everything you made in namespace kn-');
+    void dialog.accept();
+  });
+  await reset.focus();
+  await page.keyboard.press('Enter');
+  await expect(page.locator('.kn-dock-notice')).toHaveText('Removed 1 ConfigMap (leftover).', {
+    timeout: 30_000,
+  });
+  mkdirSync('/work/wt/shots', { recursive: true });
+  await page.screenshot({ path: '/work/wt/shots/h16-reset-namespace.png' });
+  await typeInTerminal(page, 'kubectl get configmap leftover');
+  await expect(terminalText(page)).toContainText('configmaps "leftover" not found');
+});
+
+test('a local sandbox offers no "Reset namespace"', async ({ page }) => {
+  await page.goto('/pods/');
+  await page
+    .locator('kn-task[data-task-id="pod-with-port"]')
+    .getByRole('button', { name: /^Check/ })
+    .click();
+  await expect(terminal(page)).toBeVisible();
+  await expect(terminal(page).locator('.kn-dock-cluster-status')).not.toBeEmpty();
+  await expect(terminal(page).getByRole('button', { name: 'Reset namespace' })).toBeHidden();
+});
