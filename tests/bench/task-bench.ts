@@ -16,8 +16,8 @@ import type { TaskMessage } from '../../sandbox-server/src/shared/protocol.ts';
 import { AUTO_CHECK_DELAY_MS } from '../../src/client/auto-check.ts';
 import { taskManifest } from '../../src/snippets/write-task-manifest.ts';
 import { leaveTestCluster, useTestCluster } from '../cluster/cluster-users.ts';
-import { createSession, TerminalClient } from '../support/terminal-client.ts';
 import { startServerProcess } from '../support/server-process.ts';
+import { createSession, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer } from '../support/test-server.ts';
 import { percentile } from './server-bench.ts';
 
@@ -118,6 +118,8 @@ export interface WorkshopTaskFigures {
   p95Ms: number;
   /** the check alone, message → answer */
   checkP50Ms: number;
+  /** a check that runs nothing, message → answer: what starting the sandbox costs */
+  floorP50Ms: number;
   samples: number;
 }
 
@@ -136,7 +138,9 @@ export async function workshopTaskBench(): Promise<WorkshopTaskFigures> {
     /^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(cluster.kubeconfig, 'utf8'))?.[1] ?? '';
   const dir = mkdtempSync(join(tmpdir(), 'kubenotes-task-bench-'));
   const file = join(dir, 'tasks.json');
-  writeFileSync(file, JSON.stringify(taskManifest(join(ROOT, 'content'))));
+  const manifest = taskManifest(join(ROOT, 'content'));
+  manifest.chapters.bench = { floor: { title: 'floor', line: 1, check: 'exit 0', variables: {} } };
+  writeFileSync(file, JSON.stringify(manifest));
   const join_ = 'bench-tasks-join';
   const server = await startServerProcess([
     '--mode',
@@ -190,9 +194,22 @@ export async function workshopTaskBench(): Promise<WorkshopTaskFigures> {
       green.push(now - ended);
       checks.push(now - asked);
     }
+    const floor: number[] = [];
+    for (let i = 0; i < WORKSHOP_SAMPLES; i++) {
+      const from = term.messages.length;
+      const asked = performance.now();
+      term.send({ type: 'check', chapter: 'bench', tasks: ['floor'] });
+      await term.waitFor(
+        () => term.messages.slice(from).some((m) => m.type === 'task'),
+        30_000,
+        'the floor check',
+      );
+      floor.push(performance.now() - asked);
+    }
     await term.run(`kubectl delete pod ${name} --wait=false`);
     term.close();
     return {
+      floorP50Ms: percentile(floor, 50),
       p50Ms: percentile(green, 50),
       p95Ms: percentile(green, 95),
       checkP50Ms: percentile(checks, 50),

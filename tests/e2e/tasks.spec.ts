@@ -99,6 +99,12 @@ test('the instructor sees who is trying a task, then that it is done', async ({ 
   await expect(row).toContainText('0 done');
   const classRow = instructor.locator('.kn-admin-tasks tr', { hasText: 'pods/pod-with-port' });
   await expect(classRow).toBeVisible();
+  // A wrong try, typed: checked after it, still not yet; the class view names what was typed.
+  await typeInTerminal(page, `kubectl get pods -l try=${name}`);
+  await expect(classRow.locator('.kn-admin-command')).toHaveText(
+    `kubectl get pods -l try=${name} (1)`,
+    { timeout: 20_000 },
+  );
 
   await typeInTerminal(
     page,
