@@ -99,12 +99,21 @@ test('the instructor sees who is trying a task, then that it is done', async ({ 
   await expect(row).toContainText('0 done');
   const classRow = instructor.locator('.kn-admin-tasks tr', { hasText: 'pods/pod-with-port' });
   await expect(classRow).toBeVisible();
-  // A wrong try, typed: checked after it, still not yet; the class view names what was typed.
-  await typeInTerminal(page, `kubectl get pods -l try=${name}`);
+  // The same wrong try, typed by two participants (checked after it, still not yet): the
+  // class view names it, with 2, above any one-off line of another test's session.
+  const secondContext = await browser.newContext();
+  const second = await secondContext.newPage();
+  await second.goto('/pods/');
+  await second.getByLabel('task_pod', { exact: true }).fill(name);
+  const secondTask = second.locator('kn-task[data-task-id="pod-with-port"]');
+  await secondTask.getByRole('button', { name: /^Check/ }).click();
+  await expect(secondTask).toHaveAttribute('data-state', 'not-yet', { timeout: 20_000 });
+  for (const p of [page, second]) await typeInTerminal(p, `kubectl get pods -l try=${name}`);
   await expect(classRow.locator('.kn-admin-command')).toHaveText(
-    `kubectl get pods -l try=${name} (1)`,
+    `kubectl get pods -l try=${name} (2)`,
     { timeout: 20_000 },
   );
+  await secondContext.close();
 
   await typeInTerminal(
     page,
@@ -316,6 +325,13 @@ test('in a workshop, "Reset namespace" asks first, removes what the participant 
   await page.screenshot({ path: '/work/wt/shots/h16-reset-namespace.png' });
   await typeInTerminal(page, 'kubectl get configmap leftover');
   await expect(terminalText(page)).toContainText('configmaps "leftover" not found');
+  // On a phone, in the dark theme, the button is still there and on the screen.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await expect(reset).toBeVisible();
+  const box = await reset.boundingBox();
+  expect((box?.x ?? 0) + (box?.width ?? 0)).toBeLessThanOrEqual(390);
+  await page.screenshot({ path: '/work/wt/shots/h16-reset-namespace-390-dark.png' });
 });
 
 test('a local sandbox offers no "Reset namespace"', async ({ page }) => {
