@@ -110,7 +110,18 @@ function parseCommandLine(body: string): ShellMark | null {
     } else if (c < 0x80) bytes.push(c);
     // anything else was never written by the rcfile (it escapes every byte past 0x7e): dropped
   }
-  return { kind: 'command-line', text: new TextDecoder().decode(new Uint8Array(bytes)) };
+  return { kind: 'command-line', text: utf8(bytes) };
+}
+
+/** Bytes as UTF-8 text, with only the language's own functions (shared code has no TextDecoder). */
+function utf8(bytes: readonly number[]): string {
+  const percent = bytes.map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+  try {
+    return decodeURIComponent(percent);
+  } catch {
+    // not UTF-8 (a Latin-1 terminal): one character per byte rather than nothing
+    return String.fromCharCode(...bytes);
+  }
 }
 
 /** `A`, `C`, `D`, `D;0`, possibly with extra `;key=value` parameters that we ignore. */
