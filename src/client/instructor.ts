@@ -186,6 +186,15 @@ class Instructor extends HTMLElement {
           cell.textContent = String(text);
           row.append(cell);
         }
+        // What the participant typed: text only, never markup.
+        const command = document.createElement('td');
+        command.className = 'kn-admin-command';
+        if (task.commonCommand) {
+          const code = document.createElement('code');
+          code.textContent = task.commonCommand.command;
+          command.append(code, ` (${task.commonCommand.count})`);
+        } else command.textContent = '—';
+        row.append(command);
         if (task.stuck > 0) row.dataset.stuck = 'true';
         return row;
       }),

@@ -3,9 +3,13 @@
  * done before (in this browser or, merged from the server's `record`, this session), and a
  * tick in the sidebar beside each chapter whose steps and tasks are all done.
  */
-import type { RecordMessage } from '../../sandbox-server/src/shared/protocol.ts';
+import type {
+  NamespaceResetMessage,
+  RecordMessage,
+} from '../../sandbox-server/src/shared/protocol.ts';
 import {
   finishedPages,
+  forgetAll,
   forgetPage,
   isStepDone,
   notePage,
@@ -124,5 +128,12 @@ export function showPageProgress(): void {
   document.addEventListener('kubenotes:record', (event) => {
     const record = (event as CustomEvent<RecordMessage>).detail;
     setSessionRecord(record);
+  });
+  // What the reader made is gone: so is what they did, on every page.
+  document.addEventListener('kubenotes:namespace-reset', (event) => {
+    const answer = (event as CustomEvent<NamespaceResetMessage>).detail;
+    if (answer.state !== 'done') return;
+    forgetAll();
+    for (const step of pageSteps()) step.removeAttribute('data-state');
   });
 }

@@ -79,6 +79,11 @@ export function setSessionRecord(record: {
   markDone(record);
 }
 
+/** Forgets every step and task done (the reader's namespace was reset). */
+export function forgetAll(): void {
+  write({ ...read(), steps: [], sessionSteps: [], tasks: [] });
+}
+
 /** Forgets what was done on `page` (its chapter was started clean). */
 export function forgetPage(page: string): void {
   const progress = read();

@@ -51,6 +51,10 @@ export class TaskElement extends HTMLElement {
     this.#button('solution')?.addEventListener('click', () => this.showSolution());
     if (this.#hints().length === 0) this.#button('hint')?.remove();
     if (isTaskDone(this.key)) this.#show('done', 'Done. You solved this one.');
+    // The reader's namespace was reset: whatever solved this is gone.
+    document.addEventListener('kubenotes:namespace-reset', (event) => {
+      if ((event as CustomEvent<{ state: string }>).detail.state === 'done') this.#show('open', '');
+    });
   }
 
   /** Asks the server to check this task now (opens the terminal if needed). */

@@ -232,10 +232,30 @@ export class TerminalDock extends HTMLElement {
       case 'new-session':
         void this.#session?.then((s) => s.newSession());
         break;
+      case 'reset-namespace':
+        void this.#resetNamespace();
+        break;
       case 'cluster':
         void this.#showCluster(!this.#state.cluster);
         break;
     }
+  }
+
+  /**
+   * "Reset my namespace" (workshops): after the reader confirms, the server deletes what they
+   * made in their namespace; its answer says what, in the notice (terminal-session.ts), and
+   * the page forgets the progress (page-progress.ts).
+   */
+  async #resetNamespace(): Promise<void> {
+    const namespace = this.querySelector('.kn-dock-namespace')?.textContent || 'your namespace';
+    const sure = confirm(
+      `Delete everything you made in ${namespace}: Deployments, Pods, Services, ConfigMaps, Jobs and the rest? Your progress on every chapter starts over. This cannot be undone.`,
+    );
+    if (!sure) return;
+    const session = await this.open();
+    const notice = this.querySelector('.kn-dock-notice');
+    if (notice) notice.textContent = 'Resetting your namespace…';
+    session.resetNamespace();
   }
 
   /** The Cluster panel (src/cluster-view/), loaded by the terminal's chunk on first use. */
@@ -330,6 +350,11 @@ export class TerminalDock extends HTMLElement {
     else text = `No cluster: ${status.clusterMessage ?? 'not ready'}`;
     slot.textContent = text;
     slot.setAttribute('title', text);
+    // Only a workshop gives each reader a namespace of their own to reset.
+    this.querySelector<HTMLElement>('[data-action="reset-namespace"]')?.toggleAttribute(
+      'hidden',
+      !(status.reachable && status.mode === 'workshop'),
+    );
     this.dataset.clusterState = !status.reachable
       ? 'none'
       : status.clusterReady

@@ -8,6 +8,7 @@ import { FitAddon } from '@xterm/addon-fit';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { type ITheme, Terminal } from '@xterm/xterm';
 import type {
+  NamespaceResetMessage,
   RecordMessage,
   ServerMessage,
   TaskMessage,
@@ -50,8 +51,8 @@ export interface TerminalSessionEvents {
   notice(text: string): void;
   /** a command ended in the shell (its OSC 133 end mark) */
   commandEnd?(): void;
-  /** a task's check came back, or the session's record after an attach */
-  progress?(message: TaskMessage | RecordMessage): void;
+  /** a task's check came back, the session's record after an attach, or a namespace reset */
+  progress?(message: TaskMessage | RecordMessage | NamespaceResetMessage): void;
   /** Escape then Tab: move focus out of the terminal; false leaves it to the browser */
   leave?(backward: boolean): boolean;
   /** the id of the element that tells the way out (terminal-way-out.ts) */
@@ -164,6 +165,10 @@ export class TerminalSession {
       case 'error':
         events.notice(message.message);
         break;
+      case 'namespace-reset':
+        events.notice(message.message);
+        events.progress?.(message);
+        break;
       case 'task':
       case 'record':
         events.progress?.(message);
@@ -183,6 +188,11 @@ export class TerminalSession {
   /** Asks the server to check tasks of a chapter; answers come as `progress` events. */
   check(chapter: string, tasks: string[], variables: Record<string, string>): void {
     this.#connection.send({ type: 'check', chapter, tasks, variables });
+  }
+
+  /** Asks the server to reset the participant's namespace (workshops, docs/tasks.md). */
+  resetNamespace(): void {
+    this.#connection.send({ type: 'reset-namespace' });
   }
 
   /** Tells the server that a chapter was started clean (docs/tasks.md). */

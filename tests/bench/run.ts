@@ -13,7 +13,7 @@ import {
   percentile,
   serverSubject,
 } from './server-bench.ts';
-import { taskBench } from './task-bench.ts';
+import { taskBench, workshopTaskBench } from './task-bench.ts';
 import { workshopBench } from './workshop-bench.ts';
 
 /** Rounds of the server comparison, each with fresh processes; the median round is reported. */
@@ -176,6 +176,13 @@ async function main(): Promise<void> {
     );
     console.log(
       `  command's end mark → task green (the page's delay + that check): ${ms(t.endMarkToGreenMs)} (target ≤ 500 ms)`,
+    );
+    const w = await workshopTaskBench();
+    console.log(
+      `\nTasks, workshop mode (the check in the participant's bwrap sandbox, kubectl through the relay; ${w.samples} commands typed):`,
+    );
+    console.log(
+      `  command's end mark → task green: p50 ${ms(w.p50Ms)}, p95 ${ms(w.p95Ms)} (the check alone: p50 ${ms(w.checkP50Ms)}; one that runs nothing: p50 ${ms(w.floorP50Ms)}; target ≤ 500 ms)`,
     );
   }
   if (want('cluster-view')) {

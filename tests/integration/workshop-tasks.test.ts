@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { TaskMessage } from '../../sandbox-server/src/shared/protocol.ts';
+import type { SessionSummary, TaskMessage } from '../../sandbox-server/src/shared/protocol.ts';
 import type { TaskManifest } from '../../src/snippets/task-manifest.ts';
 import { createSession, endSession, plain, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
@@ -22,6 +22,7 @@ import {
 } from '../support/workshop-server.ts';
 
 const skip = noTestCluster;
+const ADMIN = 'workshop-tasks-admin-token-0123456789';
 
 const manifest: TaskManifest = {
   version: 1,
@@ -42,6 +43,14 @@ const manifest: TaskManifest = {
           other: { default: 'default', description: 'a namespace', kind: 'dns-label' },
           path: { default: '/etc/hostname', description: 'a file', kind: 'text' },
         },
+      },
+      // Not done until the namespace has a ConfigMap named wanted.
+      wanted: {
+        title: 'A ConfigMap named wanted',
+        line: 3,
+        check:
+          'kubectl get configmap wanted >/dev/null 2>&1 || { echo "There is no ConfigMap wanted yet."; exit 1; }',
+        variables: {},
       },
       forever: {
         title: 'Never ends',
@@ -83,6 +92,8 @@ describe('tasks in a workshop', { skip }, () => {
       workshopServer(`tk${Date.now().toString(36)}`, 'kube-2026', [
         '--tasks',
         file,
+        '--admin-token',
+        ADMIN,
         ...(kubectlDir ? ['--sandbox-read-only', kubectlDir] : []),
       ]),
       { env: { PATH: shellPath } },
@@ -116,6 +127,53 @@ describe('tasks in a workshop', { skip }, () => {
     // The same probe does see what the sandbox shows (so "unreadable" above means something).
     const control = await check(termA, { other: a.namespace, path: '/etc/passwd' });
     assert.match(control.message, /other=\[pod\/mine\] file=\[readable\]$/);
+
+    termA.close();
+    termB.close();
+    for (const s of [a, b]) await endSession(server.url, s);
+  });
+
+  test("the instructor sees each participant's last command before a failing check, and the progress on /metrics", async () => {
+    const admin = (path: string) =>
+      fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    const a = await createSession(server.url, { joinCode: 'kube-2026' });
+    const b = await createSession(server.url, { joinCode: 'kube-2026' });
+    const termA = await TerminalClient.open(server.url, a, { cols: 200 });
+    const termB = await TerminalClient.open(server.url, b, { cols: 200 });
+    // Typed as a reader types, one of them wrong (a ConfigMap of another name).
+    await termA.run("kubectl create configmap wnated --from-literal=colour='blue;green'");
+    await termB.run('kubectl get configmaps');
+    assert.equal((await check(termA, {}, 'wanted')).state, 'not-yet');
+    assert.equal((await check(termB, {}, 'wanted')).state, 'not-yet');
+    // A command after the failing check is not what failed.
+    await termA.run('echo later');
+
+    const events = await fetch(`${server.url}/api/admin/events`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    const sessions = (await admin('/api/admin/sessions').then((r) => r.json())) as SessionSummary[];
+    const taskOf = (id: string) => sessions.find((s) => s.id === id)?.tasks['probe/wanted'];
+    assert.equal(
+      taskOf(a.id)?.command,
+      "kubectl create configmap wnated --from-literal=colour='blue;green'",
+    );
+    assert.equal(taskOf(a.id)?.state, 'not-yet');
+    assert.equal(taskOf(b.id)?.command, 'kubectl get configmaps');
+
+    // Done: the admin event stream says so, with the task's new state.
+    await termB.run('kubectl create configmap wanted');
+    assert.equal((await check(termB, {}, 'wanted')).state, 'done');
+    const reader = events.body!.getReader();
+    let stream = '';
+    while (!/"probe\/wanted":\{"state":"done"/.test(stream)) {
+      const { value, done } = await reader.read();
+      if (done) assert.fail(`the event stream ended: ${stream}`);
+      stream += new TextDecoder().decode(value);
+    }
+    await reader.cancel();
+    const metrics = await admin('/metrics').then((r) => r.text());
+    assert.match(metrics, /kubenotes_task_checks_total\{state="done"\} [1-9]/);
+    assert.match(metrics, /kubenotes_task_checks_total\{state="not-yet"\} [1-9]/);
 
     termA.close();
     termB.close();

@@ -381,8 +381,23 @@ describe('crash recovery', { skip }, () => {
 
 describe('shells as pods', { skip }, () => {
   test('with --shell-pod-image the shell runs in a pod of the session namespace, through the exec API', async () => {
+    // A task, to show that its check says why it cannot run beside a shell in a pod.
+    const tasksDir = mkdtempSync(join(tmpdir(), 'kubenotes-pod-tasks-'));
+    const tasksFile = join(tasksDir, 'tasks.json');
+    writeFileSync(
+      tasksFile,
+      JSON.stringify({
+        version: 1,
+        chapters: { pods: { anything: { title: 'T', line: 1, check: 'exit 0', variables: {} } } },
+      }),
+    );
     const server = await startTestServer(
-      workshopArgs(`pod${Date.now().toString(36)}`, ['--shell-pod-image', 'debian:bookworm-slim']),
+      workshopArgs(`pod${Date.now().toString(36)}`, [
+        '--shell-pod-image',
+        'debian:bookworm-slim',
+        '--tasks',
+        tasksFile,
+      ]),
       { env: { PATH: shellPath } },
     );
     try {
@@ -398,9 +413,17 @@ describe('shells as pods', { skip }, () => {
       assert.equal(ran.exitCode, 0);
       assert.match(plain(ran.output), /pod-shell-42/);
       assert.equal((await term.run('(exit 3)')).exitCode, 3);
+      // Checks run on this machine, beside the shell; a shell in a pod has no such place.
+      term.send({ type: 'check', chapter: 'pods', tasks: ['anything'] });
+      await term.waitFor(() => term.messages.some((m) => m.type === 'task'), 15_000, 'the answer');
+      const answer = term.messages.find((m) => m.type === 'task');
+      assert.equal(answer?.type === 'task' && answer.state, 'error');
+      assert.equal(answer?.type === 'task' && answer.code, 'unavailable');
+      assert.match(answer?.type === 'task' ? answer.message : '', /shells in pods/);
       term.close();
     } finally {
       await server.stop();
+      rmSync(tasksDir, { recursive: true, force: true });
     }
   });
 });

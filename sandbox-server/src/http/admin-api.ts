@@ -57,6 +57,7 @@ function sessionSummary(session: Session): SessionSummary {
           failures: task.failures,
           since: new Date(task.since).toISOString(),
           message: task.message,
+          ...(task.command === undefined ? {} : { command: task.command }),
         },
       ]),
     ),

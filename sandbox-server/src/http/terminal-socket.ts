@@ -218,6 +218,11 @@ export class TerminalSockets {
       case 'reset':
         if (attachment.readOnly) return;
         return session.forget(message.page, message.chapter);
+      case 'reset-namespace':
+        if (attachment.readOnly) {
+          return attachment.error('read_only', 'A watching terminal cannot reset a namespace.');
+        }
+        return void session.resetNamespace();
       case 'cluster-subscribe':
         if (!this.#clusterViews) {
           return attachment.send({

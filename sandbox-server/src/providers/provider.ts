@@ -4,6 +4,7 @@
  * (or `auto`, which only picks the sandbox's own kind cluster).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { RemovedObject } from './tenancy/namespace-reset.ts';
 
 export interface ClusterStatus {
   provider: string;
@@ -32,6 +33,11 @@ export interface ClusterLease {
    * participant's token, locally the local cluster's. None without a cluster.
    */
   apiAccess?: KubeConfig | undefined;
+  /**
+   * "Reset my namespace": deletes what the participant made in their namespace, with their
+   * own credentials, and says what (providers/tenancy/namespace-reset.ts). Workshops only.
+   */
+  resetNamespace?: (() => Promise<RemovedObject[]>) | undefined;
   /** removes what the lease created (namespace, kubeconfig); idempotent */
   dispose(): Promise<void>;
 }

@@ -11,6 +11,7 @@ import type { WebSocket } from 'ws';
 import type { SessionSandbox } from '../isolation/isolation.ts';
 import { killSession } from '../processes/process-tree.ts';
 import type { ClusterLease } from '../providers/provider.ts';
+import { describeRemoved, type RemovedObject } from '../providers/tenancy/namespace-reset.ts';
 import type { Screen, ScreenHost } from '../screen/screen.ts';
 import {
   CloseCode,
@@ -19,6 +20,7 @@ import {
   type RecordMessage,
   type TaskMessage,
 } from '../shared/protocol.ts';
+import { ShellMarkReader } from '../shared/shell-marks.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { Attachment } from './attachment.ts';
@@ -35,7 +37,12 @@ export interface TaskRecord {
   at: number;
   /** when this reader started trying it: the first answer since it was last done */
   since: number;
+  /** the reader's last command line before the latest "not yet" */
+  command?: string | undefined;
 }
+
+/** The longest command line kept for the instructor's view. */
+const MAX_COMMAND = 300;
 
 export interface SessionSettings {
   idleTimeoutMs: number;
@@ -96,6 +103,10 @@ export class Session {
   readonly steps = new Set<string>();
   /** each task checked, by `<chapter>/<task>` */
   readonly tasks = new Map<string, TaskRecord>();
+  /** the shell's marks, read for the command lines it reports (shell.ts, COMMAND_LINE_MARK) */
+  readonly #marks = new ShellMarkReader();
+  #lastCommand: string | undefined;
+  #resetting = false;
 
   constructor(init: {
     id: string;
@@ -252,6 +263,46 @@ export class Session {
     this.broadcast(this.record());
   }
 
+  /**
+   * "Reset my namespace": deletes what the reader made in it (their own credentials, the
+   * lease knows how), then forgets every step and task of the session, since what they made
+   * is gone. One at a time; every terminal hears the answer, then the record.
+   */
+  async resetNamespace(): Promise<void> {
+    const reset = this.#lease.resetNamespace;
+    const answer = (state: 'done' | 'error', message: string, removed: RemovedObject[] = []) =>
+      this.broadcast({ type: 'namespace-reset', state, removed, message });
+    if (!reset) {
+      return answer(
+        'error',
+        'This sandbox gives you no namespace of your own to reset (only workshops do). Use "Start this chapter clean" instead.',
+      );
+    }
+    if (this.#resetting) return answer('error', 'Your namespace is being reset already.');
+    this.#resetting = true;
+    try {
+      const removed = await reset();
+      this.#log.log('info', 'namespace_reset', { session: this.id, removed: removed.length });
+      if (this.ended) return;
+      answer('done', describeRemoved(removed), removed);
+      this.steps.clear();
+      this.tasks.clear();
+      this.#events.onTask?.(this, undefined);
+      this.broadcast(this.record());
+    } catch (error) {
+      this.#log.log('warn', 'namespace_reset_failed', {
+        session: this.id,
+        message: (error as Error).message,
+      });
+      answer(
+        'error',
+        `Could not reset your namespace: ${(error as Error).message}. What was removed before this is gone; try again.`,
+      );
+    } finally {
+      this.#resetting = false;
+    }
+  }
+
   /** A task's check came back. Done stays done: a tick is not taken back by a later check. */
   recordTask(result: TaskMessage): void {
     const key = `${result.chapter}/${result.task}`;
@@ -265,6 +316,7 @@ export class Session {
       message: result.message,
       at: now,
       since: before?.since ?? now,
+      command: result.state === 'not-yet' ? this.#lastCommand : before?.command,
     });
     this.#events.onTask?.(this, result);
   }
@@ -313,7 +365,10 @@ export class Session {
     this.#ptyInput = new PtyInput(pty);
     this.#paused = false;
     this.#log.log('info', 'shell_started', { session: this.id, pid: pty.pid });
-    pty.onData((data) => this.#frames.push(data as unknown as Buffer));
+    pty.onData((data) => {
+      this.#readMarks(data as unknown as Buffer);
+      this.#frames.push(data as unknown as Buffer);
+    });
     pty.onExit(({ exitCode, signal }) => {
       if (this.#pty !== pty) return;
       this.#pty = undefined;
@@ -332,6 +387,27 @@ export class Session {
       this.#frames.flush();
       if (!this.ended) this.broadcast({ type: 'exit', code });
     });
+  }
+
+  /** The last command line the shell reported finished (what the reader last tried). */
+  get lastCommand(): string | undefined {
+    return this.#lastCommand;
+  }
+
+  /**
+   * Notes the command line of each command that ends. Only chunks with an OSC in them (or
+   * the tail of one) are decoded: a flood of plain output costs one byte search per chunk.
+   * Latin-1 keeps each byte one character; the mark's line is escaped ASCII.
+   */
+  #readMarks(data: Buffer): void {
+    const mayHold = data.includes('\x1b]') || data.at(-1) === 0x1b;
+    if (!this.#marks.holding && !mayHold) return;
+    for (const mark of this.#marks.read(data.toString('latin1'))) {
+      if (mark.kind === 'command-line' && mark.text.trim()) {
+        const text = mark.text.trim();
+        this.#lastCommand = text.length > MAX_COMMAND ? `${text.slice(0, MAX_COMMAND)}…` : text;
+      }
+    }
   }
 
   /** One frame of output (output-frames.ts decides how much) to the screen and every socket. */

@@ -36,6 +36,37 @@ export interface ShellOptions {
 }
 
 /**
+ * After the end mark, the command line that ended, as `ESC ] 633 ; E ; <line> BEL` (VS Code's
+ * shell-integration mark; docs/protocol.md): `\\` as `\\\\`, `;` and bytes outside printable
+ * ASCII as `\\xHH`, at most 1000 characters. The server keeps it so the instructor sees what a
+ * participant last tried before a task's check said "not yet". Read from the history (one
+ * `$(…)` per command): a line the history did not keep (a leading space, a repeat) gets no
+ * mark, and the last one stands.
+ */
+// biome-ignore-start lint/suspicious/noTemplateCurlyInString: bash parameter expansion, not JS
+const COMMAND_LINE_MARK = [
+  '__kn_line() {',
+  '  local LC_ALL=C h n c ch out= i',
+  '  h=$(HISTTIMEFORMAT= history 1) || return',
+  '  h=${h#"${h%%[![:space:]]*}"}',
+  '  n=${h%%[!0-9]*}',
+  '  [ -n "$n" ] && [ "$n" != "$__kn_hn" ] || return',
+  '  __kn_hn=$n',
+  '  c=${h#"$n"}; c=${c#"  "}',
+  '  for ((i = 0; i < ${#c} && ${#out} < 1000; i++)); do',
+  '    ch=${c:i:1}',
+  '    case $ch in',
+  "      '\\') out+='\\\\' ;;",
+  "      ';' | [![:print:]]) printf -v ch '\\\\x%02x' \"'$ch\"; out+=$ch ;;",
+  '      *) out+=$ch ;;',
+  '    esac',
+  '  done',
+  '  printf \'\\e]633;E;%s\\a\' "$out"',
+  '}',
+];
+// biome-ignore-end lint/suspicious/noTemplateCurlyInString: bash parameter expansion, not JS
+
+/**
  * The marks: `C` when a command line starts executing, `D;<code>` when it ends, `A` at each
  * prompt. `A` is the last thing in PS1, which readline prints only once it has the terminal
  * (non-canonical, its own echo): what a client types the moment it sees `A` is read, and
@@ -45,6 +76,7 @@ export interface ShellOptions {
  * (parameter expansion, unlike `$(…)`, runs in-process), so PROMPT_COMMAND knows a command
  * ran. Unlike a DEBUG trap this also covers subshells, `( … )`, and compound commands.
  */
+
 export function rcfile(banner: string | undefined): string {
   const lines = [
     '# written by kubenotes for this session',
@@ -55,10 +87,11 @@ export function rcfile(banner: string | undefined): string {
     'PS1=\'\\[\\e[32m\\]kubenotes\\[\\e[0m\\]:\\[\\e[34m\\]\\w\\[\\e[0m\\]\\$ \'"$__kn_mark"',
     '__kn_precmd() {',
     '  local s=$?',
-    '  if [ -n "$__kn_ran" ]; then printf \'\\e]133;D;%s\\a\' "$s"; fi',
+    '  if [ -n "$__kn_ran" ]; then printf \'\\e]133;D;%s\\a\' "$s"; __kn_line; fi',
     '  __kn_ran=',
     '  case "$PS1" in *"$__kn_mark") ;; *) PS1="$PS1$__kn_mark" ;; esac',
     '}',
+    ...COMMAND_LINE_MARK,
     'PROMPT_COMMAND=__kn_precmd',
     // biome-ignore lint/suspicious/noTemplateCurlyInString: bash parameter expansion, not JS
     "PS0='\\e]133;C\\a${__kn_none[__kn_ran=1]}'",

@@ -141,6 +141,11 @@ export const ResetMessage = z.object({
   chapter: slug,
 });
 export type ResetMessage = z.infer<typeof ResetMessage>;
+/**
+ * "Reset my namespace" (workshops, docs/tasks.md): delete what the participant made in their
+ * namespace and forget the session's progress. The page asks the reader to confirm first.
+ */
+export const ResetNamespaceMessage = z.object({ type: z.literal('reset-namespace') });
 /** The cluster view (docs/cluster-view.md): start or stop streaming the session's namespace. */
 export const ClusterSubscribeMessage = z.object({ type: z.literal('cluster-subscribe') });
 export const ClusterUnsubscribeMessage = z.object({ type: z.literal('cluster-unsubscribe') });
@@ -152,6 +157,7 @@ export const ClientMessage = z.discriminatedUnion('type', [
   ProgressMessage,
   CheckMessage,
   ResetMessage,
+  ResetNamespaceMessage,
   ClusterSubscribeMessage,
   ClusterUnsubscribeMessage,
 ]);
@@ -209,6 +215,17 @@ export const RecordMessage = z.object({
   tasks: z.array(z.string()),
 });
 export type RecordMessage = z.infer<typeof RecordMessage>;
+/**
+ * The answer to `reset-namespace`, to every terminal of the session: `done` with what was
+ * removed (then a `record`, as the progress is forgotten), or `error` with why not.
+ */
+export const NamespaceResetMessage = z.object({
+  type: z.literal('namespace-reset'),
+  state: z.enum(['done', 'error']),
+  removed: z.array(z.object({ kind: z.string(), name: z.string() })),
+  message: z.string(),
+});
+export type NamespaceResetMessage = z.infer<typeof NamespaceResetMessage>;
 /** Everything the view shows of the namespace; sent on subscribe and after a re-list. */
 export const ClusterSnapshotMessage = z.object({
   type: z.literal('cluster-snapshot'),
@@ -238,6 +255,7 @@ export const ServerMessage = z.discriminatedUnion('type', [
   ErrorMessage,
   TaskMessage,
   RecordMessage,
+  NamespaceResetMessage,
   ClusterSnapshotMessage,
   ClusterChangesMessage,
   ClusterUnavailableMessage,
@@ -385,6 +403,8 @@ export interface TaskSummary {
   /** when the participant started on it (ISO time) */
   since: string;
   message: string;
+  /** the participant's last command line before their latest "not yet" (shell marks) */
+  command?: string;
 }
 
 /** An event of `GET /api/admin/events` (Server-Sent Events: `event: <type>`, `data: <JSON>`). */

@@ -21,7 +21,39 @@ test('the class view counts, per task, who is done, trying and stuck', () => {
     now,
   );
   assert.deepEqual(rows, [
-    { task: 'labels/b', done: 0, trying: 0, stuck: 1 },
-    { task: 'pods/a', done: 1, trying: 1, stuck: 1 },
+    { task: 'labels/b', done: 0, trying: 0, stuck: 1, commonCommand: undefined },
+    { task: 'pods/a', done: 1, trying: 1, stuck: 1, commonCommand: undefined },
   ]);
+});
+
+test('the class view names the last command most of those not done yet ran before "not yet"', () => {
+  const trying = (command?: string) => ({
+    tasks: {
+      'pods/a': { state: 'not-yet' as const, failures: 1, since: minutesAgo(1), command },
+    },
+  });
+  const rows = classView(
+    [
+      trying('kubectl get pods'),
+      trying('kubectl scale deploy web --replicas 5'),
+      trying('kubectl scale deploy web --replicas 5'),
+      trying(),
+      // Done: what they ran last is not what the class is stuck on.
+      ...[1, 2, 3].map(() => ({
+        tasks: {
+          'pods/a': {
+            state: 'done' as const,
+            failures: 1,
+            since: minutesAgo(1),
+            command: 'kubectl get pods',
+          },
+        },
+      })),
+    ],
+    now,
+  );
+  assert.deepEqual(rows[0]?.commonCommand, {
+    command: 'kubectl scale deploy web --replicas 5',
+    count: 2,
+  });
 });

@@ -61,3 +61,18 @@ test('shell marks: an unterminated sequence is dropped, not buffered forever', (
   reader.read(`\x1b]133;D;${'9'.repeat(1000)}`);
   assert.deepEqual(reader.read(`${A}`), [{ kind: 'prompt' }]);
 });
+
+test('shell marks: the command line after an end mark, unescaped, split across chunks', () => {
+  const reader = new ShellMarkReader();
+  const line = "kubectl get pods -l 'app=web;x' \\ é";
+  const escaped = "kubectl get pods -l 'app=web\\x3bx' \\\\ \\xc3\\xa9";
+  const stream = `${D(1)}\x1b]633;E;${escaped}\x07\x1b]0;title\x07${A}`;
+  const marks = [stream.slice(0, 20), stream.slice(20, 31), stream.slice(31)].flatMap((c) =>
+    reader.read(c),
+  );
+  assert.deepEqual(marks, [
+    { kind: 'command-end', exitCode: 1 },
+    { kind: 'command-line', text: line },
+    { kind: 'prompt' },
+  ]);
+});

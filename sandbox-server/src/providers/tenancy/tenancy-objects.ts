@@ -85,7 +85,7 @@ export interface TenancyObjects {
 }
 
 /** What the guide needs inside the namespace, and nothing cluster-wide (a Role, not a ClusterRole). */
-const RULES = [
+export const RULES = [
   {
     apiGroups: [''],
     resources: [

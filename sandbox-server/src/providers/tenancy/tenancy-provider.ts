@@ -18,6 +18,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Logger } from '../../telemetry/log.ts';
 import type { ClusterLease, ClusterProvider, ClusterStatus } from '../provider.ts';
+import { resetNamespace } from './namespace-reset.ts';
 import { sessionKubeconfig } from './session-kubeconfig.ts';
 import { installGuards } from './tenancy-guards.ts';
 import {
@@ -171,6 +172,13 @@ export class TenancyProvider implements ClusterProvider {
         env: { KUBECONFIG: path },
         apiAccess,
         remoteShell,
+        // The participant's own token: it reaches their namespace's objects and nothing else.
+        resetNamespace: () =>
+          resetNamespace(
+            apiAccess,
+            namespace,
+            (kind, name) => remoteShell !== undefined && kind === 'Pod' && name === SHELL_POD,
+          ),
         dispose: () => {
           disposed ??= this.#deleteNamespace(namespace).catch((error: unknown) => {
             this.#retryDelete(namespace);
