@@ -6,23 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { expect, type Locator, type Page, test } from '@playwright/test';
+import { blockWith, runButton, snippet } from './reader-pages.ts';
 
 const skipWithoutCluster = !process.env.KUBENOTES_TEST_KUBECONFIG;
-const snippet = (page: Page, id: string) => page.locator(`kn-snippet[data-snippet-id="${id}"]`);
-const runButton = (block: Locator) => block.getByRole('button', { name: /^Run:/ });
 const panel = (page: Page) => page.getByRole('region', { name: 'Cluster view' });
 const unique = () => `cv-${Math.random().toString(36).slice(2, 8)}`;
-
-async function blockWith(page: Page, text: string): Promise<string> {
-  const id = await page.evaluate((needle) => {
-    for (const el of document.querySelectorAll<HTMLElement>('kn-snippet[data-snippet-id]')) {
-      if ((el.dataset.commands ?? '').includes(needle)) return el.dataset.snippetId;
-    }
-    return undefined;
-  }, text);
-  if (!id) throw new Error(`no block runs ${text}`);
-  return id;
-}
 
 /** Rows of the view's table for this Deployment's objects, by kind. */
 function rows(page: Page, kind: string, name: string): Locator {

@@ -2,25 +2,12 @@
  * The guide as a reader uses it: Chromium against `kubenotes serve`, the sandbox's shells on
  * the test cluster (a real API server) with a real kubectl.
  */
-import { expect, type Locator, type Page, test } from '@playwright/test';
+import { expect, type Page, test } from '@playwright/test';
+import { blockWith, runButton, snippet } from './reader-pages.ts';
 
-const snippet = (page: Page, id: string) => page.locator(`kn-snippet[data-snippet-id="${id}"]`);
-const runButton = (block: Locator) => block.getByRole('button', { name: /^Run:/ });
 const terminal = (page: Page) => page.getByRole('region', { name: 'Terminal' });
 const terminalText = (page: Page) => terminal(page).locator('.xterm-rows');
 const unique = () => `e2e-${Math.random().toString(36).slice(2, 8)}`;
-
-/** The id of the first block whose commands contain `text`. */
-async function blockWith(page: Page, text: string): Promise<string> {
-  const id = await page.evaluate((needle) => {
-    for (const el of document.querySelectorAll<HTMLElement>('kn-snippet[data-snippet-id]')) {
-      if ((el.dataset.commands ?? '').includes(needle)) return el.dataset.snippetId;
-    }
-    return undefined;
-  }, text);
-  if (!id) throw new Error(`no block runs ${text}`);
-  return id;
-}
 
 test('the front page links every chapter, and the Pods chapter is at /pods/', async ({ page }) => {
   await page.goto('/');

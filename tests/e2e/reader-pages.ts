@@ -3,13 +3,30 @@
  * new chapter is covered without touching a test, and how to open a page with the dock open.
  */
 import { readdirSync } from 'node:fs';
-import type { Page } from '@playwright/test';
+import type { Locator, Page } from '@playwright/test';
 
 /** Every page of the guide: the front page and each chapter. */
 export const guidePages: string[] = readdirSync(new URL('../../content/', import.meta.url))
   .filter((file) => /\.mdx?$/.test(file) && !file.startsWith('_'))
   .map((file) => (file.startsWith('index.') ? '/' : `/${file.replace(/\.mdx?$/, '')}/`))
   .sort();
+
+/** A block of the page by its snippet id, and its Run button. */
+export const snippet = (page: Page, id: string): Locator =>
+  page.locator(`kn-snippet[data-snippet-id="${id}"]`);
+export const runButton = (block: Locator): Locator => block.getByRole('button', { name: /^Run:/ });
+
+/** The id of the first block whose commands contain `text`. */
+export async function blockWith(page: Page, text: string): Promise<string> {
+  const id = await page.evaluate((needle) => {
+    for (const el of document.querySelectorAll<HTMLElement>('kn-snippet[data-snippet-id]')) {
+      if ((el.dataset.commands ?? '').includes(needle)) return el.dataset.snippetId;
+    }
+    return undefined;
+  }, text);
+  if (!id) throw new Error(`no block runs ${text}`);
+  return id;
+}
 
 /** Opens `path` with the dock as a reader left it: open or closed, and the theme chosen. */
 export async function openPage(
