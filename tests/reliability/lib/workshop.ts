@@ -5,8 +5,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import type { TestClusterInfo } from './context.ts';
-import { issuedTokens } from './terminal.ts';
+import { plain } from '../../support/terminal-client.ts';
+import { errorText, type TestClusterInfo } from './context.ts';
+import { deleteSession, issuedTokens, openTerminal } from './terminal.ts';
 
 export const JOIN_CODE = 'reliability-2026';
 
@@ -110,4 +111,38 @@ export async function createWorkshopSession(
   const session = await res.json();
   issuedTokens.add(session.token);
   return session;
+}
+
+/**
+ * While one participant attacks, can another still join? A new workshop session is made, runs
+ * `command` in its shell and ends; then the server's health is asked. `fresh` says what
+ * happened, for the report; `failure` is set when the newcomer could not work.
+ */
+export async function newcomerDuring(
+  url: string,
+  what: string,
+  command: string,
+  timeoutMs: number,
+): Promise<{ fresh: string; failure?: string; health: number }> {
+  let fresh: string;
+  let failure: string | undefined;
+  try {
+    const session = await createWorkshopSession(url);
+    const term = await openTerminal(url, session, { cols: 200 });
+    const got = await term.run(command, timeoutMs);
+    fresh =
+      got.exitCode === 0
+        ? 'made, and its command answered'
+        : `made, but its command failed: ${plain(got.output).slice(0, 160)}`;
+    if (got.exitCode !== 0) failure = `a new session's command failed during ${what}`;
+    term.close();
+    await deleteSession(url, session);
+  } catch (error) {
+    fresh = `failed: ${errorText(error)}`;
+    failure = `a new session during ${what} ${fresh}`;
+  }
+  const health = await fetch(`${url}/api/health`)
+    .then((r) => r.status)
+    .catch(() => 0);
+  return { fresh, failure, health };
 }

@@ -16,6 +16,7 @@ import { deleteSession, openTerminal } from '../lib/terminal.ts';
 import {
   createWorkshopSession,
   deleteInstanceNamespaces,
+  newcomerDuring,
   noSandboxReason,
   shellPath,
   uniqueInstance,
@@ -418,20 +419,13 @@ export async function workshopEscape(ctx: Context): Promise<void> {
   const bTyping = echoB.typeUntil(performance.now() + 6000).catch((error: unknown) => {
     bombFailures.push(`B: ${errorText(error)}`);
   });
-  let fresh = 'not tried';
-  try {
-    const c = await createWorkshopSession(server.url);
-    const termC = await openTerminal(server.url, c);
-    fresh = (await termC.run('echo c-works', 30_000)).exitCode === 0 ? 'made and answers' : 'fails';
-    termC.close();
-    await deleteSession(server.url, c);
-  } catch (error) {
-    fresh = `failed: ${errorText(error)}`;
-    bombFailures.push(`a new session during the bomb ${fresh}`);
-  }
-  const health = await fetch(`${server.url}/api/health`)
-    .then((r) => r.status)
-    .catch(() => 0);
+  const { fresh, failure, health } = await newcomerDuring(
+    server.url,
+    'the bomb',
+    'echo c-works',
+    30_000,
+  );
+  if (failure) bombFailures.push(failure);
   await bTyping;
   const countA = readdirSync('/proc').filter((p) => {
     try {

@@ -12,10 +12,11 @@ import { type Context, errorText, sleep, type TestClusterInfo } from '../lib/con
 import { ECHO_COMMAND, EchoSession } from '../lib/echo.ts';
 import { ms, percentile } from '../lib/report.ts';
 import { spawnServer } from '../lib/server-process.ts';
-import { deleteSession, openTerminal } from '../lib/terminal.ts';
+import { openTerminal } from '../lib/terminal.ts';
 import {
   createWorkshopSession,
   deleteInstanceNamespaces,
+  newcomerDuring,
   noSandboxReason,
   shellPath,
   uniqueInstance,
@@ -98,25 +99,13 @@ export async function relayFlood(ctx: Context): Promise<void> {
   const bTyping = echoB.typeUntil(performance.now() + 6000).catch((error: unknown) => {
     failures.push(`B: ${errorText(error)}`);
   });
-  let fresh = 'not tried';
-  try {
-    const c = await createWorkshopSession(server.url);
-    const termC = await openTerminal(server.url, c, { cols: 200 });
-    const got = await termC.run(`kubectl get pods --request-timeout=20s`, 40_000);
-    fresh =
-      got.exitCode === 0
-        ? 'made, and its kubectl answered'
-        : `made, but kubectl failed: ${plain(got.output).slice(0, 160)}`;
-    if (got.exitCode !== 0) failures.push(`C's kubectl failed during the flood`);
-    termC.close();
-    await deleteSession(server.url, c);
-  } catch (error) {
-    fresh = `failed: ${errorText(error)}`;
-    failures.push(`a new session during the flood ${fresh}`);
-  }
-  const health = await fetch(`${server.url}/api/health`)
-    .then((r) => r.status)
-    .catch(() => 0);
+  const { fresh, failure, health } = await newcomerDuring(
+    server.url,
+    'the flood',
+    'kubectl get pods --request-timeout=20s',
+    40_000,
+  );
+  if (failure) failures.push(failure);
   await bTyping;
   await termA.waitFor(() => termA.output.includes('flood-over'), 30_000, 'the flood to end');
   clearInterval(sampler);
