@@ -52,7 +52,9 @@ export class SnippetElement extends HTMLElement {
           : `${wants}, which the sandbox on this machine does not have. Install ${missing.join(' and ')}, then restart \`npm start\`.`;
     }
     if (!reason && this.dataset.cluster !== undefined && !status.clusterReady) {
-      reason = `This step needs the cluster, which is not ready: ${status.clusterMessage ?? 'the sandbox has none'}.`;
+      reason = status.clusterStarting
+        ? `This step needs the cluster, which is still being made (${status.clusterMessage ?? 'starting'}). Run comes on by itself when it is ready.`
+        : `This step needs the cluster, which is not ready: ${status.clusterMessage ?? 'the sandbox has none'}.`;
     }
     const run = this.querySelector<HTMLButtonElement>('.kn-run');
     if (!run) return;

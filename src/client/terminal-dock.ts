@@ -322,6 +322,8 @@ export class TerminalDock extends HTMLElement {
     if (!status.reachable) text = 'No sandbox';
     else if (status.clusterReady)
       text = `Cluster ready${status.provider ? ` (${status.provider})` : ''}`;
+    else if (status.clusterStarting)
+      text = `Cluster starting: ${status.clusterMessage ?? 'being made'}`;
     else text = `No cluster: ${status.clusterMessage ?? 'not ready'}`;
     slot.textContent = text;
     slot.setAttribute('title', text);
@@ -329,7 +331,9 @@ export class TerminalDock extends HTMLElement {
       ? 'none'
       : status.clusterReady
         ? 'ready'
-        : 'not-ready';
+        : status.clusterStarting
+          ? 'starting'
+          : 'not-ready';
   }
 
   /** In a workshop each participant works in a namespace of their own: say which. */

@@ -8,6 +8,11 @@ import type { KubeConfig } from '@kubernetes/client-node';
 export interface ClusterStatus {
   provider: string;
   ready: boolean;
+  /**
+   * the cluster is still being made (created, its images loaded): `message` says which step;
+   * it becomes ready, or not ready with why, without a restart
+   */
+  starting?: boolean;
   /** what is missing and how to get it, when not ready */
   message?: string;
   /** what the reader's shell can use beyond kubectl: `docker`, `kind` */

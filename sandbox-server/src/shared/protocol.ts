@@ -322,6 +322,7 @@ export const HealthBody = z.object({
   cluster: z.object({
     provider: z.string(),
     ready: z.boolean(),
+    starting: z.boolean().optional(),
     message: z.string().optional(),
     capabilities: z.array(z.string()).optional(),
   }),
