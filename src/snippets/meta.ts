@@ -8,6 +8,7 @@
  */
 
 import { parseAppTarget } from '../../sandbox-server/src/shared/app-target.ts';
+import { TERMINALS } from '../../sandbox-server/src/shared/protocol.ts';
 
 export type Requirement = 'docker' | 'kind';
 
@@ -33,7 +34,7 @@ export interface SnippetMeta {
   cleanup?: boolean;
   /** What the block deploys, to open in the browser: `svc/<name>:80`, `pod/<pod_name>:80`. */
   open?: string;
-  /** Which of the dock's terminals runs it (TERMINALS of them; default 1), each a session. */
+  /** Which of the dock's terminals runs it (1 to TERMINALS; default 1), each a session. */
   term: number;
   /**
    * With `until=`: once the text appears the block has succeeded and its command keeps
@@ -41,9 +42,6 @@ export interface SnippetMeta {
    */
   keep?: boolean;
 }
-
-/** How many terminals the dock has, and so the largest `term=`. */
-export const TERMINALS = 2;
 
 export type TaskBlockRole = 'check' | 'solution';
 const ROLES: readonly TaskBlockRole[] = ['check', 'solution'];

@@ -49,6 +49,13 @@ export interface ClusterProvider {
   lease(sessionId: string, home: string): Promise<ClusterLease>;
   dispose(): Promise<void>;
   /**
+   * A participant's second terminal: a session in the namespace of `lead` (the lease of their
+   * first session, which the registry keeps until both have ended), with credentials of its
+   * own; its dispose removes only what it made. Providers whose leases hold nothing of a
+   * participant's own (local mode: one cluster, one namespace) omit it, and `lease` is used.
+   */
+  join?(lead: ClusterLease, sessionId: string, home: string): Promise<ClusterLease>;
+  /**
    * Removes what sessions that no longer exist left in the cluster (after a crash), keeping
    * those of `live` session ids; returns what it removed. Providers that create nothing omit it.
    */

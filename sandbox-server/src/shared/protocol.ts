@@ -331,7 +331,17 @@ export const HealthBody = z.object({
 });
 export type HealthBody = z.infer<typeof HealthBody>;
 
-export const CreateSessionRequest = z.object({ joinCode: z.string().max(256).optional() });
+/**
+ * How many terminals the page's dock has: a participant's sessions, the first and those that
+ * joined it (`with`), at most this many at once. Also the largest fence `term=`.
+ */
+export const TERMINALS = 2;
+
+export const CreateSessionRequest = z.object({
+  joinCode: z.string().max(256).optional(),
+  /** another terminal of the participant holding this session: the same namespace */
+  with: z.object({ id: z.string().max(64), token: z.string().max(256) }).optional(),
+});
 export const SessionCreatedBody = z.object({
   id: z.string(),
   token: z.string(),
