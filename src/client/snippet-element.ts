@@ -116,12 +116,17 @@ export class SnippetElement extends HTMLElement {
     this.#setState('running');
     this.#status('Running…');
     try {
-      const running = dock.run(this.snippetId, {
-        commands: prepared.commands,
-        exit: Number(this.dataset.exit ?? 0),
-        until: this.dataset.until,
-        timeoutMs: this.dataset.timeoutMs ? Number(this.dataset.timeoutMs) : undefined,
-      });
+      const running = dock.run(
+        this.snippetId,
+        {
+          commands: prepared.commands,
+          exit: Number(this.dataset.exit ?? 0),
+          until: this.dataset.until,
+          timeoutMs: this.dataset.timeoutMs ? Number(this.dataset.timeoutMs) : undefined,
+          keep: this.dataset.keep !== undefined,
+        },
+        Number(this.dataset.term ?? 1),
+      );
       // The dock has opened: the step being run, and its state, stay in sight above it.
       dock.reveal(this);
       const result = await running;
