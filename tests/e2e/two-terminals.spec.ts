@@ -89,7 +89,7 @@ test('port-forward holds Terminal 1 while Terminal 2 curls it; a reload keeps bo
   await expect(page.locator('kn-terminal-dock .kn-dock-status')).toContainText('resumed');
   await expect(text(page, 2)).toContainText('Welcome to nginx!');
 
-  // The next Run in Terminal 1 stops the forward it left running.
+  // The reader stops the forward in Terminal 1, as the chapter says.
   await tab(page, 1).click();
   await page.locator(`#kn-term-panel-1 .xterm`).click();
   await page.keyboard.press('Control+C');
