@@ -10,7 +10,8 @@ import { createServer } from 'node:net';
 import { expect, type Page, test } from '@playwright/test';
 import { openPage } from './reader-pages.ts';
 
-const SHOTS = '/work/wt/shots';
+/** Where screenshots go, when asked for (as app-pane.spec.ts). */
+const screenshots = process.env.KUBENOTES_SCREENSHOTS;
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 test.use({ bypassCSP: true });
 
@@ -31,8 +32,9 @@ function freePort(): Promise<number> {
 }
 
 async function shot(page: Page, name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: `${SHOTS}/h18-${name}.png` });
+  if (!screenshots) return;
+  mkdirSync(screenshots, { recursive: true });
+  await page.screenshot({ path: `${screenshots}/two-terminals-${name}.png` });
 }
 
 test('port-forward holds Terminal 1 while Terminal 2 curls it; a reload keeps both', async ({
@@ -66,7 +68,7 @@ test('port-forward holds Terminal 1 while Terminal 2 curls it; a reload keeps bo
   await expect(panel(page, 1)).toBeHidden();
   await expect(curl).toHaveAttribute('data-state', 'succeeded', { timeout: 60_000 });
   await expect(text(page, 2)).toContainText('Welcome to nginx!');
-  await shot(page, 'two-terminals-laptop');
+  await shot(page, 'laptop');
 
   // Two sessions, each with its own token kept by the page.
   const stored = await page.evaluate(() =>
@@ -98,7 +100,7 @@ test('port-forward holds Terminal 1 while Terminal 2 curls it; a reload keeps bo
   await page.setViewportSize({ width: 390, height: 844 });
   await tab(page, 2).click();
   await expect(text(page, 2)).toContainText('Welcome to nginx!');
-  await shot(page, 'two-terminals-phone');
+  await shot(page, 'phone');
 });
 
 test('keyboard only: the arrow keys move between the terminals, each a shell of its own', async ({

@@ -6,66 +6,14 @@
  * the cluster is being made, and once it is ready kubectl works — in that same shell too.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import { HealthBody } from '../../sandbox-server/src/shared/protocol.ts';
+import { KIND_NAME as NAME, kindStandIns as standIns } from '../support/kind-stand-ins.ts';
 import { startServerProcess } from '../support/server-process.ts';
 import { createSession, plain, TerminalClient } from '../support/terminal-client.ts';
-import { context, kubeconfig, noTestCluster, shellPath } from '../support/workshop-server.ts';
-
-const NAME = 'kubenotes-starting';
-
-/** A folder with stand-in `kind` and `docker`; `go` or `fail` in it ends the creation. */
-function standIns(): { dir: string; bin: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'kubenotes-kind-'));
-  const config = new KubeConfig();
-  config.loadFromFile(kubeconfig ?? '');
-  config.setCurrentContext(context);
-  const cluster = config.getCurrentCluster()!;
-  const user = config.getCurrentUser()!;
-  // The test cluster under the context name kind gives its clusters.
-  const kind = new KubeConfig();
-  kind.loadFromOptions({
-    clusters: [cluster],
-    users: [user],
-    contexts: [{ name: `kind-${NAME}`, cluster: cluster.name, user: user.name }],
-    currentContext: `kind-${NAME}`,
-  });
-  writeFileSync(join(dir, 'kubeconfig'), kind.exportConfig());
-  const scripts: Record<string, string> = {
-    kind: `#!/bin/sh
-case "$1 $2" in
-  "version "*) echo "kind v0.0.0-stand-in" ;;
-  "get clusters") [ -e ${dir}/created ] && echo ${NAME}; exit 0 ;;
-  "get kubeconfig") cat ${dir}/kubeconfig ;;
-  "create cluster")
-    echo "Creating cluster \\"${NAME}\\" ..." >&2
-    echo " ✓ Ensuring node image" >&2
-    while [ ! -e ${dir}/go ] && [ ! -e ${dir}/fail ]; do sleep 0.1; done
-    [ -e ${dir}/fail ] && { echo "ERROR: failed to create cluster: no space left" >&2; exit 1; }
-    touch ${dir}/created ;;
-  *) exit 1 ;;
-esac
-`,
-    docker: `#!/bin/sh
-case "$1" in
-  version|info) echo 27.0.0 ;;
-  logs) echo "the node's last line" ;;
-  *) exit 1 ;;
-esac
-`,
-  };
-  const bin = join(dir, 'bin');
-  mkdirSync(bin);
-  for (const [name, text] of Object.entries(scripts)) {
-    writeFileSync(join(bin, name), text);
-    chmodSync(join(bin, name), 0o755);
-  }
-  return { dir, bin };
-}
+import { noTestCluster, shellPath } from '../support/workshop-server.ts';
 
 async function health(url: string): Promise<HealthBody> {
   const res = await fetch(`${url}/api/health`);
@@ -83,7 +31,7 @@ async function healthUntil(url: string, check: (h: HealthBody) => boolean): Prom
   throw new Error(`health never changed: ${JSON.stringify(await health(url))}`);
 }
 
-async function startWithStandIns(dir: string, bin: string) {
+async function startWithStandIns(bin: string) {
   return startServerProcess(
     ['--cluster', 'kind', '--kind-name', NAME, '--shell-path', `${bin}:${shellPath}`],
     {
@@ -97,7 +45,7 @@ test('the server answers while kind makes the cluster, and kubectl works once it
   skip: noTestCluster,
 }, async () => {
   const { dir, bin } = standIns();
-  const server = await startWithStandIns(dir, bin);
+  const server = await startWithStandIns(bin);
   try {
     const starting = await health(server.url);
     assert.equal(starting.cluster.ready, false);
@@ -140,7 +88,7 @@ test('a cluster that cannot be made is reported with why, and the page is still 
   skip: noTestCluster,
 }, async () => {
   const { dir, bin } = standIns();
-  const server = await startWithStandIns(dir, bin);
+  const server = await startWithStandIns(bin);
   try {
     assert.equal((await health(server.url)).cluster.starting, true);
     writeFileSync(join(dir, 'fail'), '');
