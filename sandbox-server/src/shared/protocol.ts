@@ -32,6 +32,8 @@ export type ErrorCode =
   | 'wrong_join_code'
   /** every seat of the join code given is taken (--join-code code:seats) */
   | 'join_code_full'
+  /** a second terminal (`with`) for a participant who has every terminal already */
+  | 'terminals_full'
   | 'rate_limited'
   | 'server_full'
   /** the server ran out of file descriptors (EMFILE/ENFILE): not full, starved */
