@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { expect, type Page, test } from '@playwright/test';
+import { JOIN_CODE, WORKSHOP_PORT } from '../../playwright.config.ts';
 import { openPage } from './reader-pages.ts';
 
 /** Where screenshots go, when asked for (as app-pane.spec.ts). */
@@ -154,6 +155,36 @@ test('keyboard only: the arrow keys move between the terminals, each a shell of 
   await expect(tab(page, 2)).toHaveAttribute('aria-selected', 'true');
   await page.keyboard.press('ArrowLeft');
   await expect(tab(page, 1)).toHaveAttribute('aria-selected', 'true');
+});
+
+test('in a workshop, Terminal 2 works in the namespace of Terminal 1, with no second join code', async ({
+  page,
+}) => {
+  test.skip(!process.env.KUBENOTES_TEST_KUBECONFIG, 'the workshop server needs the test cluster');
+  await page.goto(`http://127.0.0.1:${WORKSHOP_PORT}/pods/?join=${JOIN_CODE}`);
+  await page.getByRole('button', { name: 'Terminal', exact: true }).click();
+  const dock = page.locator('kn-terminal-dock');
+  await expect(dock.locator('.kn-dock-namespace')).toContainText('namespace kn-');
+  const namespace = ((await dock.locator('.kn-dock-namespace').textContent()) ?? '').replace(
+    'namespace ',
+    '',
+  );
+  await tab(page, 2).click();
+  await expect(dock.locator('.kn-dock-status')).toContainText('Connected');
+  const input = panel(page, 2).getByRole('textbox', { name: 'Terminal input' });
+  await input.focus();
+  await page.keyboard.type(`kubectl config view --minify -o jsonpath='ns={..namespace}'; echo`);
+  await page.keyboard.press('Enter');
+  await expect(text(page, 2)).toContainText(`ns=${namespace}`);
+  // Two sessions of one participant: Terminal 1 sees what Terminal 2 made.
+  await page.keyboard.type('kubectl create configmap made-in-two');
+  await page.keyboard.press('Enter');
+  await expect(text(page, 2)).toContainText('configmap/made-in-two created');
+  await tab(page, 1).click();
+  await panel(page, 1).getByRole('textbox', { name: 'Terminal input' }).focus();
+  await page.keyboard.type('kubectl get configmap made-in-two -o name');
+  await page.keyboard.press('Enter');
+  await expect(text(page, 1)).toContainText('configmap/made-in-two');
 });
 
 for (const theme of ['light', 'dark'] as const) {
