@@ -31,6 +31,11 @@ async function healthUntil(url: string, check: (h: HealthBody) => boolean): Prom
   throw new Error(`health never changed: ${JSON.stringify(await health(url))}`);
 }
 
+async function waitUntil(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(check());
+}
+
 async function startWithStandIns(bin: string) {
   return startServerProcess(
     ['--cluster', 'kind', '--kind-name', NAME, '--shell-path', `${bin}:${shellPath}`],
@@ -67,6 +72,9 @@ test('the server answers while kind makes the cluster, and kubectl works once it
     const ready = await healthUntil(server.url, (h) => h.cluster.ready);
     assert.equal(ready.cluster.starting, undefined);
     assert.equal(ready.cluster.provider, 'kind');
+    // The command line said so too, for whoever watches `npm start`.
+    assert.match(server.stderr(), /the kind cluster is still being made/);
+    await waitUntil(() => /kubenotes: the cluster is ready\./.test(server.stderr()));
 
     // …and works once it is, without a new session.
     const inEarly = await early.run('kubectl get namespace default -o name');
@@ -96,6 +104,7 @@ test('a cluster that cannot be made is reported with why, and the page is still 
     assert.equal(failed.cluster.ready, false);
     assert.match(failed.cluster.message ?? '', /did not come up.*kind delete cluster/s);
     assert.ok(server.alive(), 'the server keeps serving the guide');
+    await waitUntil(() => /kubenotes: --cluster kind: .*did not come up/.test(server.stderr()));
     const shell = await TerminalClient.open(server.url, await createSession(server.url));
     assert.match(plain(shell.output), /no Kubernetes cluster: --cluster kind: .*did not come up/);
     shell.close();
