@@ -68,6 +68,7 @@ export class TerminalDock extends HTMLElement {
     }
     if (this.dataset.ready) return;
     this.dataset.ready = 'true';
+    this.#knownTerminals();
     this.#applyState();
     this.addEventListener('click', (event) => {
       const button = (event.target as Element | null)?.closest<HTMLButtonElement>(
@@ -111,7 +112,7 @@ export class TerminalDock extends HTMLElement {
   async open(n = this.#state.terminal): Promise<TerminalSession> {
     const terminals = this.#state.terminals.includes(n)
       ? this.#state.terminals
-      : [...this.#state.terminals, n].sort();
+      : [...this.#state.terminals, n].sort((a, b) => a - b);
     this.#save({ open: true, minimized: false, terminal: n, terminals });
     return this.session(n);
   }
@@ -189,6 +190,17 @@ export class TerminalDock extends HTMLElement {
     });
     this.#sessions.set(n, session);
     return session;
+  }
+
+  /** What was remembered names only terminals this page has (an older page may have had others). */
+  #knownTerminals(): void {
+    const known = [...this.querySelectorAll<HTMLElement>('[role="tab"]')].map((tab) =>
+      Number(tab.dataset.terminal),
+    );
+    const { terminal, terminals } = this.#state;
+    const kept = Array.isArray(terminals) ? terminals.filter((n) => known.includes(n)) : [];
+    this.#state.terminals = kept.includes(1) ? kept : [1, ...kept];
+    if (!known.includes(terminal)) this.#state.terminal = 1;
   }
 
   /** A session another terminal than the first holds, if any (not waiting for one). */
