@@ -14,6 +14,7 @@ import { ExistingProvider, loadKubeconfig } from './providers/existing-provider.
 import { ensureKindCluster } from './providers/kind-cluster.ts';
 import { NoneProvider } from './providers/none-provider.ts';
 import type { ClusterProvider } from './providers/provider.ts';
+import { StartingProvider } from './providers/starting-provider.ts';
 import { DEFAULT_LIMITS } from './providers/tenancy/tenancy-objects.ts';
 import { TenancyProvider } from './providers/tenancy/tenancy-provider.ts';
 import { refuseTestCluster } from './providers/test-cluster.ts';
@@ -134,18 +135,32 @@ async function localProvider(
           capabilities,
         );
       }
-      let kubeconfig: string;
-      try {
-        kubeconfig = await kindCluster(config, stateDir, env, log);
-      } catch (error) {
-        if (provider === 'kind') throw new Error(`--cluster kind: ${(error as Error).message}`);
-        return new NoneProvider(`no Kubernetes cluster: ${(error as Error).message}`, capabilities);
-      }
-      return new ExistingProvider({
-        kubeconfig,
-        context: `kind-${kindName}`,
+      // The server listens (and serves the guide) while the cluster is made: a first run
+      // pulls the node image for minutes. Health and the dock show how far it has got.
+      return new StartingProvider({
         name: 'kind',
         capabilities,
+        first: `checking the kind cluster "${kindName}"`,
+        start: async (progress) => {
+          let kubeconfig: string;
+          try {
+            kubeconfig = await kindCluster(config, stateDir, env, log, progress);
+          } catch (error) {
+            const message =
+              provider === 'kind'
+                ? `--cluster kind: ${(error as Error).message}`
+                : `no Kubernetes cluster: ${(error as Error).message}`;
+            log.log('error', 'cluster_failed', { message });
+            throw new Error(message);
+          }
+          log.log('info', 'cluster_ready', { provider: 'kind' });
+          return new ExistingProvider({
+            kubeconfig,
+            context: `kind-${kindName}`,
+            name: 'kind',
+            capabilities,
+          });
+        },
       });
     }
   }
@@ -157,6 +172,7 @@ function kindCluster(
   stateDir: string,
   env: NodeJS.ProcessEnv,
   log: Logger,
+  report?: (line: string) => void,
 ): Promise<string> {
   const { kindName, kindConfig, kindImage, preloadImages } = config.cluster;
   return ensureKindCluster({
@@ -170,6 +186,9 @@ function kindCluster(
     // Inside a container on the kind network (the compose file sets it), the node's own
     // address; on the host, the port kind published. Being in some container says neither.
     internal: env.KUBENOTES_KIND_INTERNAL === '1',
-    progress: (line) => log.log('info', 'kind', { message: line }),
+    progress: (line) => {
+      log.log('info', 'kind', { message: line });
+      report?.(line);
+    },
   });
 }

@@ -17,6 +17,7 @@ import { type Config, ConfigError, loadConfig } from './config/config.ts';
 import { helpText } from './config/settings-doc.ts';
 import { PACK_USAGE, PackError, pack, packSummary, parsePackArgs } from './pack/pack.ts';
 import { PRELOAD_USAGE, parsePreloadArgs, preload, preloadSummary } from './pack/preload.ts';
+import { StartingProvider } from './providers/starting-provider.ts';
 import { type SandboxServer, startSandboxServer } from './server.ts';
 import { buildSite, siteIsCurrent } from './site-build.ts';
 import { createLogger } from './telemetry/log.ts';
@@ -85,6 +86,7 @@ async function serveConfig(config: Config, withSite: boolean): Promise<SandboxSe
   if (config.mode === 'local') warnAboutMissingTools(config);
   const server = await listen(config);
   console.error(`\nkubenotes: the guide and its sandbox are at ${server.url}/\n`);
+  void sayWhenClusterReady(server);
   stopOnSignals(server);
   return server;
 }
@@ -202,6 +204,22 @@ function warnAboutMissingTools(config: Config): void {
       );
     }
   }
+}
+
+/** While the kind cluster is made, the page is served already: say so, and when it is done. */
+async function sayWhenClusterReady(server: SandboxServer): Promise<void> {
+  const { provider } = server;
+  if (!(provider instanceof StartingProvider) || !(await provider.status()).starting) return;
+  console.error(
+    'kubenotes: the kind cluster is still being made; the dock shows how far, and Run buttons come on when it is ready.',
+  );
+  await provider.settled;
+  const status = await provider.status();
+  console.error(
+    status.ready
+      ? 'kubenotes: the cluster is ready.'
+      : `kubenotes: ${status.message ?? 'the cluster is not ready'}`,
+  );
 }
 
 function stopOnSignals(server: SandboxServer, before?: () => void): void {

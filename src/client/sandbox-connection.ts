@@ -38,6 +38,16 @@ interface StoredSession {
 
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 
+export interface ConnectionOptions {
+  /** which of the dock's terminals (1, 2): each keeps its own session, resumed on reload */
+  terminal?: number;
+  /**
+   * A live session of this reader's other terminal, if any: a new session joins its
+   * namespace (`with`, docs/protocol.md). The second terminal waits for the first's here.
+   */
+  companion?: () => Promise<{ id: string; token: string } | undefined>;
+}
+
 export class SandboxConnection {
   readonly #base: string;
   readonly #events: ConnectionEvents;
@@ -58,12 +68,21 @@ export class SandboxConnection {
   readonly #watch: StoredSession | undefined;
   /** the cluster view is open: subscribed again on every (re)attach (docs/cluster-view.md) */
   #clusterView = false;
+  readonly #companion: ConnectionOptions['companion'];
 
-  constructor(base: string, events: ConnectionEvents, watch?: { id: string; token: string }) {
+  constructor(
+    base: string,
+    events: ConnectionEvents,
+    watch?: { id: string; token: string },
+    options: ConnectionOptions = {},
+  ) {
     this.#base = base;
     this.#events = events;
     this.#watch = watch ? { ...watch, namespace: '' } : undefined;
-    this.#storageKey = `kubenotes:session:${base}`;
+    const terminal = options.terminal ?? 1;
+    // The first terminal keeps the key it always had, so a page updated mid-session resumes.
+    this.#storageKey = `kubenotes:session:${base}${terminal === 1 ? '' : `:${terminal}`}`;
+    this.#companion = options.companion;
     this.#joinCode =
       new URLSearchParams(location.search).get('join') ??
       sessionStorage.getItem('kubenotes:join') ??
@@ -118,6 +137,8 @@ export class SandboxConnection {
         if (error instanceof NeedsJoinCode) {
           return this.#events.status({ state: 'needs-join-code', why: error.message });
         }
+        if (error instanceof Refused)
+          return this.#events.status({ state: 'failed', why: error.message });
         return this.#retry(`Cannot reach the sandbox: ${(error as Error).message}`);
       }
       if (!session) return;
@@ -126,11 +147,12 @@ export class SandboxConnection {
   }
 
   async #create(): Promise<StoredSession | undefined> {
-    const res = await fetch(`${this.#base}/api/sessions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(this.#joinCode ? { joinCode: this.#joinCode } : {}),
-    });
+    const companion = await this.#companion?.();
+    let res = companion ? await this.#post({ with: companion }) : undefined;
+    // The other terminal's session has ended (or is not this reader's): a session of its own.
+    if (!res || res.status === 404 || res.status === 401) {
+      res = await this.#post(this.#joinCode ? { joinCode: this.#joinCode } : {});
+    }
     if (res.status === 201) {
       const body = SessionCreatedBody.parse(await res.json());
       const stored = { id: body.id, token: body.token, namespace: body.namespace };
@@ -139,10 +161,19 @@ export class SandboxConnection {
     }
     const message = await errorMessage(res);
     if (res.status === 401) throw new NeedsJoinCode(message);
+    if (res.status === 409) throw new Refused(message);
     if (res.status === 429 || res.status === 503) {
       throw new RetryLater(message, Number(res.headers.get('retry-after')) || 30);
     }
     throw new Error(message);
+  }
+
+  #post(body: Record<string, unknown>): Promise<Response> {
+    return fetch(`${this.#base}/api/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
   }
 
   #open(session: StoredSession): void {
@@ -393,6 +424,8 @@ class RetryLater extends Error {
 }
 
 class NeedsJoinCode extends Error {}
+/** The server will not make this session, and trying again will not change that (409). */
+class Refused extends Error {}
 
 async function errorMessage(res: Response): Promise<string> {
   try {

@@ -12,6 +12,8 @@ export interface SandboxStatus {
   joinCodeRequired: boolean;
   capabilities: string[];
   clusterReady: boolean;
+  /** the cluster is still being made (kind creating it, loading images): `clusterMessage` says which step */
+  clusterStarting?: boolean;
   clusterMessage?: string;
   /** none, existing, kind */
   provider?: string;
@@ -20,6 +22,8 @@ export interface SandboxStatus {
 
 /** How often to ask again while the sandbox has no cluster ready (it may be starting). */
 const RECHECK_MS = 5000;
+/** …and while it is being made, so its progress reads as progress. */
+const STARTING_RECHECK_MS = 1500;
 const listeners = new Set<(status: SandboxStatus) => void>();
 let recheck: ReturnType<typeof setTimeout> | undefined;
 
@@ -37,14 +41,17 @@ export function watchSandboxStatus(listener: (status: SandboxStatus) => void): v
 
 function scheduleRecheck(status: SandboxStatus): void {
   if (recheck !== undefined || !status.reachable || status.clusterReady) return;
-  recheck = setTimeout(async () => {
-    recheck = undefined;
-    const before = JSON.stringify(status);
-    pending = undefined;
-    const now = await sandboxStatus();
-    if (JSON.stringify(now) !== before) for (const listener of listeners) listener(now);
-    scheduleRecheck(now);
-  }, RECHECK_MS);
+  recheck = setTimeout(
+    async () => {
+      recheck = undefined;
+      const before = JSON.stringify(status);
+      pending = undefined;
+      const now = await sandboxStatus();
+      if (JSON.stringify(now) !== before) for (const listener of listeners) listener(now);
+      scheduleRecheck(now);
+    },
+    status.clusterStarting ? STARTING_RECHECK_MS : RECHECK_MS,
+  );
 }
 
 let pending: Promise<SandboxStatus> | undefined;
@@ -65,6 +72,7 @@ async function fetchStatus(): Promise<SandboxStatus> {
       joinCodeRequired: body.joinCodeRequired === true,
       capabilities: Array.isArray(body.cluster?.capabilities) ? body.cluster.capabilities : [],
       clusterReady: body.cluster?.ready === true,
+      clusterStarting: body.cluster?.starting === true,
       clusterMessage: typeof body.cluster?.message === 'string' ? body.cluster.message : undefined,
       provider: typeof body.cluster?.provider === 'string' ? body.cluster.provider : undefined,
       mode: body.mode,

@@ -52,7 +52,9 @@ export class SnippetElement extends HTMLElement {
           : `${wants}, which the sandbox on this machine does not have. Install ${missing.join(' and ')}, then restart \`npm start\`.`;
     }
     if (!reason && this.dataset.cluster !== undefined && !status.clusterReady) {
-      reason = `This step needs the cluster, which is not ready: ${status.clusterMessage ?? 'the sandbox has none'}.`;
+      reason = status.clusterStarting
+        ? `This step needs the cluster, which is still being made (${status.clusterMessage ?? 'starting'}). Run comes on by itself when it is ready.`
+        : `This step needs the cluster, which is not ready: ${status.clusterMessage ?? 'the sandbox has none'}.`;
     }
     const run = this.querySelector<HTMLButtonElement>('.kn-run');
     if (!run) return;
@@ -114,12 +116,17 @@ export class SnippetElement extends HTMLElement {
     this.#setState('running');
     this.#status('Running…');
     try {
-      const running = dock.run(this.snippetId, {
-        commands: prepared.commands,
-        exit: Number(this.dataset.exit ?? 0),
-        until: this.dataset.until,
-        timeoutMs: this.dataset.timeoutMs ? Number(this.dataset.timeoutMs) : undefined,
-      });
+      const running = dock.run(
+        this.snippetId,
+        {
+          commands: prepared.commands,
+          exit: Number(this.dataset.exit ?? 0),
+          until: this.dataset.until,
+          timeoutMs: this.dataset.timeoutMs ? Number(this.dataset.timeoutMs) : undefined,
+          keep: this.dataset.keep !== undefined,
+        },
+        Number(this.dataset.term ?? 1),
+      );
       // The dock has opened: the step being run, and its state, stay in sight above it.
       dock.reveal(this);
       const result = await running;

@@ -2,7 +2,8 @@
  * Runs a snippet's commands in the terminal, one after another, and tells how it went, from
  * the shell's OSC 133 marks: each command waits for a prompt, is typed, and ends at its `D`
  * mark with an exit code. A block that declares `until="…"` waits for that text, then sends
- * Ctrl-C and counts as a success; `timeout=` sends Ctrl-C and fails.
+ * Ctrl-C and counts as a success (with `keep`, it leaves the command running until the next
+ * Run in this terminal); `timeout=` sends Ctrl-C and fails.
  *
  * Pure logic over two functions (type text; receive decoded output), so it is unit-tested
  * without a browser.
@@ -17,6 +18,8 @@ export interface RunJob {
   timeoutMs?: number | undefined;
   /** run every command whatever its exit code (a clean-up of things that may not exist) */
   anyExit?: boolean;
+  /** with `until`: leave the command running once the text appears (a port-forward, a watch) */
+  keep?: boolean;
 }
 
 export type RunResult = { ok: true; code: number } | { ok: false; code?: number; reason: string };
@@ -39,6 +42,8 @@ export class SnippetRunner {
   /** output since the current command started, escape sequences removed */
   #text = '';
   #queue: Promise<unknown> = Promise.resolve();
+  /** a `keep` block's command still runs: the next Run stops it first */
+  #kept = false;
   readonly #onCommandEnd: ((code: number | undefined) => void) | undefined;
 
   constructor(
@@ -68,7 +73,10 @@ export class SnippetRunner {
   }
 
   #onMark(mark: ShellMark): void {
-    if (mark.kind === 'prompt') this.#atPrompt = true;
+    if (mark.kind === 'prompt') {
+      this.#atPrompt = true;
+      this.#kept = false;
+    }
     if (mark.kind === 'command-start') {
       this.#atPrompt = false;
       this.#starts++;
@@ -114,6 +122,13 @@ export class SnippetRunner {
 
   async #run(job: RunJob): Promise<RunResult> {
     let code = 0;
+    // What an earlier block left running (keep) ends when the next Run in this terminal
+    // comes: the guide says so where it leaves one.
+    if (this.#kept && !this.#atPrompt) {
+      this.#type(CTRL_C);
+      await this.#until(() => this.#atPrompt, 10_000);
+    }
+    this.#kept = false;
     for (const [index, command] of job.commands.entries()) {
       const last = index === job.commands.length - 1;
       if (!(await this.#until(() => this.#atPrompt, PROMPT_WAIT_MS))) {
@@ -135,6 +150,10 @@ export class SnippetRunner {
           job.timeoutMs,
         );
         const sawText = this.#text.includes(until);
+        if (sawText && job.keep && !finished()) {
+          this.#kept = true;
+          return { ok: true, code: 0 };
+        }
         if (!finished()) this.#type(CTRL_C);
         await this.#until(finished, 10_000);
         if (sawText) continue;

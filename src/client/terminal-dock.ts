@@ -24,6 +24,10 @@ interface DockState {
   screenReader: boolean;
   /** the Cluster panel is open (docs/cluster-view.md) */
   cluster: boolean;
+  /** the terminal (tab) shown */
+  terminal: number;
+  /** the terminals opened, each resumed on the next page */
+  terminals: number[];
 }
 
 function loadState(): DockState {
@@ -34,6 +38,8 @@ function loadState(): DockState {
     fontSize: 14,
     screenReader: false,
     cluster: false,
+    terminal: 1,
+    terminals: [1],
   };
   try {
     return { ...defaults, ...JSON.parse(localStorage.getItem(KEY) ?? '{}') };
@@ -44,7 +50,10 @@ function loadState(): DockState {
 
 export class TerminalDock extends HTMLElement {
   #state = loadState();
-  #session: Promise<TerminalSession> | undefined;
+  /** each terminal's session, by number, made when first opened */
+  readonly #sessions = new Map<number, Promise<TerminalSession>>();
+  /** each terminal's connection status, shown for the terminal in view */
+  readonly #statusText = new Map<number, string>();
   /** where the reader was on the page before the terminal: Escape, Tab goes back there */
   #cameFrom: HTMLElement | undefined;
   /** the block run last: the reader's place in the chapter */
@@ -59,6 +68,7 @@ export class TerminalDock extends HTMLElement {
     }
     if (this.dataset.ready) return;
     this.dataset.ready = 'true';
+    this.#knownTerminals();
     this.#applyState();
     this.addEventListener('click', (event) => {
       const button = (event.target as Element | null)?.closest<HTMLButtonElement>(
@@ -75,6 +85,7 @@ export class TerminalDock extends HTMLElement {
       void this.session().then((s) => s.setJoinCode(code));
     });
     this.#resizable();
+    this.#tabs();
     document.addEventListener('click', (event) => {
       if ((event.target as Element | null)?.closest('[data-open-terminal]')) {
         void this.open().then((session) => session.focus());
@@ -89,50 +100,62 @@ export class TerminalDock extends HTMLElement {
     new ResizeObserver(() => this.#reserveSpace()).observe(this);
     addEventListener('resize', () => this.#reserveSpace());
     watchSandboxStatus((status) => this.#showClusterStatus(status));
-    // A page opened with the dock open (navigation, reload) resumes the session at once.
-    if (this.#state.open) void this.open();
+    // A page opened with the dock open (navigation, reload) resumes its sessions at once.
+    if (this.#state.open) {
+      for (const n of this.#state.terminals) void this.session(n);
+      void this.open(this.#state.terminal);
+    }
     if (this.#state.open && this.#state.cluster) void this.#showCluster(true);
   }
 
-  /** Opens the dock, loading the terminal the first time. */
-  async open(): Promise<TerminalSession> {
-    this.#save({ open: true, minimized: false });
-    return this.session();
+  /** Opens the dock on terminal `n` (the one in view when not given), loading it the first time. */
+  async open(n = this.#state.terminal): Promise<TerminalSession> {
+    const terminals = this.#state.terminals.includes(n)
+      ? this.#state.terminals
+      : [...this.#state.terminals, n].sort((a, b) => a - b);
+    this.#save({ open: true, minimized: false, terminal: n, terminals });
+    return this.session(n);
   }
 
-  session(): Promise<TerminalSession> {
-    this.#session ??= import('./terminal-session.ts').then(({ TerminalSession }) => {
-      const screen = this.querySelector<HTMLElement>('.kn-dock-screen')!;
+  session(n = 1): Promise<TerminalSession> {
+    const made = this.#sessions.get(n);
+    if (made) return made;
+    const session = import('./terminal-session.ts').then(({ TerminalSession }) => {
+      const screen = this.querySelector<HTMLElement>(`#kn-term-panel-${n}`)!;
       const session = new TerminalSession(
         screen,
         sandboxUrl(),
         {
           status: (status) => {
-            const text = this.querySelector('.kn-dock-status');
-            if (!text) return;
+            let text = '';
             switch (status.state) {
               case 'connecting':
-                text.textContent = 'Connecting…';
+                text = 'Connecting…';
                 break;
               case 'connected':
-                text.textContent = status.resumed ? 'Connected (resumed)' : 'Connected';
+                text = status.resumed ? 'Connected (resumed)' : 'Connected';
                 this.dataset.namespace = status.namespace;
                 this.#showNamespace(status.namespace);
                 this.#joinForm(false);
                 break;
               case 'reconnecting':
-                text.textContent = `${status.why} Reconnecting in ${status.inSeconds} s…`;
+                text = `${status.why} Reconnecting in ${status.inSeconds} s…`;
                 break;
               case 'needs-join-code':
-                text.textContent = status.why;
+                text = status.why;
                 this.#joinForm(true, status.why);
                 break;
               case 'ended':
               case 'failed':
-                text.textContent = status.why;
+                text = status.why;
                 break;
             }
-            this.dataset.connection = status.state;
+            this.#statusText.set(n, text);
+            this.querySelector(`#kn-term-tab-${n}`)?.setAttribute('data-connection', status.state);
+            if (n === this.#state.terminal) {
+              this.#showStatus();
+              this.dataset.connection = status.state;
+            }
           },
           notice: (message) => {
             const notice = this.querySelector('.kn-dock-notice');
@@ -148,17 +171,92 @@ export class TerminalDock extends HTMLElement {
           leave: (backward) => (backward ? false : this.#leaveForward()),
         },
         this.#state.fontSize,
+        undefined,
+        {
+          terminal: n,
+          // The second terminal joins the first's namespace; the first, when it needs a new
+          // session, joins the namespace the second still holds (docs/protocol.md).
+          companion:
+            n === 1
+              ? () => this.#otherSession()
+              : async () => {
+                  const first = await this.session(1);
+                  return first.connectedSession();
+                },
+        },
       );
       session.setScreenReaderMode(this.#state.screenReader);
       return session;
     });
-    return this.#session;
+    this.#sessions.set(n, session);
+    return session;
   }
 
-  /** Runs a snippet's commands, opening the terminal if needed. */
-  async run(snippetId: string, job: RunJob): Promise<RunResult> {
+  /** What was remembered names only terminals this page has (an older page may have had others). */
+  #knownTerminals(): void {
+    const known = [...this.querySelectorAll<HTMLElement>('[role="tab"]')].map((tab) =>
+      Number(tab.dataset.terminal),
+    );
+    const { terminal, terminals } = this.#state;
+    const kept = Array.isArray(terminals) ? terminals.filter((n) => known.includes(n)) : [];
+    this.#state.terminals = kept.includes(1) ? kept : [1, ...kept];
+    if (!known.includes(terminal)) this.#state.terminal = 1;
+  }
+
+  /** A session another terminal than the first holds, if any (not waiting for one). */
+  async #otherSession(): Promise<{ id: string; token: string } | undefined> {
+    for (const [n, made] of this.#sessions) {
+      if (n === 1) continue;
+      const stored = (await made).storedSession;
+      if (stored) return stored;
+    }
+    return undefined;
+  }
+
+  /** Every terminal made so far. */
+  async #all(): Promise<TerminalSession[]> {
+    return Promise.all(this.#sessions.values());
+  }
+
+  #showStatus(): void {
+    const text = this.querySelector('.kn-dock-status');
+    if (text) text.textContent = this.#statusText.get(this.#state.terminal) ?? '';
+  }
+
+  /**
+   * The terminals are tabs (role tablist): the arrow keys, Home and End move between them and
+   * show the one they reach; each shows its session, made the first time.
+   */
+  #tabs(): void {
+    const list = this.querySelector<HTMLElement>('[role="tablist"]');
+    if (!list) return;
+    const tabs = () => [...list.querySelectorAll<HTMLButtonElement>('[role="tab"]')];
+    list.addEventListener('click', (event) => {
+      const tab = (event.target as Element | null)?.closest<HTMLButtonElement>('[role="tab"]');
+      if (tab) void this.open(Number(tab.dataset.terminal));
+    });
+    list.addEventListener('keydown', (event) => {
+      const all = tabs();
+      const at = all.indexOf(document.activeElement as HTMLButtonElement);
+      if (at < 0) return;
+      const to: Record<string, number> = {
+        ArrowRight: (at + 1) % all.length,
+        ArrowLeft: (at - 1 + all.length) % all.length,
+        Home: 0,
+        End: all.length - 1,
+      };
+      const next = to[event.key];
+      if (next === undefined) return;
+      event.preventDefault();
+      all[next]?.focus();
+      void this.open(Number(all[next]?.dataset.terminal));
+    });
+  }
+
+  /** Runs a snippet's commands in its terminal (`term=`), opening and showing it. */
+  async run(snippetId: string, job: RunJob, terminal = 1): Promise<RunResult> {
     this.#lastRun = snippetId;
-    const session = await this.open();
+    const session = await this.open(terminal);
     session.fit();
     session.progress(snippetId, 'running');
     const result = await session.run(job);
@@ -176,7 +274,9 @@ export class TerminalDock extends HTMLElement {
     variables: Record<string, string>,
     asked: boolean,
   ): Promise<void> {
-    const session = await (asked ? this.open() : this.session());
+    if (asked) await this.open();
+    // Through the first terminal's session, whichever is in view (the namespace is one).
+    const session = await this.session(1);
     session.check(chapter, tasks, variables);
   }
 
@@ -186,7 +286,7 @@ export class TerminalDock extends HTMLElement {
     chapter: string,
     steps: { id: string; commands: string[] }[],
   ): Promise<void> {
-    const session = await this.open();
+    const session = await this.open(1);
     session.fit();
     for (const step of steps) {
       await session.run({ commands: step.commands, exit: 0, anyExit: true });
@@ -222,15 +322,19 @@ export class TerminalDock extends HTMLElement {
           Math.max(9, this.#state.fontSize + (action === 'font-up' ? 1 : -1)),
         );
         this.#save({ fontSize: size });
-        void this.#session?.then((s) => s.setFontSize(size));
+        void this.#all().then((all) => {
+          for (const s of all) s.setFontSize(size);
+        });
         break;
       }
       case 'screen-reader':
         this.#save({ screenReader: !this.#state.screenReader });
-        void this.#session?.then((s) => s.setScreenReaderMode(this.#state.screenReader));
+        void this.#all().then((all) => {
+          for (const s of all) s.setScreenReaderMode(this.#state.screenReader);
+        });
         break;
       case 'new-session':
-        void this.#session?.then((s) => s.newSession());
+        void this.#newSessions();
         break;
       case 'reset-namespace':
         void this.#resetNamespace();
@@ -239,6 +343,16 @@ export class TerminalDock extends HTMLElement {
         void this.#showCluster(!this.#state.cluster);
         break;
     }
+  }
+
+  /**
+   * New session: every terminal's ends (the second first, so the first cannot rejoin it) and
+   * each starts again, together in a new namespace.
+   */
+  async #newSessions(): Promise<void> {
+    const all = [...this.#sessions.entries()].sort(([a], [b]) => b - a);
+    for (const [, made] of all) await (await made).endSession();
+    for (const [, made] of all.reverse()) (await made).reconnect();
   }
 
   /**
@@ -252,7 +366,8 @@ export class TerminalDock extends HTMLElement {
       `Delete everything you made in ${namespace}: Deployments, Pods, Services, ConfigMaps, Jobs and the rest? Your progress on every chapter starts over. This cannot be undone.`,
     );
     if (!sure) return;
-    const session = await this.open();
+    await this.open();
+    const session = await this.session(1);
     const notice = this.querySelector('.kn-dock-notice');
     if (notice) notice.textContent = 'Resetting your namespace…';
     session.resetNamespace();
@@ -261,7 +376,8 @@ export class TerminalDock extends HTMLElement {
   /** The Cluster panel (src/cluster-view/), loaded by the terminal's chunk on first use. */
   async #showCluster(visible: boolean): Promise<void> {
     this.#save({ cluster: visible });
-    const session = await this.open();
+    await this.open();
+    const session = await this.session(1);
     await session.showCluster(this.querySelector('.kn-dock-cluster')!, this.#state.cluster);
   }
 
@@ -272,7 +388,19 @@ export class TerminalDock extends HTMLElement {
   }
 
   #applyState(): void {
-    const { open, minimized, height, screenReader, cluster } = this.#state;
+    const { open, minimized, height, screenReader, cluster, terminal } = this.#state;
+    for (const tab of this.querySelectorAll<HTMLElement>('[role="tab"]')) {
+      const shown = Number(tab.dataset.terminal) === terminal;
+      tab.setAttribute('aria-selected', String(shown));
+      tab.tabIndex = shown ? 0 : -1;
+    }
+    for (const panel of this.querySelectorAll<HTMLElement>('[role="tabpanel"]')) {
+      panel.hidden = Number(panel.dataset.terminal) !== terminal;
+    }
+    this.#showStatus();
+    const connection = this.querySelector<HTMLElement>(`#kn-term-tab-${terminal}`)?.dataset
+      .connection;
+    if (connection) this.dataset.connection = connection;
     this.toggleAttribute('data-cluster', cluster);
     this.querySelector<HTMLElement>('.kn-dock-cluster')?.toggleAttribute('hidden', !cluster);
     this.querySelector('[data-action="cluster"]')?.setAttribute('aria-pressed', String(cluster));
@@ -291,7 +419,7 @@ export class TerminalDock extends HTMLElement {
       'aria-pressed',
       String(screenReader),
     );
-    if (open && !minimized) void this.#session?.then((s) => s.fit());
+    if (open && !minimized) void this.#sessions.get(terminal)?.then((s) => s.fit());
   }
 
   /**
@@ -347,6 +475,8 @@ export class TerminalDock extends HTMLElement {
     if (!status.reachable) text = 'No sandbox';
     else if (status.clusterReady)
       text = `Cluster ready${status.provider ? ` (${status.provider})` : ''}`;
+    else if (status.clusterStarting)
+      text = `Cluster starting: ${status.clusterMessage ?? 'being made'}`;
     else text = `No cluster: ${status.clusterMessage ?? 'not ready'}`;
     slot.textContent = text;
     slot.setAttribute('title', text);
@@ -359,7 +489,9 @@ export class TerminalDock extends HTMLElement {
       ? 'none'
       : status.clusterReady
         ? 'ready'
-        : 'not-ready';
+        : status.clusterStarting
+          ? 'starting'
+          : 'not-ready';
   }
 
   /** In a workshop each participant works in a namespace of their own: say which. */

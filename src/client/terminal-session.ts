@@ -13,7 +13,11 @@ import type {
   ServerMessage,
   TaskMessage,
 } from '../../sandbox-server/src/shared/protocol.ts';
-import { type ConnectionStatus, SandboxConnection } from './sandbox-connection.ts';
+import {
+  type ConnectionOptions,
+  type ConnectionStatus,
+  SandboxConnection,
+} from './sandbox-connection.ts';
 import { type RunJob, type RunResult, SnippetRunner } from './snippet-runner.ts';
 import { type WayOutKey, wayOutKey } from './terminal-way-out.ts';
 
@@ -70,6 +74,7 @@ export class TerminalSession {
   readonly #resizeObserver: ResizeObserver;
   readonly #wayOut: WayOutKey;
   #expectReplay = false;
+  #whenConnected = deferred();
   #clusterListener: ((message: ServerMessage) => void) | undefined;
   #clusterPanel: Promise<{ show(visible: boolean): void }> | undefined;
 
@@ -80,6 +85,8 @@ export class TerminalSession {
     fontSize: number,
     /** an instructor's read-only view of another session */
     watch?: { id: string; token: string },
+    /** which of the dock's terminals, and its companion (sandbox-connection.ts) */
+    options: ConnectionOptions = {},
   ) {
     this.terminal = new Terminal({
       fontSize,
@@ -102,9 +109,14 @@ export class TerminalSession {
       {
         output: (bytes) => this.#output(bytes),
         message: (message) => this.#message(message, events),
-        status: (status) => events.status(status),
+        status: (status) => {
+          if (status.state === 'connected') this.#whenConnected.resolve();
+          else if (this.#whenConnected.settled) this.#whenConnected = deferred();
+          events.status(status);
+        },
       },
       watch,
+      options,
     );
     this.#runner = new SnippetRunner((text) => this.#connection.input(this.#encoder.encode(text)), {
       onCommandEnd: () => events.commandEnd?.(),
@@ -176,6 +188,18 @@ export class TerminalSession {
     }
   }
 
+  /** This terminal's session, once attached: another terminal joins its namespace. */
+  async connectedSession(): Promise<{ id: string; token: string } | undefined> {
+    void this.#connection.connect(this.terminal.cols, this.terminal.rows);
+    await this.#whenConnected.promise;
+    return this.#connection.session;
+  }
+
+  /** This terminal's session as stored, attached or not (none before the first). */
+  get storedSession(): { id: string; token: string } | undefined {
+    return this.#connection.session;
+  }
+
   run(job: RunJob): Promise<RunResult> {
     void this.#connection.connect(this.terminal.cols, this.terminal.rows);
     return this.#runner.run(job);
@@ -228,6 +252,14 @@ export class TerminalSession {
     void this.#connection.connect(this.terminal.cols, this.terminal.rows);
   }
 
+  /** Ends the session, keeping the terminal; `reconnect` starts the next. */
+  async endSession(): Promise<void> {
+    this.#whenConnected = deferred();
+    await this.#connection.endSession();
+    this.terminal.reset();
+    this.#runner.reset();
+  }
+
   async newSession(): Promise<void> {
     await this.#connection.endSession();
     this.terminal.reset();
@@ -265,6 +297,21 @@ export class TerminalSession {
     this.#connection.dispose();
     this.terminal.dispose();
   }
+}
+
+function deferred(): { promise: Promise<void>; resolve(): void; settled: boolean } {
+  let resolve!: () => void;
+  const made = {
+    promise: new Promise<void>((r) => {
+      resolve = r;
+    }),
+    settled: false,
+    resolve: () => {
+      made.settled = true;
+      resolve();
+    },
+  };
+  return made;
 }
 
 function theme(): ITheme {

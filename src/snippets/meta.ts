@@ -8,6 +8,7 @@
  */
 
 import { parseAppTarget } from '../../sandbox-server/src/shared/app-target.ts';
+import { TERMINALS } from '../../sandbox-server/src/shared/protocol.ts';
 
 export type Requirement = 'docker' | 'kind';
 
@@ -33,6 +34,13 @@ export interface SnippetMeta {
   cleanup?: boolean;
   /** What the block deploys, to open in the browser: `svc/<name>:80`, `pod/<pod_name>:80`. */
   open?: string;
+  /** Which of the dock's terminals runs it (1 to TERMINALS; default 1), each a session. */
+  term: number;
+  /**
+   * With `until=`: once the text appears the block has succeeded and its command keeps
+   * running (a port-forward, a watch); the next Run in that terminal stops it with Ctrl-C.
+   */
+  keep?: boolean;
 }
 
 export type TaskBlockRole = 'check' | 'solution';
@@ -66,6 +74,8 @@ const USAGE: Record<string, string> = {
   solution: 'solution',
   cleanup: 'cleanup',
   open: 'open="svc/<name>:80"',
+  term: 'term=2',
+  keep: 'keep',
 };
 
 /** Options Expressive Code understands; on a runnable snippet they would silently do nothing. */
@@ -134,7 +144,7 @@ export function tokenizeMeta(
 export function parseFenceMeta(meta: string | null | undefined): FenceMetaResult {
   const tokenized = tokenizeMeta(meta ?? '');
   if (!tokenized.ok) return tokenized;
-  const result: SnippetMeta = { norun: false, exit: 0, needs: [] };
+  const result: SnippetMeta = { norun: false, exit: 0, needs: [], term: 1 };
   const seen = new Set<string>();
 
   for (const { key, value } of tokenized.tokens) {
@@ -147,6 +157,11 @@ export function parseFenceMeta(meta: string | null | undefined): FenceMetaResult
 
   if (result.needs.length > 0 && result.reason === undefined) {
     return fail(`needs=${result.needs.join(',')} needs a reason="…" saying why`);
+  }
+  if (result.keep && result.until === undefined) {
+    return fail(
+      'keep leaves a command running once its until="…" text appears: add until="…", or remove keep',
+    );
   }
   if (result.reason !== undefined && result.needs.length === 0) {
     return fail('reason="…" explains a needs=…: add needs=docker or needs=kind, or remove reason');
@@ -183,9 +198,9 @@ function applyOption(meta: SnippetMeta, key: string, value: string | undefined):
     meta.role = role;
     return null;
   }
-  if (key === 'cleanup') {
-    if (value !== undefined) return `cleanup takes no value: write just cleanup`;
-    meta.cleanup = true;
+  if (key === 'cleanup' || key === 'keep') {
+    if (value !== undefined) return `${key} takes no value: write just ${key}`;
+    meta[key] = true;
     return null;
   }
   if (!(key in USAGE)) return unknownOption(key);
@@ -219,6 +234,14 @@ function applyOption(meta: SnippetMeta, key: string, value: string | undefined):
         return `timeout=${value} is not a duration: write a number with ms, s or m, as in timeout=30s or timeout=2m`;
       }
       meta.timeoutMs = Math.round(ms);
+      return null;
+    }
+    case 'term': {
+      const term = /^\d$/.test(value) ? Number(value) : Number.NaN;
+      if (!(term >= 1 && term <= TERMINALS)) {
+        return `term=${value} names no terminal: the dock has ${TERMINALS}, so use term=1 (the default) or term=2`;
+      }
+      meta.term = term;
       return null;
     }
     case 'id':

@@ -42,6 +42,9 @@ export function snippetElement(
   }
   if (meta.timeoutMs !== undefined) properties.dataTimeoutMs = String(meta.timeoutMs);
   if (meta.until !== undefined) properties.dataUntil = meta.until;
+  if (meta.keep) properties.dataKeep = '';
+  // Which of the dock's terminals runs it (the first unless the block says otherwise).
+  if (meta.term !== 1) properties.dataTerm = String(meta.term);
   if (meta.open !== undefined) properties.dataOpen = meta.open;
   if (snippet.variables.length > 0) properties.dataVariables = snippet.variables.join(' ');
   // A task's solution: hidden by its <kn-task> until the reader asks (render-task.ts).

@@ -11,7 +11,9 @@
  * side on one machine do not meet (tests/README.md).
  *
  * The blocks are run by the same SnippetRunner the browser uses, so the doc-tests prove the
- * Run button's logic too.
+ * Run button's logic too. A `term=2` block runs in a second session joined to the chapter's
+ * first (the dock's Terminal 2: the same namespace, docs/protocol.md), so a `keep` block can
+ * hold terminal 1 (a port-forward) while the next talks to it from terminal 2.
  *
  * Every task is proven where its solution stands: its check, run by the server from the
  * tasks file as a browser would ask for it, must say "not yet" first (so it cannot pass
@@ -203,10 +205,19 @@ async function runChapter(
 ): Promise<void> {
   const values = await chapterValues(chapter);
   const session = await createSession(url);
-  const term = await TerminalClient.open(url, session, { cols: 160, rows: 50 });
-  // open() has waited for the first prompt already.
-  const runner = new SnippetRunner((text) => term.type(text), { atPrompt: true });
-  term.onText((text) => runner.feed(text));
+  const first = await terminal(url, session);
+  // A `term=2` block runs in a second session joined to the first, as the dock's Terminal 2.
+  const terminals = new Map<number, Terminal>([[1, first]]);
+  const sessions = [session];
+  const open = async (number: number): Promise<Terminal> => {
+    const had = terminals.get(number);
+    if (had) return had;
+    const joined = await createSession(url, { with: { id: session.id, token: session.token } });
+    sessions.push(joined);
+    const made = await terminal(url, joined);
+    terminals.set(number, made);
+    return made;
+  };
   try {
     for (const snippet of chapter.snippets) {
       const where = `content/${slug}.mdx:${snippet.line} [${snippet.id}]`;
@@ -223,6 +234,7 @@ async function runChapter(
         }
         continue;
       }
+      const { term, runner } = await open(snippet.meta.term);
       const commands = snippet.commands.map((command) => {
         const filled = fillPlaceholders(command, values, chapter.variables);
         if (!filled.ok)
@@ -247,6 +259,7 @@ async function runChapter(
         commands,
         exit: snippet.meta.exit,
         until: snippet.meta.until,
+        keep: snippet.meta.keep === true,
         timeoutMs: snippet.meta.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       });
       const shown = plain(term.output.slice(from));
@@ -280,9 +293,23 @@ async function runChapter(
       }
     }
   } finally {
-    term.close();
-    await endSession(url, session);
+    for (const { term } of terminals.values()) term.close();
+    for (const made of sessions.reverse()) await endSession(url, made);
   }
+}
+
+interface Terminal {
+  term: TerminalClient;
+  runner: SnippetRunner;
+}
+
+/** A session's terminal and the runner that types into it, as the dock has for each tab. */
+async function terminal(url: string, session: { id: string; token: string }): Promise<Terminal> {
+  const term = await TerminalClient.open(url, session, { cols: 160, rows: 50 });
+  // open() has waited for the first prompt already.
+  const runner = new SnippetRunner((text) => term.type(text), { atPrompt: true });
+  term.onText((text) => runner.feed(text));
+  return { term, runner };
 }
 
 function count(text: string, part: string): number {

@@ -109,16 +109,20 @@ test('after a resize the light theme shows no black band under the terminal', as
   const handle = page.getByRole('separator', { name: /Terminal height/ });
   await handle.focus();
   await page.keyboard.press('ArrowDown');
-  const black = await page.locator('kn-terminal-dock .kn-dock-screen').evaluate((screen) =>
-    [screen, ...screen.querySelectorAll('*')]
-      .filter((el) => {
-        const box = el.getBoundingClientRect();
-        return (
-          box.width > 0 && box.height > 0 && getComputedStyle(el).backgroundColor === 'rgb(0, 0, 0)'
-        );
-      })
-      .map((el) => el.className),
-  );
+  const black = await page
+    .locator('kn-terminal-dock .kn-dock-screen:not([hidden])')
+    .evaluate((screen) =>
+      [screen, ...screen.querySelectorAll('*')]
+        .filter((el) => {
+          const box = el.getBoundingClientRect();
+          return (
+            box.width > 0 &&
+            box.height > 0 &&
+            getComputedStyle(el).backgroundColor === 'rgb(0, 0, 0)'
+          );
+        })
+        .map((el) => el.className),
+    );
   expect(black).toEqual([]);
 });
 

@@ -517,9 +517,20 @@ async function kindProviderWorks(tools: string, work: string): Promise<boolean> 
         reject(new Error(`the sandbox exited with ${code}: ${logs.slice(-2000)}`)),
       );
     });
-    const health = (await (await fetch(`${url}/api/health`)).json()) as {
-      cluster: { provider: string; ready: boolean; message?: string };
+    // The server listens before the cluster is had (reading its kubeconfig, preloading):
+    // health says `starting` with the step, then ready.
+    type Health = {
+      cluster: { provider: string; ready: boolean; starting?: boolean; message?: string };
     };
+    const ask = async () => (await (await fetch(`${url}/api/health`)).json()) as Health;
+    let health = await ask();
+    const steps = new Set<string>();
+    for (let i = 0; i < 600 && health.cluster.starting; i++) {
+      steps.add(health.cluster.message ?? '');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      health = await ask();
+    }
+    say(`  answered while starting: ${[...steps].join(' · ') || '(ready at once)'}`);
     const ok =
       health.cluster.provider === 'kind' &&
       health.cluster.ready &&

@@ -14,6 +14,7 @@ import {
   OutOfFilesError,
   SandboxError,
   type SessionRegistry,
+  TerminalsFullError,
 } from '../session/session-registry.ts';
 import {
   CreateSessionRequest,
@@ -102,7 +103,11 @@ export class HttpApi {
     );
     const body = CreateSessionRequest.safeParse(await readJsonBody(req));
     if (!body.success) {
-      throw new HttpError(400, 'bad_request', 'The body must be {"joinCode"?: string}.');
+      throw new HttpError(
+        400,
+        'bad_request',
+        'The body must be {"joinCode"?: string, "with"?: {"id": string, "token": string}}.',
+      );
     }
     // With join codes, only wrong codes spend the address's budget: a room behind one NAT
     // joining with the right code is never throttled. Once a wrong-code budget is spent, every
@@ -119,8 +124,13 @@ export class HttpApi {
         { 'retry-after': String(budget.retryAfterSeconds) },
       );
     };
+    // Another terminal of a participant: the token of their session is their admission (no
+    // join code, no seat of its own), and it lands in that session's namespace.
+    const joining = body.data.with ? this.#companion(req, body.data.with) : undefined;
     let code: JoinCode | undefined;
-    if (this.#joinCodes.required) {
+    if (joining) {
+      // admitted already
+    } else if (this.#joinCodes.required) {
       limited(this.#createLimit.spent(client));
       const given = body.data.joinCode ?? '';
       code = this.#joinCodes.match(given);
@@ -134,7 +144,8 @@ export class HttpApi {
             : 'This sandbox needs a join code: ask your instructor for it.',
         );
       }
-      if (this.#joinCodes.seatsLeft(code, (id) => registry.get(id) !== undefined) <= 0) {
+      // A seat is a participant's, held while any of their terminals lives.
+      if (this.#joinCodes.seatsLeft(code, (id) => registry.terminalsOf(id).length > 0) <= 0) {
         throw new HttpError(
           403,
           'join_code_full',
@@ -147,9 +158,16 @@ export class HttpApi {
     const seat = code ? this.#joinCodes.reserve(code) : undefined;
     let session: Session;
     try {
-      session = await registry.create();
+      session = await registry.create(joining);
     } catch (error) {
       seat?.cancel();
+      if (error instanceof TerminalsFullError) {
+        throw new HttpError(
+          409,
+          'terminals_full',
+          `You have ${error.message} terminals already, as many as one participant may have. Close one (New session in its tab ends it) or use it.`,
+        );
+      }
       if (error instanceof CapacityError) {
         throw new HttpError(
           503,
@@ -191,6 +209,35 @@ export class HttpApi {
       namespace: session.namespace,
       expiresAt: new Date(session.expiresAt).toISOString(),
     } satisfies SessionCreatedBody);
+  }
+
+  /** The session a second terminal joins: its token must be right (counted like any). */
+  #companion(req: IncomingMessage, given: { id: string; token: string }): Session {
+    const session = isSessionId(given.id) ? this.#ctx.registry.get(given.id) : undefined;
+    if (!session) {
+      throw new HttpError(
+        404,
+        'no_session',
+        `There is no session ${given.id} to open another terminal with; it may have ended.`,
+      );
+    }
+    const result = this.#ctx.sessionTokens.check(this.#ctx.sessionTokens.client(req), given.token, [
+      session.token,
+    ]);
+    if (result.ok) return session;
+    if (result.code === 'rate_limited') {
+      throw new HttpError(
+        429,
+        'rate_limited',
+        `Too many wrong session tokens from your address; try again in ${result.retryAfterSeconds} s.`,
+        { 'retry-after': String(result.retryAfterSeconds) },
+      );
+    }
+    throw new HttpError(
+      401,
+      'bad_token',
+      'The token given with "with" is not that session\'s: open the other terminal from the page that holds the first.',
+    );
   }
 
   /** The session named in the path, if the bearer token is its own: 404 first, then 401. */

@@ -138,13 +138,17 @@ export async function ensureKindCluster(options: KindOptions): Promise<string> {
       );
     }
   }
+  progress(`kind: the cluster "${name}" is there; reading its kubeconfig`);
   const config = await output(
     'kind',
     ['get', 'kubeconfig', '--name', name, ...(options.internal ? ['--internal'] : [])],
     env,
   );
   writeFileSync(kubeconfig, config, { mode: 0o600 });
-  if (options.preload.length > 0) await preload(options);
+  if (options.preload.length > 0) {
+    progress(`kind: loading ${options.preload.length} image(s) into the cluster's node`);
+    await preload(options);
+  }
   return kubeconfig;
 }
 

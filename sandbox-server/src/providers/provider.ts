@@ -9,6 +9,11 @@ import type { RemovedObject } from './tenancy/namespace-reset.ts';
 export interface ClusterStatus {
   provider: string;
   ready: boolean;
+  /**
+   * the cluster is still being made (created, its images loaded): `message` says which step;
+   * it becomes ready, or not ready with why, without a restart
+   */
+  starting?: boolean;
   /** what is missing and how to get it, when not ready */
   message?: string;
   /** what the reader's shell can use beyond kubectl: `docker`, `kind` */
@@ -49,6 +54,13 @@ export interface ClusterProvider {
   /** what one session gets; `home` is the session's own folder */
   lease(sessionId: string, home: string): Promise<ClusterLease>;
   dispose(): Promise<void>;
+  /**
+   * A participant's second terminal: a session in the namespace of `lead` (the lease of their
+   * first session, which the registry keeps until both have ended), with credentials of its
+   * own; its dispose removes only what it made. Providers whose leases hold nothing of a
+   * participant's own (local mode: one cluster, one namespace) omit it, and `lease` is used.
+   */
+  join?(lead: ClusterLease, sessionId: string, home: string): Promise<ClusterLease>;
   /**
    * Removes what sessions that no longer exist left in the cluster (after a crash), keeping
    * those of `live` session ids; returns what it removed. Providers that create nothing omit it.

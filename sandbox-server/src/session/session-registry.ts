@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import type { Config } from '../config/config.ts';
 import type { Isolation, SessionSandbox } from '../isolation/isolation.ts';
 import { UidsExhaustedError } from '../isolation/uid-pool.ts';
-import type { ClusterProvider } from '../providers/provider.ts';
+import type { ClusterLease, ClusterProvider } from '../providers/provider.ts';
 import type { ScreenHost } from '../screen/screen.ts';
 import type { ProgressMessage, TaskMessage } from '../shared/protocol.ts';
+import { TERMINALS } from '../shared/protocol.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { type EndReason, Session, type SessionSettings } from './session.ts';
@@ -62,11 +63,40 @@ export function isOutOfFiles(error: unknown): boolean {
   return false;
 }
 
+/** The participant has as many terminals as the dock offers (TERMINALS) already. */
+export class TerminalsFullError extends Error {}
+
 /** The cluster could not give the session what it needs (namespace, token). */
 export class LeaseError extends Error {}
 
 /** This machine could not make the session's sandbox (its home mount, its cgroup, …). */
 export class SandboxError extends Error {}
+
+/** `lease` as it is (its getters read through), but disposed by `dispose`. */
+function holding(lease: ClusterLease, dispose: () => Promise<void>): ClusterLease {
+  let disposed: Promise<void> | undefined;
+  return {
+    get namespace() {
+      return lease.namespace;
+    },
+    get env() {
+      return lease.env;
+    },
+    get banner() {
+      return lease.banner;
+    },
+    get remoteShell() {
+      return lease.remoteShell;
+    },
+    get apiAccess() {
+      return lease.apiAccess;
+    },
+    dispose: () => {
+      disposed ??= dispose();
+      return disposed;
+    },
+  };
+}
 
 export class SessionRegistry {
   readonly #sessions = new Map<string, Session>();
@@ -81,6 +111,13 @@ export class SessionRegistry {
   readonly #screens: ScreenHost | undefined;
   /** sessions being created, counted against capacity before their lease exists */
   #starting = 0;
+  /**
+   * Each participant's namespace lease (their first session's), held by each of their
+   * sessions: it is disposed (the namespace deleted) when the last of them ends.
+   */
+  readonly #shared = new Map<string, { lease: ClusterLease; holders: number }>();
+  /** second terminals being made, per participant, counted before they exist */
+  readonly #joining = new Map<string, number>();
 
   constructor(init: {
     max: number;
@@ -123,15 +160,30 @@ export class SessionRegistry {
     return [...this.#sessions.values()];
   }
 
+  /** The live sessions of a participant (their terminals). */
+  terminalsOf(participant: string): Session[] {
+    return this.all().filter((session) => session.participant === participant);
+  }
+
   /**
-   * Throws CapacityError when full, SandboxError or LeaseError when a part cannot be made,
-   * OutOfFilesError when the server is out of file descriptors.
+   * A new session; with `joining`, the participant's next terminal: in the namespace of
+   * their first session. Throws CapacityError when full, TerminalsFullError when the
+   * participant has every terminal already, SandboxError or LeaseError when a part cannot be
+   * made, OutOfFilesError when the server is out of file descriptors.
    */
-  async create(): Promise<Session> {
+  async create(joining?: Session): Promise<Session> {
+    const participant = joining?.participant;
+    if (participant !== undefined) {
+      const held = this.terminalsOf(participant).length + (this.#joining.get(participant) ?? 0);
+      if (held >= TERMINALS) throw new TerminalsFullError(String(TERMINALS));
+    }
     if (this.#sessions.size + this.#starting >= this.#max) {
       throw new CapacityError('full');
     }
     this.#starting++;
+    if (participant !== undefined) {
+      this.#joining.set(participant, (this.#joining.get(participant) ?? 0) + 1);
+    }
     try {
       const id = createSessionId();
       const home = join(this.#stateDir, 'sessions', id);
@@ -153,9 +205,9 @@ export class SessionRegistry {
         if (isOutOfFiles(error)) throw new OutOfFilesError((error as Error).message);
         throw new SandboxError((error as Error).message);
       }
-      let lease: Awaited<ReturnType<ClusterProvider['lease']>>;
+      let lease: ClusterLease;
       try {
-        lease = await this.#provider.lease(id, home);
+        lease = await this.#lease(id, home, participant);
       } catch (error) {
         await sandbox?.dispose();
         removeHome(home);
@@ -165,6 +217,7 @@ export class SessionRegistry {
       }
       const session = new Session({
         id,
+        ...(participant !== undefined ? { participant } : {}),
         token: createToken(),
         home,
         lease,
@@ -207,7 +260,47 @@ export class SessionRegistry {
       throw error;
     } finally {
       this.#starting--;
+      if (participant !== undefined) {
+        const left = (this.#joining.get(participant) ?? 1) - 1;
+        if (left > 0) this.#joining.set(participant, left);
+        else this.#joining.delete(participant);
+      }
     }
+  }
+
+  /**
+   * The session's lease. A first session's is the participant's, kept until the last of their
+   * terminals ends; a second terminal's joins it (provider.join; local providers, whose
+   * leases hold nothing of their own, lease again) and holds it too.
+   */
+  async #lease(id: string, home: string, participant: string | undefined): Promise<ClusterLease> {
+    if (participant === undefined) {
+      const lease = await this.#provider.lease(id, home);
+      this.#shared.set(id, { lease, holders: 1 });
+      return holding(lease, () => this.#release(id));
+    }
+    const shared = this.#shared.get(participant);
+    if (!shared) throw new Error('the first session of this participant has ended');
+    const own = this.#provider.join
+      ? await this.#provider.join(shared.lease, id, home)
+      : await this.#provider.lease(id, home);
+    shared.holders++;
+    return holding(own, async () => {
+      try {
+        await own.dispose();
+      } finally {
+        await this.#release(participant);
+      }
+    });
+  }
+
+  async #release(participant: string): Promise<void> {
+    const shared = this.#shared.get(participant);
+    if (!shared) return;
+    shared.holders--;
+    if (shared.holders > 0) return;
+    this.#shared.delete(participant);
+    await shared.lease.dispose();
   }
 
   async endAll(reason: EndReason): Promise<void> {

@@ -108,8 +108,16 @@ export class Session {
   #lastCommand: string | undefined;
   #resetting = false;
 
+  /**
+   * The participant this session's terminal belongs to: the id of their first session, which
+   * a second terminal joined (session-registry.ts); the session's own id otherwise.
+   */
+  readonly participant: string;
+
   constructor(init: {
     id: string;
+    /** the first session of the participant, when this is their second terminal */
+    participant?: string;
     token: string;
     home: string;
     lease: ClusterLease;
@@ -122,6 +130,7 @@ export class Session {
     screens?: ScreenHost;
   }) {
     this.id = init.id;
+    this.participant = init.participant ?? init.id;
     this.token = init.token;
     this.home = init.home;
     this.#lease = init.lease;

@@ -32,6 +32,8 @@ export type ErrorCode =
   | 'wrong_join_code'
   /** every seat of the join code given is taken (--join-code code:seats) */
   | 'join_code_full'
+  /** a second terminal (`with`) for a participant who has every terminal already */
+  | 'terminals_full'
   | 'rate_limited'
   | 'server_full'
   /** the server ran out of file descriptors (EMFILE/ENFILE): not full, starved */
@@ -340,6 +342,7 @@ export const HealthBody = z.object({
   cluster: z.object({
     provider: z.string(),
     ready: z.boolean(),
+    starting: z.boolean().optional(),
     message: z.string().optional(),
     capabilities: z.array(z.string()).optional(),
   }),
@@ -348,7 +351,17 @@ export const HealthBody = z.object({
 });
 export type HealthBody = z.infer<typeof HealthBody>;
 
-export const CreateSessionRequest = z.object({ joinCode: z.string().max(256).optional() });
+/**
+ * How many terminals the page's dock has: a participant's sessions, the first and those that
+ * joined it (`with`), at most this many at once. Also the largest fence `term=`.
+ */
+export const TERMINALS = 2;
+
+export const CreateSessionRequest = z.object({
+  joinCode: z.string().max(256).optional(),
+  /** another terminal of the participant holding this session: the same namespace */
+  with: z.object({ id: z.string().max(64), token: z.string().max(256) }).optional(),
+});
 export const SessionCreatedBody = z.object({
   id: z.string(),
   token: z.string(),

@@ -118,3 +118,33 @@ test('snippet runner: Runs clicked together happen one after the other', async (
   assert.ok(a.ok && b.ok);
   assert.deepEqual(typed, ['first\r', 'second\r']);
 });
+
+test('snippet runner: keep leaves the command running, and the next Run stops it first', async () => {
+  const { runner, typed } = shell([
+    () => `${C}Forwarding from 127.0.0.1:8088 -> 80\r\n`,
+    () => `^C${D(130)}${A}$ `,
+    () => `${C}${D(0)}${A}$ `,
+  ]);
+  const forward = await runner.run({
+    commands: ['kubectl port-forward pod/web 8088:80'],
+    exit: 0,
+    until: 'Forwarding from',
+    keep: true,
+  });
+  assert.deepEqual(forward, { ok: true, code: 0 });
+  assert.deepEqual(typed, ['kubectl port-forward pod/web 8088:80\r'], 'no Ctrl-C yet');
+  const next = await runner.run({ commands: ['kubectl get pods'], exit: 0 });
+  assert.ok(next.ok, JSON.stringify(next));
+  assert.deepEqual(typed, ['kubectl port-forward pod/web 8088:80\r', '\x03', 'kubectl get pods\r']);
+});
+
+test('snippet runner: a kept command the reader stopped is not stopped again', async () => {
+  const { runner, typed } = shell([
+    () => `${C}Forwarding from 127.0.0.1:8088 -> 80\r\n`,
+    () => `${C}${D(0)}${A}$ `,
+  ]);
+  await runner.run({ commands: ['forward'], exit: 0, until: 'Forwarding', keep: true });
+  runner.feed(`^C${D(130)}${A}$ `);
+  assert.ok((await runner.run({ commands: ['next'], exit: 0 })).ok);
+  assert.deepEqual(typed, ['forward\r', 'next\r']);
+});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseFenceMeta, type SnippetMeta, withoutNorun } from '../../../src/snippets/meta.ts';
 
-const DEFAULTS: SnippetMeta = { norun: false, exit: 0, needs: [] };
+const DEFAULTS: SnippetMeta = { norun: false, exit: 0, needs: [], term: 1 };
 
 const valid: { meta: string | null | undefined; expected: Partial<SnippetMeta> }[] = [
   { meta: null, expected: {} },
@@ -30,6 +30,12 @@ const valid: { meta: string | null | undefined; expected: Partial<SnippetMeta> }
   { meta: 'expect="re-tagging"', expected: { expect: 're-tagging' } },
   { meta: 'id=create-pod', expected: { id: 'create-pod' } },
   { meta: 'title="Run a Pod"', expected: { title: 'Run a Pod' } },
+  { meta: 'term=1', expected: { term: 1 } },
+  { meta: 'term=2', expected: { term: 2 } },
+  {
+    meta: 'term=2 until="Forwarding from" keep',
+    expected: { term: 2, until: 'Forwarding from', keep: true },
+  },
   {
     meta: '  exit=2   timeout=5s title="a = b"  id=x1 ',
     expected: { exit: 2, timeoutMs: 5000, title: 'a = b', id: 'x1' },
@@ -50,6 +56,15 @@ const invalid: { meta: string; error: RegExp }[] = [
   { meta: 'frame="terminal"', error: /belongs to Expressive Code .* add norun/ },
   { meta: '{1,3}', error: /belongs to Expressive Code/ },
   { meta: 'exit', error: /^exit needs a value, as in exit=N$/ },
+  {
+    meta: 'term=3',
+    error: /^term=3 names no terminal: the dock has 2, so use term=1 \(the default\) or term=2$/,
+  },
+  { meta: 'term=0', error: /^term=0 names no terminal/ },
+  { meta: 'term=two', error: /^term=two names no terminal/ },
+  { meta: 'term', error: /^term needs a value, as in term=2$/ },
+  { meta: 'keep', error: /^keep leaves a command running .* add until="…", or remove keep$/ },
+  { meta: 'keep=yes until=x', error: /^keep takes no value: write just keep$/ },
   { meta: 'exit=abc', error: /exit=abc is not an exit code: use a whole number from 0 to 255/ },
   { meta: 'exit=256', error: /exit=256 is not an exit code/ },
   { meta: 'exit=-1', error: /exit=-1 is not an exit code/ },

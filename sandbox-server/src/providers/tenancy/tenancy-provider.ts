@@ -140,32 +140,12 @@ export class TenancyProvider implements ClusterProvider {
         this.#core.createNamespacedLimitRange({ namespace, body: objects.limitRange }),
         this.#net.createNamespacedNetworkPolicy({ namespace, body: objects.networkPolicy }),
       ]);
-      const request = await this.#core.createNamespacedServiceAccountToken({
-        name: PARTICIPANT,
-        namespace,
-        body: {
-          spec: { audiences: [], expirationSeconds: Math.max(600, this.#options.tokenSeconds) },
-        },
-      });
-      const token = request.status?.token;
-      if (!token) throw new Error('the TokenRequest returned no token');
-      const dir = join(home, '.kube');
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const path = join(dir, 'config');
-      writeFileSync(
-        path,
-        sessionKubeconfig(this.#options.admin, token, namespace, this.#options.shellServer),
-        {
-          mode: 0o600,
-        },
-      );
-      const remoteShell = this.#options.podShell
-        ? await this.#startShellPod(sessionId, namespace, path, this.#options.podShell.image)
-        : undefined;
+      const { path, apiAccess } = await this.#credentials(namespace, home);
+      if (this.#options.podShell) {
+        await this.#startShellPod(sessionId, namespace, this.#options.podShell.image);
+      }
+      const remoteShell = this.#options.podShell ? this.#execShell(path, namespace) : undefined;
       this.#options.onTiming?.('create', Date.now() - started);
-      // The same token, reached from this machine (not through the shells' relay).
-      const apiAccess = new KubeConfig();
-      apiAccess.loadFromString(sessionKubeconfig(this.#options.admin, token, namespace));
       let disposed: Promise<void> | undefined;
       return {
         namespace,
@@ -194,16 +174,59 @@ export class TenancyProvider implements ClusterProvider {
   }
 
   /**
-   * Starts the participant's shell pod and waits for it to be Ready; returns how to attach a
-   * shell to it: `kubectl exec -it` with the participant's own token (the exec API; the pty on
-   * this machine only carries the stream, and its flow control reaches the pod through it).
+   * The second terminal of the participant whose first session has `lead`: the same
+   * namespace, a token of its own for the same ServiceAccount (expiring with this session),
+   * and with shell pods, a second shell in the same pod (so `localhost` is shared too).
+   * Nothing is created in the cluster but the token, so dispose has nothing to remove.
    */
-  async #startShellPod(
-    sessionId: string,
+  async join(lead: ClusterLease, _sessionId: string, home: string): Promise<ClusterLease> {
+    const { namespace } = lead;
+    try {
+      const { path, apiAccess } = await this.#credentials(namespace, home);
+      return {
+        namespace,
+        env: { KUBECONFIG: path },
+        apiAccess,
+        remoteShell: this.#options.podShell ? this.#execShell(path, namespace) : undefined,
+        async dispose() {},
+      };
+    } catch (error) {
+      throw new Error(`Could not join namespace ${namespace}: ${apiMessage(error)}`);
+    }
+  }
+
+  /**
+   * A token of the participant's ServiceAccount (TokenRequest), written as the kubeconfig in
+   * `home`; and the same token as this machine reaches the API (not through the relay).
+   */
+  async #credentials(
     namespace: string,
-    kubeconfig: string,
-    image: string,
-  ): Promise<(rc: string) => { file: string; args: string[] }> {
+    home: string,
+  ): Promise<{ path: string; apiAccess: KubeConfig }> {
+    const request = await this.#core.createNamespacedServiceAccountToken({
+      name: PARTICIPANT,
+      namespace,
+      body: {
+        spec: { audiences: [], expirationSeconds: Math.max(600, this.#options.tokenSeconds) },
+      },
+    });
+    const token = request.status?.token;
+    if (!token) throw new Error('the TokenRequest returned no token');
+    const dir = join(home, '.kube');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const path = join(dir, 'config');
+    writeFileSync(
+      path,
+      sessionKubeconfig(this.#options.admin, token, namespace, this.#options.shellServer),
+      { mode: 0o600 },
+    );
+    const apiAccess = new KubeConfig();
+    apiAccess.loadFromString(sessionKubeconfig(this.#options.admin, token, namespace));
+    return { path, apiAccess };
+  }
+
+  /** Starts the participant's shell pod and waits for it to be Ready. */
+  async #startShellPod(sessionId: string, namespace: string, image: string): Promise<void> {
     await this.#core.createNamespacedPod({
       namespace,
       body: {
@@ -253,6 +276,17 @@ export class TenancyProvider implements ClusterProvider {
       }
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
+  }
+
+  /**
+   * How to attach a shell to the namespace's shell pod: `kubectl exec -it` with the
+   * participant's own token (the exec API; the pty on this machine only carries the stream,
+   * and its flow control reaches the pod through it).
+   */
+  #execShell(
+    kubeconfig: string,
+    namespace: string,
+  ): (rc: string) => { file: string; args: string[] } {
     return (rc) => {
       // The rcfile (OSC 133 marks) travels as base64 so no quoting can break it.
       const script = `rc=$(mktemp) && printf %s ${Buffer.from(rc).toString('base64')} | base64 -d > "$rc" && exec bash --rcfile "$rc" -i`;

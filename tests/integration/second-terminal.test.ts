@@ -1,0 +1,124 @@
+/**
+ * A participant's second terminal (the dock's Terminal 2, a block's `term=2`): a session of its
+ * own in the namespace of their first, admitted by that session's token instead of a join
+ * code; at most TERMINALS per participant; the namespace stays while any of them lives.
+ * Against the test cluster's real API server, in workshop mode with sandboxed shells.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { TERMINALS } from '../../sandbox-server/src/shared/protocol.ts';
+import { createSession, endSession, plain, TerminalClient } from '../support/terminal-client.ts';
+import { startTestServer, type TestServer } from '../support/test-server.ts';
+import { kubeconfig, noTestCluster, shellPath, workshopArgs } from '../support/workshop-server.ts';
+
+const JOIN = 'two-terms';
+
+interface Answer {
+  id: string;
+  token: string;
+  namespace: string;
+  error: { code: string; message: string };
+}
+
+async function post(url: string, body: unknown): Promise<{ status: number; body: Answer }> {
+  const res = await fetch(`${url}/api/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+/** The namespace is there and not on its way out. */
+async function namespaceLives(name: string): Promise<boolean> {
+  const config = new KubeConfig();
+  config.loadFromFile(kubeconfig ?? '');
+  try {
+    const ns = await config.makeApiClient(CoreV1Api).readNamespace({ name });
+    return ns.status?.phase !== 'Terminating';
+  } catch {
+    return false;
+  }
+}
+
+describe('a second terminal', { skip: noTestCluster }, () => {
+  let server: TestServer;
+  before(async () => {
+    const instance = `t2${Date.now().toString(36)}`;
+    server = await startTestServer(
+      workshopArgs(instance, JOIN, ['--join-code', 'seat-code:1', '--max-sessions', '6']),
+      { env: { PATH: shellPath } },
+    );
+  });
+  after(() => server?.stop());
+
+  test('joins the first one’s namespace, with no join code and no seat of its own', async () => {
+    // A code with one seat: the second terminal must not need a second seat.
+    const first = await createSession(server.url, { joinCode: 'seat-code' });
+    const second = await post(server.url, { with: { id: first.id, token: first.token } });
+    assert.equal(second.status, 201, JSON.stringify(second.body));
+    assert.equal(second.body.namespace, first.namespace);
+    const other = await post(server.url, { joinCode: 'seat-code' });
+    assert.equal(other.status, 403, 'the seat is still the one participant’s');
+
+    // What one terminal makes, the other sees: one namespace, two sets of credentials.
+    const one = await TerminalClient.open(server.url, first, { cols: 160 });
+    const two = await TerminalClient.open(server.url, second.body, { cols: 160 });
+    const made = await two.run('kubectl create configmap from-terminal-two --from-literal=a=b');
+    assert.equal(made.exitCode, 0, plain(made.output));
+    const seen = await one.run('kubectl get configmap from-terminal-two -o name');
+    assert.equal(seen.exitCode, 0, plain(seen.output));
+    assert.match(plain(seen.output), /configmap\/from-terminal-two/);
+    one.close();
+    two.close();
+    await endSession(server.url, first);
+    await endSession(server.url, second.body);
+  });
+
+  test(`at most ${TERMINALS} terminals per participant; a wrong token is refused`, async () => {
+    const first = await createSession(server.url, { joinCode: JOIN });
+    const second = await post(server.url, { with: { id: first.id, token: first.token } });
+    assert.equal(second.status, 201);
+    // Through either terminal, and two at once: never a third.
+    const thirds = await Promise.all([
+      post(server.url, { with: { id: first.id, token: first.token } }),
+      post(server.url, { with: { id: second.body.id, token: second.body.token } }),
+    ]);
+    for (const third of thirds) {
+      assert.equal(third.status, 409, JSON.stringify(third.body));
+      assert.equal(third.body.error.code, 'terminals_full');
+      assert.match(third.body.error.message, new RegExp(`${TERMINALS} terminals already`));
+    }
+    const wrong = await post(server.url, { with: { id: first.id, token: 'x'.repeat(43) } });
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.body.error.code, 'bad_token');
+    const gone = await post(server.url, { with: { id: 'no-such-session', token: 'x' } });
+    assert.equal(gone.status, 404);
+    await endSession(server.url, first);
+    await endSession(server.url, second.body);
+  });
+
+  test('the namespace stays while either terminal lives, and goes with the last', async () => {
+    const first = await createSession(server.url, { joinCode: JOIN });
+    const second = await post(server.url, { with: { id: first.id, token: first.token } });
+    assert.equal(second.status, 201);
+    const { namespace } = first;
+    assert.equal((await endSession(server.url, first)).status, 204);
+    assert.ok(await namespaceLives(namespace), 'the second terminal still works in it');
+    const two = await TerminalClient.open(server.url, second.body);
+    const still = await two.run('kubectl get configmaps -o name');
+    assert.equal(still.exitCode, 0, plain(still.output));
+    two.close();
+    // Terminal 1 comes back (a new session) through terminal 2: the same namespace again.
+    const again = await post(server.url, {
+      with: { id: second.body.id, token: second.body.token },
+    });
+    assert.equal(again.status, 201);
+    assert.equal(again.body.namespace, namespace);
+    await endSession(server.url, second.body);
+    assert.ok(await namespaceLives(namespace));
+    await endSession(server.url, again.body);
+    assert.equal(await namespaceLives(namespace), false, 'the last terminal took it along');
+  });
+});
