@@ -3,8 +3,10 @@
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd
 #     (from the wrapper module in this folder: go.mod pins k8s.io/kubernetes
 #     and every staging module), and
-#   kwok, kwokctl (go install sigs.k8s.io/kwok/cmd/...@KWOK_VERSION, in their
-#     own module: kwok needs newer k8s.io/* libraries than Kubernetes pins).
+#   kwokctl (go install sigs.k8s.io/kwok/cmd/kwokctl@KWOK_VERSION, in its
+#     own module: kwok needs newer k8s.io/* libraries than Kubernetes pins), and
+#   kwok-exec-sandboxed: kwok with kwok-exec-sandbox.patch applied (`kubectl exec`
+#     runs the command inside a sandbox, or is refused), built from a copy of the module.
 #
 # Output: ${KUBENOTES_CACHE:-$HOME/.cache/kubenotes}/k8s-<version>/bin/
 # Idempotent: a binary already built for the same version is skipped, so a
@@ -52,8 +54,8 @@ main() {
     "kube-scheduler|$KUBE_VERSION|k8s|k8s.io/kubernetes/cmd/kube-scheduler"
     "kubectl|$KUBE_VERSION|k8s|k8s.io/kubernetes/cmd/kubectl"
     "etcd|$ETCD_VERSION|etcd|go.etcd.io/etcd/server/v3"
-    "kwok|$KWOK_VERSION|install|sigs.k8s.io/kwok/cmd/kwok"
     "kwokctl|$KWOK_VERSION|install|sigs.k8s.io/kwok/cmd/kwokctl"
+    "kwok-exec-sandboxed|$KWOK_VERSION+$(sha256sum "$here/kwok-exec-sandbox.patch" | cut -c1-12)|patched|./cmd/kwok"
   )
 
   local t name version kind pkg missing=()
@@ -110,7 +112,7 @@ main() {
   fi
   echo "[$(elapsed)] modules ready"
 
-  local i=0 total=${#targets[@]} t0 tmp gobin status
+  local i=0 total=${#targets[@]} t0 tmp gobin src status
   for t in "${targets[@]}"; do
     i=$((i + 1))
     IFS='|' read -r name version kind pkg <<<"$t"
@@ -134,6 +136,15 @@ main() {
         GOBIN="$gobin" run_go "$gobin" install -p "$jobs" -ldflags "-s -w" "$pkg@$version" || status=$?
         [[ $status -ne 0 ]] || mv -f "$gobin/$name" "$tmp" || status=$?
         rm -rf "$gobin" ;;
+      patched)
+        # a writable copy of kwok's module with the patch applied, built in its own go.mod
+        src="$(mktemp -d "$bin/.src.XXXXXX")"
+        TMPFILES+=("$src")
+        { cp -R "$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION/." "$src/" &&
+          chmod -R u+w "$src" &&
+          patch -s -p1 -d "$src" <"$here/kwok-exec-sandbox.patch" &&
+          run_go "$src" build -p "$jobs" -ldflags "-s -w" -o "$tmp" "$pkg"; } || status=$?
+        rm -rf "$src" ;;
     esac
     stop_ticker
     [[ $status -eq 0 ]] || die "building $name failed with exit code $status (see the go output above)"

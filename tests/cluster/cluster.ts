@@ -16,7 +16,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { constants as fsConstants, readFileSync } from 'node:fs';
+import { existsSync, constants as fsConstants, readFileSync } from 'node:fs';
 import {
   access,
   chmod,
@@ -140,6 +140,8 @@ export async function ensureTestCluster(options: TestClusterOptions = {}): Promi
     };
     const responder = await stableResponder(paths);
     const config = kwokctlConfig(env, paths, responder);
+    if (!existsSync(BWRAP))
+      log(`no ${BWRAP} (Debian: apt-get install bubblewrap): 'kubectl exec' will be refused`);
     const previousConfig = await readFile(paths.kwokctlConfig, 'utf8').catch(() => '');
     const exists = await clusterExists(paths);
 
@@ -357,7 +359,7 @@ options:
   kubeControllerManagerBinary: ${bin('kube-controller-manager')}
   kubeSchedulerBinary: ${bin('kube-scheduler')}
   kubectlBinary: ${bin('kubectl')}
-  kwokControllerBinary: ${bin('kwok')}
+  kwokControllerBinary: ${bin('kwok-exec-sandboxed')}
   etcdBinary: ${bin('etcd')}
   # kwokctl may never download anything: every binary above is local.
   cacheDir: ${JSON.stringify(path.join(paths.stateDir, 'kwokctl-cache'))}
@@ -366,6 +368,14 @@ options:
   # plugins (ServiceAccount, LimitRanger, PodSecurity, ...) are on.
   kubeAuthorization: true
   kubeAdmission: true
+# The patched kwok (build.sh) runs every 'kubectl exec' command inside this sandbox, or refuses
+# it when there is none: etcd has no authentication, so a command on this machine could read
+# and write every object (a workshop participant could reach exec through their own Pod).
+componentsPatches:
+- name: kwok-controller
+  extraEnvs:
+  - name: KUBENOTES_KWOK_EXEC_WRAPPER
+    value: ${JSON.stringify(JSON.stringify(execSandbox(paths.execDir)))}
 ---
 # 'kubectl logs' of any container, and 'kubectl logs --previous', show this file (CRI log format).
 apiVersion: kwok.x-k8s.io/v1alpha1
@@ -388,7 +398,8 @@ spec:
   forwards:
   - command: [${JSON.stringify(responder.node)}, ${JSON.stringify(responder.script)}]
 ---
-# 'kubectl exec' runs the command on this machine${asRoot ? ' as nobody (uid 65534)' : ''}, in a scratch directory.
+# 'kubectl exec' runs the command in a sandbox on this machine${asRoot ? ' as nobody (uid 65534)' : ''}: no network,
+# the file system read-only but for a scratch directory.
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: ClusterExec
 metadata:
@@ -402,6 +413,34 @@ spec:
         value: ${JSON.stringify(paths.execDir)}
 ${asRoot ? '      securityContext:\n        runAsUser: 65534\n        runAsGroup: 65534\n' : ''}---
 ${readFileSync(STAGES_FILE, 'utf8')}`;
+}
+
+/** bubblewrap: the host's files read-only, a scratch directory, and no network but loopback. */
+const BWRAP = '/usr/bin/bwrap';
+
+function execSandbox(execDir: string): string[] {
+  // Without bubblewrap, exec is refused (the patched kwok needs a wrapper): never unsandboxed.
+  if (!existsSync(BWRAP)) return [];
+  return [
+    BWRAP,
+    '--unshare-all', // network (only an empty loopback), PID, IPC, UTS, user namespaces
+    '--die-with-parent',
+    '--ro-bind',
+    '/',
+    '/',
+    '--tmpfs',
+    '/tmp',
+    '--bind',
+    execDir,
+    execDir,
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--chdir',
+    execDir,
+    '--',
+  ];
 }
 
 async function writePodLogs(file: string): Promise<void> {

@@ -138,7 +138,9 @@ async function main(): Promise<void> {
   let server: Awaited<ReturnType<typeof startTestServer>> | undefined;
   try {
     namespace = await makeRunNamespace(testKubeconfig, work, 'kn-doc');
-    log(`the chapters run in the namespace ${namespace.name}, this run's own`);
+    log(
+      `the chapters run in the namespace ${namespace.name}, this run's own, under Pod Security ${namespace.podSecurity} (a workshop's)`,
+    );
     // The tasks' checks, as the site build writes them.
     const tasksFile = writeTaskManifest(CONTENT, work);
     server = await startTestServer(['--tasks', tasksFile], {

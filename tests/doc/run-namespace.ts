@@ -2,16 +2,29 @@
  * A namespace of this doc-test run's own on the shared cluster, and a kubeconfig whose context
  * points at it: the chapters create `web`, `hello`… in the context's namespace, so two runs on
  * one machine (two worktrees, CI and a developer) never fight over the same Pod. Deleted at the
- * end.
+ * end. Pod Security admission holds it to the level a workshop gives participant namespaces
+ * (the server's default, or KUBENOTES_POD_SECURITY as the server reads it): a chapter whose
+ * Pods that level refuses fails here, not in front of a room.
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { SETTINGS } from '../../sandbox-server/src/config/settings.ts';
+import {
+  type PodSecurityLevel,
+  podSecurityLabels,
+} from '../../sandbox-server/src/providers/tenancy/tenancy-objects.ts';
+
+/** The Pod Security level of a workshop's participant namespaces, as the server resolves it. */
+export function workshopPodSecurity(env: NodeJS.ProcessEnv = process.env): PodSecurityLevel {
+  return SETTINGS.podSecurity.schema.parse(env.KUBENOTES_POD_SECURITY || undefined);
+}
 
 export interface RunNamespace {
   name: string;
+  podSecurity: PodSecurityLevel;
   /** the run's kubeconfig, pinned to `context` */
   kubeconfig: string;
   context: string;
@@ -28,8 +41,17 @@ export async function makeRunNamespace(
   const context = config.getCurrentContext();
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
   const core = config.makeApiClient(CoreV1Api);
+  const podSecurity = workshopPodSecurity();
   await core.createNamespace({
-    body: { metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'kubenotes-doc-tests' } } },
+    body: {
+      metadata: {
+        name,
+        labels: {
+          'app.kubernetes.io/managed-by': 'kubenotes-doc-tests',
+          ...podSecurityLabels(podSecurity),
+        },
+      },
+    },
   });
   // Pods cannot be created before the namespace's default ServiceAccount exists.
   for (let i = 0; ; i++) {
@@ -54,6 +76,7 @@ export async function makeRunNamespace(
   writeFileSync(file, pinned.exportConfig(), { mode: 0o600 });
   return {
     name,
+    podSecurity,
     kubeconfig: file,
     context,
     async dispose() {

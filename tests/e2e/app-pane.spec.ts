@@ -2,9 +2,8 @@
  * "Open what you deployed" as a reader uses it: the Open button of the rolling-update
  * chapter's Service block shows the app in a pane of the dock, through the sandbox's app route
  * and the test cluster's API server (the Pod behind the Service points at a stand-in app in a
- * network namespace the test makes, see tests/support/app-responder.ts; a Pod's own port 80
- * has nothing there, so
- * the Pods chapter's block is tried with a Pod that does not exist).
+ * network namespace the test makes, see tests/support/app-responder.ts; a Pod's own port
+ * has nothing there, so the Pods chapter's block is tried with a Pod that does not exist).
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -38,7 +37,8 @@ test.describe('the app pane', () => {
     const admin = new KubeConfig();
     admin.loadFromFile(kubeconfig ?? '');
     // Local mode: the reader's session works in the kubeconfig's namespace.
-    await deployApp(admin, readerNamespace(admin), name, app.port, network.address);
+    // On the port the chapter's Service uses (its Pods' nginx listens on 8080).
+    await deployApp(admin, readerNamespace(admin), name, app.port, network.address, 8080);
   });
   test.afterAll(async () => {
     const admin = new KubeConfig();
@@ -67,10 +67,10 @@ test.describe('the app pane', () => {
       await page.setViewportSize({ width, height: width > 800 ? 800 : 844 });
       await page.goto('/rolling-updates/');
       await page.getByLabel('deployment_name', { exact: true }).fill(name);
-      const open = page.getByRole('button', { name: `Open svc/${name}:80 in a pane below` });
+      const open = page.getByRole('button', { name: `Open svc/${name}:8080 in a pane below` });
       await open.focus();
       await page.keyboard.press('Enter');
-      const pane = page.getByRole('region', { name: `App svc/${name}:80` });
+      const pane = page.getByRole('region', { name: `App svc/${name}:8080` });
       await expect(pane).toBeVisible();
       const frame = pane.locator('iframe');
       await expect(frame).toHaveAttribute('sandbox', 'allow-scripts allow-forms allow-popups');
@@ -79,7 +79,7 @@ test.describe('the app pane', () => {
       );
       // A new tab gets the same page, by a link that needs no token.
       const href = await pane.getByRole('link', { name: 'Open in a new tab' }).getAttribute('href');
-      expect(href).toMatch(new RegExp(`/apps/[a-z0-9]+/[0-9a-z]+\\.[\\w-]{32}/svc/${name}:80/$`));
+      expect(href).toMatch(new RegExp(`/apps/[a-z0-9]+/[0-9a-z]+\\.[\\w-]{32}/svc/${name}:8080/$`));
       // No accessibility violations in the pane and its button (the app inside is the reader's).
       // (evaluated, not added as a script: the site's CSP allows no script it does not know)
       await page.evaluate(readFileSync(createRequire(import.meta.url).resolve('axe-core'), 'utf8'));
@@ -111,8 +111,8 @@ test.describe('the app pane', () => {
   }) => {
     await page.goto('/rolling-updates/');
     await page.getByLabel('deployment_name', { exact: true }).fill(name);
-    await page.getByRole('button', { name: `Open svc/${name}:80 in a pane below` }).click();
-    const pane = page.getByRole('region', { name: `App svc/${name}:80` });
+    await page.getByRole('button', { name: `Open svc/${name}:8080 in a pane below` }).click();
+    const pane = page.getByRole('region', { name: `App svc/${name}:8080` });
     await expect(pane.locator('iframe').contentFrame().getByRole('heading')).toHaveText(
       'Hello from your Deployment',
     );
@@ -133,8 +133,10 @@ test.describe('the app pane', () => {
   test('a target that does not exist says so in the pane', async ({ page }) => {
     await page.goto('/pods/');
     await page.getByLabel('pod_name', { exact: true }).fill(`${name}-missing`);
-    await page.getByRole('button', { name: `Open pod/${name}-missing:80 in a pane below` }).click();
-    const pane = page.getByRole('region', { name: `App pod/${name}-missing:80` });
+    await page
+      .getByRole('button', { name: `Open pod/${name}-missing:8080 in a pane below` })
+      .click();
+    const pane = page.getByRole('region', { name: `App pod/${name}-missing:8080` });
     await expect(pane.locator('iframe').contentFrame().locator('body')).toContainText(
       `There is no Pod ${name}-missing in your namespace`,
     );

@@ -1,5 +1,5 @@
 /**
- * On the kind tier only (real containers): Run a `kubectl run` block in the Pods chapter and
+ * On the kind tier only (real containers): Run the block that creates the Pod in the Pods chapter and
  * watch the Pod reach Running in the page's terminal.
  */
 import { expect, test } from '@playwright/test';
@@ -15,7 +15,7 @@ test('a Pod started from the Pods chapter reaches Running on the kind cluster', 
   await page.goto('/pods/');
   await page.getByLabel('pod_name', { exact: true }).fill(name);
   const block = (text: string) => page.locator('kn-snippet', { hasText: text }).first();
-  for (const text of ['kubectl run', 'kubectl wait', 'kubectl get pods']) {
+  for (const text of ['kubectl create -f', 'kubectl wait', 'kubectl get pods']) {
     await block(text).getByRole('button', { name: /^Run:/ }).click();
     await expect(block(text)).toHaveAttribute('data-state', 'succeeded', { timeout: 120_000 });
   }
@@ -45,9 +45,9 @@ test("Open shows the Pods chapter's nginx, and the rolling update's Service thro
 
   await page.goto('/pods/');
   await page.getByLabel('pod_name', { exact: true }).fill(name);
-  for (const text of ['kubectl run', 'kubectl wait']) await run(text);
-  await page.getByRole('button', { name: `Open pod/${name}:80 in a pane below` }).click();
-  await expect(app(`pod/${name}:80`).getByRole('heading', { level: 1 })).toHaveText(
+  for (const text of ['kubectl create -f', 'kubectl wait']) await run(text);
+  await page.getByRole('button', { name: `Open pod/${name}:8080 in a pane below` }).click();
+  await expect(app(`pod/${name}:8080`).getByRole('heading', { level: 1 })).toHaveText(
     'Welcome to nginx!',
   );
 
@@ -55,8 +55,8 @@ test("Open shows the Pods chapter's nginx, and the rolling update's Service thro
   // tier's images are one stand-in under two tags, so the page itself cannot differ.
   await page.goto('/rolling-updates/');
   await page.getByLabel('deployment_name', { exact: true }).fill(name);
-  await run('kubectl create deployment');
-  const target = `svc/${name}:80`;
+  await run('kubectl expose deployment');
+  const target = `svc/${name}:8080`;
   await page.getByRole('button', { name: `Open ${target} in a pane below` }).click();
   await expect(app(target).getByRole('heading', { level: 1 })).toHaveText('Welcome to nginx!');
   for (const text of ['kubectl set image', 'old replicas are pending']) await run(text);

@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { expect, type Page, test } from '@playwright/test';
 import { ADMIN_TOKEN, JOIN_CODE, WORKSHOP_PORT } from '../../playwright.config.ts';
+import { runRestrictedPod, UNPRIVILEGED_NGINX } from '../support/workshop-server.ts';
 
 const terminal = (page: Page) => page.getByRole('region', { name: 'Terminal' });
 const terminalText = (page: Page) => terminal(page).locator('.xterm-rows');
@@ -45,9 +46,9 @@ test('a task typed by hand turns green with no click; a wrong try shows why; a r
   );
 
   // A wrong try, typed by hand: the Pod runs, but without its port. No click: checked after it.
-  await typeInTerminal(page, `kubectl run ${name} --image=nginx:1.29-alpine --restart=Never`);
+  await typeInTerminal(page, runRestrictedPod(name));
   await expect(terminalText(page)).toContainText(`pod/${name} created`);
-  await expect(task.locator('.kn-task-status')).toContainText('declares no container port 80', {
+  await expect(task.locator('.kn-task-status')).toContainText('declares no container port 8080', {
     timeout: 20_000,
   });
   await expect(task).toHaveAttribute('data-state', 'not-yet');
@@ -57,7 +58,7 @@ test('a task typed by hand turns green with no click; a wrong try shows why; a r
   await expect(terminalText(page)).toContainText(`pod "${name}" deleted`);
   await typeInTerminal(
     page,
-    `kubectl run ${name} --image=nginx:1.29-alpine --port=80 --restart=Never && kubectl wait --for=condition=Ready pod/${name} --timeout=60s`,
+    `${runRestrictedPod(name, [8080])} && kubectl wait --for=condition=Ready pod/${name} --timeout=60s`,
   );
   await expect(task).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
   await expect(task.locator('.kn-task-status')).toHaveText(/^Done/);
@@ -117,7 +118,7 @@ test('the instructor sees who is trying a task, then that it is done', async ({ 
 
   await typeInTerminal(
     page,
-    `kubectl run ${name} --image=nginx:1.29-alpine --port=80 --restart=Never && kubectl wait --for=condition=Ready pod/${name} --timeout=60s`,
+    `${runRestrictedPod(name, [8080])} && kubectl wait --for=condition=Ready pod/${name} --timeout=60s`,
   );
   await expect(task).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
   await expect(row).toContainText('1 done');
@@ -246,7 +247,7 @@ test('"Start this chapter clean" runs the clean-up and forgets the chapter\'s pr
   await page.goto('/pods/');
   await page.getByLabel('pod_name', { exact: true }).fill(name);
   // The step that creates the Pod (the chapter's first is its own "start clean").
-  const first = page.locator('kn-snippet', { hasText: 'kubectl run' }).first();
+  const first = page.locator('kn-snippet', { hasText: 'kubectl create -f' }).first();
   await first.getByRole('button', { name: /^Run:/ }).click();
   await expect(first).toHaveAttribute('data-state', 'succeeded', { timeout: 60_000 });
   await expect(page.locator('.kn-progress-summary')).toContainText(/^1 of \d+ steps/);
@@ -280,11 +281,11 @@ test("in a workshop, a task typed in the sandboxed shell turns green, checked in
   );
   await typeInTerminal(
     page,
-    'kubectl run solo --image=nginx:1.29-alpine --port=80 --restart=Never && kubectl wait --for=condition=Ready pod/solo --timeout=60s',
+    `${runRestrictedPod('solo', [8080])} && kubectl wait --for=condition=Ready pod/solo --timeout=60s`,
   );
   await expect(task).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
   await expect(task.locator('.kn-task-status')).toHaveText(
-    'Done: solo runs nginx:1.29-alpine, declares port 80 and is Ready.',
+    `Done: solo runs ${UNPRIVILEGED_NGINX}, declares port 8080 and is Ready.`,
   );
 });
 

@@ -23,6 +23,7 @@ import {
 import { type AppResponder, deployApp, startAppResponder } from '../support/app-responder.ts';
 import { type CreatedSession, createSession, endSession } from '../support/terminal-client.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
+import { restrictedPodSpec } from '../support/workshop-server.ts';
 
 const kubeconfig = process.env.KUBENOTES_TEST_KUBECONFIG;
 const skip = !kubeconfig
@@ -243,7 +244,7 @@ describe('the app route on the test cluster', { skip }, () => {
         metadata: { name: 'waiting' },
         spec: {
           nodeSelector: { 'kubenotes.dev/no-such-node': 'true' },
-          containers: [{ name: 'web', image: 'nginx:1.29-alpine' }],
+          ...restrictedPodSpec('web'),
         },
       },
     });

@@ -14,6 +14,7 @@ import { createSession, endSession, plain, TerminalClient } from '../support/ter
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import {
   context,
+  createRestrictedDeployment,
   kubeconfig,
   noTestCluster,
   shellPath,
@@ -160,8 +161,9 @@ describe('the cluster view, workshop mode', { skip }, () => {
     await viewA.subscribe();
     await viewB.subscribe();
 
-    await ok(termA, 'kubectl create deployment only-a --image=nginx:1.29-alpine --replicas=2');
-    await ok(termB, 'kubectl create deployment only-b --image=nginx:1.29-alpine');
+    // Deployments that Pod Security `restricted`, the namespaces' default level, admits.
+    await ok(termA, createRestrictedDeployment('only-a', 2));
+    await ok(termB, createRestrictedDeployment('only-b'));
     await viewA.until(
       (t) => t.deployments[0]?.replicaSets[0]?.pods.length === 2,
       "A's Deployment with its two Pods",

@@ -43,6 +43,7 @@ import {
 import { TenancyProvider } from '../../sandbox-server/src/providers/tenancy/tenancy-provider.ts';
 import { createLogger } from '../../sandbox-server/src/telemetry/log.ts';
 import { useDockerEngine } from '../support/docker-engine.ts';
+import { UNPRIVILEGED_NGINX } from '../support/workshop-server.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CACHE = process.env.KUBENOTES_CACHE ?? join(homedir(), '.cache', 'kubenotes');
@@ -921,7 +922,7 @@ test('pack: the archive and its manifest name every image of the chapters', {
   const images = (JSON.parse(listed.stdout) as { images: { image: string }[] }).images.map(
     (i) => i.image,
   );
-  assert.ok(images.includes('nginx:1.29-alpine'), images.join(', '));
+  assert.ok(images.includes(UNPRIVILEGED_NGINX), images.join(', '));
 });
 
 test('preload: a pack round-trips into the kind cluster, and a missing image is named', {

@@ -17,7 +17,9 @@ import {
   kubeconfig,
   kubectlDir,
   noTestCluster,
+  restrictedOverrides,
   shellPath,
+  UNPRIVILEGED_NGINX,
   workshopArgs as workshopServer,
 } from '../support/workshop-server.ts';
 
@@ -109,8 +111,13 @@ describe('tasks in a workshop', { skip }, () => {
     const b = await createSession(server.url, { joinCode: 'kube-2026' });
     const termA = await TerminalClient.open(server.url, a, { cols: 200 });
     const termB = await TerminalClient.open(server.url, b, { cols: 200 });
-    await termA.run('kubectl run mine --image=nginx:1.29-alpine --restart=Never');
-    await termB.run('kubectl run secret-of-b --image=nginx:1.29-alpine --restart=Never');
+    // Pods that Pod Security `restricted`, the namespaces' default level, admits.
+    await termA.run(
+      `kubectl run mine --image=${UNPRIVILEGED_NGINX} --restart=Never ${restrictedOverrides('mine')}`,
+    );
+    await termB.run(
+      `kubectl run secret-of-b --image=${UNPRIVILEGED_NGINX} --restart=Never ${restrictedOverrides('secret-of-b')}`,
+    );
     const uidA = plain((await termA.run('id -u')).output).trim();
 
     const report = await check(termA, { other: b.namespace, path: kubeconfig ?? '/' });

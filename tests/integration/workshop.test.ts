@@ -18,7 +18,9 @@ import {
   kubeconfig,
   kubectlDir,
   noTestCluster,
+  restrictedOverrides,
   shellPath,
+  UNPRIVILEGED_NGINX,
   workshopArgs as workshopServer,
 } from '../support/workshop-server.ts';
 
@@ -40,30 +42,10 @@ async function namespaceEnded(name: string): Promise<boolean> {
   }
 }
 
-/** kubectl run's --overrides for a pod Pod Security `restricted` admits (the namespaces' level). */
-function restricted(name: string, image = 'nginx:1.29-alpine'): string {
-  const pod = {
-    spec: {
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: 101,
-        seccompProfile: { type: 'RuntimeDefault' },
-      },
-      containers: [
-        {
-          name,
-          image,
-          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-        },
-      ],
-    },
-  };
-  return `--overrides='${JSON.stringify(pod)}'`;
-}
+const restricted = (name: string) => restrictedOverrides(name);
 
 function workshopArgs(instance: string, extra: string[] = []): string[] {
-  // The guide's chapters do not yet run under restricted (the default is baseline until they
-  // do); these tests hold the stricter level.
+  // Restricted is the default; these tests name it, so that they hold it whatever the default.
   return workshopServer(instance, 'kube-2026', ['--pod-security', 'restricted', ...extra]);
 }
 
@@ -106,7 +88,7 @@ describe('workshop tenancy', { skip }, () => {
     assert.match(plain(ns.output), new RegExp(a.namespace));
 
     const mine = await term.run(
-      `kubectl run own-pod --image=nginx:1.29-alpine --restart=Never ${restricted('own-pod')}`,
+      `kubectl run own-pod --image=${UNPRIVILEGED_NGINX} --restart=Never ${restricted('own-pod')}`,
     );
     assert.equal(mine.exitCode, 0, plain(mine.output));
     // What the chapters read in their own namespace (the Services chapter: EndpointSlices).
@@ -135,7 +117,7 @@ describe('workshop tenancy', { skip }, () => {
 
     // The quota (5 pods here) stops a pod flood.
     const flood = await term.run(
-      `(for i in 1 2 3 4 5 6 7; do kubectl run flood-$i --image=nginx:1.29-alpine --restart=Never ${restricted('f')} || exit 9; done)`,
+      `(for i in 1 2 3 4 5 6 7; do kubectl run flood-$i --image=${UNPRIVILEGED_NGINX} --restart=Never ${restricted('f')} || exit 9; done)`,
     );
     assert.equal(flood.exitCode, 9);
     assert.match(plain(flood.output), /exceeded quota/);
@@ -187,7 +169,7 @@ EOF`;
     assert.match(plain(loose.output), /violates PodSecurity "restricted:latest"/);
     assert.match(plain(loose.output), /allowPrivilegeEscalation|runAsNonRoot|seccompProfile/);
     const tidy = await term.run(
-      `kubectl run tidy --image=nginx:1.29-alpine --restart=Never ${restricted('tidy')}`,
+      `kubectl run tidy --image=${UNPRIVILEGED_NGINX} --restart=Never ${restricted('tidy')}`,
     );
     assert.equal(tidy.exitCode, 0, plain(tidy.output));
     // The LimitRange gives every container ephemeral storage, so the quota can count it.

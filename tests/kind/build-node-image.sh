@@ -12,8 +12,9 @@
 #     config (clusters use networking.disableDefaultCNI: true) and no storage manifest, so kind
 #     falls back to the in-tree host-path StorageClass;
 #   - small local stand-ins for the images the chapters use (tests/kind/make-stand-ins.sh):
-#     alpine:3.22 (busybox from Debian's busybox-static, with an offline `apk` stand-in) and
-#     nginx:1.29-alpine (busybox httpd serving "Welcome to nginx!" on port 80 — not nginx).
+#     alpine:3.22 (busybox from Debian's busybox-static, with an offline `apk` stand-in),
+#     nginx:1.29-alpine (busybox httpd serving "Welcome to nginx!" on port 80 — not nginx) and
+#     nginxinc/nginx-unprivileged:1.29-alpine (the same page on port 8080, as uid 101).
 #
 # Output, keyed by every version below (a change of any rebuilds; otherwise nothing is redone):
 #   $KUBENOTES_CACHE/kind-node-<key>.tar     the node image (docker save)
@@ -42,7 +43,7 @@ ETCD_IMAGE_TAG=3.6.6-0
 PAUSE_TAG=3.10.1          # same list: registry.k8s.io/pause:3.10.1 (source: tests/kind/pause)
 CRICTL_VERSION=v1.34.0    # newest cri-tools tag on the module proxy; kind's `load` and chapter 2 use crictl
 DEBIAN_SUITE=bookworm
-RECIPE=3                  # bump whenever this script changes what it puts into the images
+RECIPE=4                  # bump whenever this script changes what it puts into the images
 
 NODE_PACKAGES=(
   systemd systemd-sysv containerd runc containernetworking-plugins

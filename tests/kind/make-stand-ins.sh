@@ -7,6 +7,10 @@
 #                      succeeds for what the stand-in already has and fails clearly for the rest)
 #   nginx:1.29-alpine  the same root serving images/nginx-index.html ("Welcome to nginx!") with
 #                      busybox httpd on port 80. It is not nginx: it lets the chapters' Pods run.
+#   nginxinc/nginx-unprivileged:1.29-alpine
+#                      the same page on port 8080, as uid 101 (user nginx), as the real image
+#                      does: what the chapters run, since a workshop's Pod Security `restricted`
+#                      refuses Pods that could run as root.
 #
 # The kind tier saves them into its cache (build-node-image.sh); the doc-tests make the ones
 # their Docker blocks build FROM when the engine lacks them. Each `docker import` takes a second
@@ -18,7 +22,7 @@
 # missing and run as root). Prints one line per image; exits non-zero with the reason otherwise.
 set -euo pipefail
 
-STAND_INS=("alpine:3.22" "nginx:1.29-alpine")
+STAND_INS=("alpine:3.22" "nginx:1.29-alpine" "nginxinc/nginx-unprivileged:1.29-alpine")
 
 main() {
   local here missing_only=0 want=() image
@@ -76,8 +80,8 @@ make_stand_ins() { # here images...
   ln -sf /bin/busybox "$d/bin/busybox-extras"   # alpine's busybox-extras (httpd, telnet…): same binary here
   rm -f "$d/sbin/apk"
   install -m 0755 "$here/images/apk" "$d/sbin/apk"
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n' >"$d/etc/passwd"
-  printf 'root:x:0:root\nnobody:x:65534:\n' >"$d/etc/group"
+  printf 'root:x:0:0:root:/root:/bin/sh\nnginx:x:101:101:nginx:/var/cache/nginx:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n' >"$d/etc/passwd"
+  printf 'root:x:0:root\nnginx:x:101:nginx\nnobody:x:65534:\n' >"$d/etc/group"
   printf 'NAME="Alpine Linux (kubenotes offline stand-in)"\nID=alpine\nVERSION_ID=3.22.0\nPRETTY_NAME="Alpine Linux v3.22 (offline stand-in: busybox from Debian busybox-static)"\n' >"$d/etc/os-release"
   echo "3.22.0" >"$d/etc/alpine-release"
   if [[ " $* " == *" alpine:3.22 "* ]]; then
@@ -95,6 +99,17 @@ make_stand_ins() { # here images...
       --change 'CMD ["/bin/sh", "-c", "trap \"exit 0\" TERM; echo \"nginx stand-in (busybox httpd) listening on port 80\"; httpd -f -v -p 80 -h /usr/share/nginx/html & wait"]' \
       - nginx:1.29-alpine >/dev/null
     say "image nginx:1.29-alpine (stand-in: busybox httpd on port 80 serving \"Welcome to nginx!\")"
+  fi
+  if [[ " $* " == *" nginxinc/nginx-unprivileged:1.29-alpine "* ]]; then
+    mkdir -p "$d/usr/share/nginx/html"
+    install -m 0644 "$here/images/nginx-index.html" "$d/usr/share/nginx/html/index.html"
+    tar -C "$d" --numeric-owner --owner=0 --group=0 -c . | docker import \
+      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      --change 'EXPOSE 8080' \
+      --change 'USER 101' \
+      --change 'CMD ["/bin/sh", "-c", "trap \"exit 0\" TERM; echo \"nginx stand-in (busybox httpd) listening on port 8080\"; httpd -f -v -p 8080 -h /usr/share/nginx/html & wait"]' \
+      - nginxinc/nginx-unprivileged:1.29-alpine >/dev/null
+    say "image nginxinc/nginx-unprivileged:1.29-alpine (stand-in: busybox httpd on port 8080 as uid 101 serving \"Welcome to nginx!\")"
   fi
 }
 

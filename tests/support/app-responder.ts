@@ -19,6 +19,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import type { AppNetwork } from './app-network.ts';
+import { restrictedPodSpec } from './workshop-server.ts';
 
 export interface AppResponder {
   port: number;
@@ -63,7 +64,7 @@ export async function startAppResponder(
 
 /**
  * A Pod (simulated) whose IP is `address` (an app network's), and a Service `name` in front of it
- * whose port 80 (named http) goes to `targetPort` there.
+ * whose `port` (80 unless given; named http) goes to `targetPort` there.
  */
 export async function deployApp(
   admin: KubeConfig,
@@ -71,13 +72,15 @@ export async function deployApp(
   name: string,
   targetPort: number,
   address: string,
+  port = 80,
 ): Promise<void> {
   const core = admin.makeApiClient(CoreV1Api);
   await core.createNamespacedPod({
     namespace,
     body: {
       metadata: { name, labels: { app: name } },
-      spec: { containers: [{ name: 'web', image: 'nginx:1.29-alpine' }] },
+      // Pod Security `restricted` (a workshop namespace's default level) admits it.
+      spec: restrictedPodSpec('web'),
     },
   });
   for (let i = 0; ; i++) {
@@ -99,7 +102,7 @@ export async function deployApp(
     namespace,
     body: {
       metadata: { name },
-      spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort }] },
+      spec: { selector: { app: name }, ports: [{ name: 'http', port, targetPort }] },
     },
   });
   // The proxy goes by the Service's Endpoints: wait until they hold the new address.

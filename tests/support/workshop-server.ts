@@ -36,3 +36,58 @@ export function workshopArgs(instance: string, joinCode: string, extra: string[]
     ...extra,
   ];
 }
+
+/** The image of the guide's Pods: nginx built to run as an ordinary user (uid 101), on 8080. */
+export const UNPRIVILEGED_NGINX = 'nginxinc/nginx-unprivileged:1.29-alpine';
+
+/** What Pod Security `restricted`, a workshop's default, requires of a Pod's spec. */
+export function restrictedPodSpec(
+  container: string,
+  image = UNPRIVILEGED_NGINX,
+  ports: number[] = [],
+) {
+  return {
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: 101,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    containers: [
+      {
+        name: container,
+        image,
+        ...(ports.length > 0 ? { ports: ports.map((containerPort) => ({ containerPort })) } : {}),
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+      },
+    ],
+  };
+}
+
+/** `kubectl run`'s --overrides for a Pod that `restricted` admits (the container is the Pod's name). */
+export function restrictedOverrides(
+  name: string,
+  image = UNPRIVILEGED_NGINX,
+  ports: number[] = [],
+): string {
+  return `--overrides='${JSON.stringify({ spec: restrictedPodSpec(name, image, ports) })}'`;
+}
+
+/** A `kubectl run` of a Pod that `restricted` admits, from the guide's image. */
+export function runRestrictedPod(name: string, ports: number[] = []): string {
+  return `kubectl run ${name} --image=${UNPRIVILEGED_NGINX} --restart=Never ${restrictedOverrides(name, UNPRIVILEGED_NGINX, ports)}`;
+}
+
+/** A shell command that creates a Deployment `restricted` admits, like the chapters' manifests. */
+export function createRestrictedDeployment(name: string, replicas = 1): string {
+  const deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, labels: { app: name } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: restrictedPodSpec('nginx') },
+    },
+  };
+  return `echo '${JSON.stringify(deployment)}' | kubectl create -f -`;
+}

@@ -336,10 +336,10 @@ export const SETTINGS = {
     help: "workshop: a file whose first line is the instructor's token",
   }),
   // baseline until the chapters' Pods run under restricted (non-root images, a securityContext)
-  podSecurity: setting(z.enum(['restricted', 'baseline']), 'baseline', {
+  podSecurity: setting(z.enum(['restricted', 'baseline']), 'restricted', {
     flag: '--pod-security',
     env: ['KUBENOTES_POD_SECURITY'],
-    help: "workshop: Pod Security level of participant namespaces, baseline or restricted (the guide's chapters need baseline)",
+    help: "workshop: Pod Security level of participant namespaces, restricted or baseline (the guide's chapters run under restricted; baseline for Pods of your own that run as root)",
   }),
   sandbox: {
     isolation: setting(z.enum(['bwrap', 'none']), 'bwrap', {

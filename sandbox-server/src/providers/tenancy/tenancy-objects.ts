@@ -12,6 +12,7 @@ import type {
   V1RoleBinding,
   V1ServiceAccount,
 } from '@kubernetes/client-node';
+import { SETTINGS } from '../../config/settings.ts';
 
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const INSTANCE = 'kubenotes.dev/instance';
@@ -44,9 +45,9 @@ export const DEFAULT_LIMITS: TenancyLimits = {
 /**
  * Pod Security admission on every participant namespace. Without it the Role's `pods: create`
  * let a participant run a privileged pod with the node's / and pid namespace mounted, i.e.
- * root on the node. `baseline` (the default, which the guide's chapters need) refuses
- * privileged pods, host namespaces, hostPath, host ports and added capabilities; `restricted`
- * also requires non-root, no privilege escalation, every capability dropped and seccomp
+ * root on the node. `baseline` refuses privileged pods, host namespaces, hostPath, host ports
+ * and added capabilities; `restricted` (the default: the guide's Pods run under it) also
+ * requires non-root, no privilege escalation, every capability dropped and seccomp
  * RuntimeDefault. Warnings name what the enforced level refuses, no more: a warning on every
  * `kubectl run` of the guide would only puzzle a beginner.
  */
@@ -141,7 +142,7 @@ export function tenancyObjects(
   sessionId: string,
   instance: string,
   limits: TenancyLimits = DEFAULT_LIMITS,
-  podSecurity: PodSecurityLevel = 'baseline',
+  podSecurity: PodSecurityLevel = SETTINGS.podSecurity.default as PodSecurityLevel,
 ): TenancyObjects {
   const name = namespaceName(sessionId);
   const metadata = (objectName: string) => ({
