@@ -150,7 +150,8 @@ KUBENOTES_GROUP
 /**
  * The last step, as the participant, in a sandbox with a network of its own: starts the relay
  * to the API server ("$1" socat, "$2" the port, "$3" the socket), waits until it answers (so a
- * first kubectl does not find it missing), then execs the shell. The probe runs in a subshell:
+ * first kubectl does not find it missing; up to 5 s, as on a loaded machine socat once took
+ * more than the 1 s allowed before), then execs the shell. The probe runs in a subshell:
  * in POSIX mode a failed `exec` redirection would end this shell. The relay stays a child of
  * the shell; it goes with the sandbox.
  */
@@ -160,7 +161,7 @@ shift 3
 tries=0
 until (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; do
   tries=$((tries+1))
-  if [ "$tries" -ge 100 ]; then echo "kubenotes: the relay to the cluster did not start" >&2; break; fi
+  if [ "$tries" -ge 500 ]; then echo "kubenotes: the relay to the cluster did not start" >&2; break; fi
   sleep 0.01
 done
 exec "$@"
