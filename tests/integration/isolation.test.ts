@@ -524,6 +524,13 @@ test("a participant's terminals share one localhost, no one else's, and it outli
     );
     const still = await two.run(`timeout 3 cat < /dev/tcp/127.0.0.1/${SANDBOX_API_PORT + 1}`);
     assert.match(still.output, /api-server-answers/);
+    // The relay comes back when it ends (a task's check may have held its port for a moment).
+    const killed = await two.run('pkill -x socat; sleep 0.2; echo gone');
+    assert.match(killed.output, /gone/);
+    const back = await two.run(
+      `for i in $(seq 50); do timeout 1 cat < /dev/tcp/127.0.0.1/${SANDBOX_API_PORT + 1} 2>/dev/null && break; sleep 0.1; done`,
+    );
+    assert.match(back.output, /api-server-answers/);
   } finally {
     await one.close();
     await two.close();

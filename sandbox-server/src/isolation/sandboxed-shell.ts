@@ -154,10 +154,18 @@ KUBENOTES_GROUP
  * more than the 1 s allowed before), then execs the shell. The probe runs in a subshell:
  * in POSIX mode a failed `exec` redirection would end this shell. The relay stays a child of
  * the shell; it goes with the sandbox.
+ *
+ * The relay is started again whenever it ends: in the participant's shared network the port
+ * may be taken for a moment by another sandbox of the same session (a task's check, which
+ * starts a relay of its own, the same session's, on the same port and leaves with it), and a
+ * shell starting then must not be left without one once the check is gone.
  */
 export const RELAY_AND_EXEC = `socat=$1 port=$2 socket=$3
 shift 3
-"$socat" TCP-LISTEN:"$port",bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:"$socket" </dev/null >/dev/null 2>&1 &
+while :; do
+  "$socat" TCP-LISTEN:"$port",bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:"$socket"
+  sleep 1
+done </dev/null >/dev/null 2>&1 &
 tries=0
 until (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; do
   tries=$((tries+1))
