@@ -169,4 +169,50 @@ describe('a second terminal', { skip: noTestCluster }, () => {
     await endSession(server.url, second.body);
     await endSession(server.url, stranger);
   });
+
+  test('the Pods chapter in a workshop: port-forward held in Terminal 1, curl from Terminal 2', async () => {
+    const first = await createSession(server.url, { joinCode: JOIN });
+    const second = await post(server.url, { with: { id: first.id, token: first.token } });
+    assert.equal(second.status, 201, JSON.stringify(second.body));
+    const one = await TerminalClient.open(server.url, first, { cols: 400 });
+    const two = await TerminalClient.open(server.url, second.body, { cols: 400 });
+    // What Pod Security `restricted` (the participants' namespaces) admits.
+    const spec = {
+      spec: {
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: 101,
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+        containers: [
+          {
+            name: 'web',
+            image: 'nginx:1.29-alpine',
+            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+          },
+        ],
+      },
+    };
+    const made = await one.run(
+      `kubectl run web --image=nginx:1.29-alpine --restart=Never --overrides='${JSON.stringify(spec)}' && kubectl wait --for=condition=Ready pod/web --timeout=60s`,
+      90_000,
+    );
+    assert.equal(made.exitCode, 0, plain(made.output));
+    const forwarding = await one.run(
+      'kubectl port-forward pod/web 8088:80 > "$HOME/forward.log" 2>&1 & ' +
+        'until grep -q "Forwarding from 127.0.0.1:8088" "$HOME/forward.log"; do sleep 0.1; done',
+      60_000,
+    );
+    assert.equal(forwarding.exitCode, 0, plain(forwarding.output));
+    const page = await two.run(
+      "curl -s http://localhost:8088/ | grep -o 'Welcome to nginx!'",
+      30_000,
+    );
+    assert.equal(page.exitCode, 0, plain(page.output));
+    assert.match(plain(page.output), /Welcome to nginx!/);
+    one.close();
+    two.close();
+    await endSession(server.url, first);
+    await endSession(server.url, second.body);
+  });
 });
