@@ -92,7 +92,11 @@ export class ParticipantNetwork {
     }
   }
 
-  /** A terminal joins: its relay's port, the lowest not taken by another terminal. */
+  /**
+   * A terminal joins: its relay's port, the lowest not taken by another terminal. The first
+   * terminal of a new network always gets SANDBOX_API_PORT, the port the lease's kubeconfig
+   * names; a joined one's kubeconfig is written with its own (provider.join).
+   */
   take(): number {
     if (this.#fd === undefined) throw new Error("The participant's network is closed.");
     let port = SANDBOX_API_PORT;
