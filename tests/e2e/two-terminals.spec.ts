@@ -185,6 +185,20 @@ test('in a workshop, Terminal 2 works in the namespace of Terminal 1, with no se
   await page.keyboard.type('kubectl get configmap made-in-two -o name');
   await page.keyboard.press('Enter');
   await expect(text(page, 1)).toContainText('configmap/made-in-two');
+  // One localhost for both, as on a reader's own machine: Terminal 1 holds a listener (as the
+  // chapter's port-forward does) and Terminal 2 reaches it.
+  await page.keyboard.type(
+    "socat TCP-LISTEN:8088,bind=127.0.0.1,fork,reuseaddr SYSTEM:'echo served-by-terminal-one'",
+  );
+  await page.keyboard.press('Enter');
+  await tab(page, 2).click();
+  await panel(page, 2).getByRole('textbox', { name: 'Terminal input' }).focus();
+  await expect(async () => {
+    await page.keyboard.type('cat < /dev/tcp/127.0.0.1/8088');
+    await page.keyboard.press('Enter');
+    await expect(text(page, 2)).toContainText('served-by-terminal-one', { timeout: 2_000 });
+  }).toPass({ timeout: 20_000 });
+  await shot(page, 'workshop-localhost');
 });
 
 for (const theme of ['light', 'dark'] as const) {

@@ -9,7 +9,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -445,6 +454,95 @@ test("a network of its own: the host's loopback is out of reach, the API server 
     await relay.dispose();
     for (const server of [api, hostOnly]) server.close();
   }
+});
+
+/** The network namespaces this process holds open (a participant's, by descriptor). */
+function heldNetworks(): number {
+  let held = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('net:[')) held++;
+    } catch {
+      // Closed meanwhile.
+    }
+  }
+  return held;
+}
+
+test("a participant's terminals share one localhost, no one else's, and it outlives Terminal 1", async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const api = createServer((socket) => socket.end('api-server-answers\n'));
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  const state = stateDir();
+  const relay = await ApiRelay.start(
+    state,
+    `https://127.0.0.1:${(api.address() as { port: number }).port}`,
+    log,
+  );
+  const iso = isolation({ apiRelay: relay });
+  const heldBefore = heldNetworks();
+  const one = await SandboxShell.start(iso, state);
+  const id = randomBytes(6).toString('hex');
+  const joined = await iso.open(id, join(state, 'sessions', id), one.sandbox.sessionId);
+  const two = await SandboxShell.start(iso, state, { sandbox: joined });
+  const stranger = await SandboxShell.start(iso, state);
+  try {
+    const network = async (shell: SandboxShell) =>
+      (await shell.run('readlink /proc/self/ns/net')).output.trim();
+    assert.match(await network(one), /^net:\[\d+\]$/);
+    assert.equal(await network(two), await network(one), 'one network for both terminals');
+    assert.notEqual(await network(stranger), await network(one));
+    assert.notEqual(await network(one), readlinkSync('/proc/self/ns/net'), "not the host's");
+    assert.equal(joined.apiPort, SANDBOX_API_PORT + 1, "Terminal 2's relay has a port of its own");
+
+    const listening = await one.run(
+      "socat TCP-LISTEN:8088,bind=127.0.0.1,fork,reuseaddr SYSTEM:'echo from-terminal-one' & " +
+        'until (exec 3<>/dev/tcp/127.0.0.1/8088) 2>/dev/null; do sleep 0.05; done',
+    );
+    assert.equal(listening.code, 0, listening.output);
+    assert.match(
+      (await two.run('timeout 3 cat < /dev/tcp/127.0.0.1/8088')).output,
+      /from-terminal-one/,
+    );
+    const refused = await stranger.run('timeout 3 cat < /dev/tcp/127.0.0.1/8088 2>&1');
+    assert.match(refused.output, /Connection refused/);
+    for (const [shell, port] of [
+      [one, SANDBOX_API_PORT],
+      [two, SANDBOX_API_PORT + 1],
+    ] as const) {
+      const viaRelay = await shell.run(`timeout 3 cat < /dev/tcp/127.0.0.1/${port}`);
+      assert.match(viaRelay.output, /api-server-answers/);
+    }
+
+    // Terminal 1 ends: its processes go, the network and Terminal 2's relay stay.
+    const before = await network(two);
+    await one.close();
+    assert.equal(await network(two), before);
+    assert.match(
+      (await two.run('timeout 3 cat < /dev/tcp/127.0.0.1/8088 2>&1')).output,
+      /Connection refused/,
+    );
+    const still = await two.run(`timeout 3 cat < /dev/tcp/127.0.0.1/${SANDBOX_API_PORT + 1}`);
+    assert.match(still.output, /api-server-answers/);
+    // The relay comes back when it ends (a task's check may have held its port for a moment).
+    const killed = await two.run('pkill -x socat; sleep 0.2; echo gone');
+    assert.match(killed.output, /gone/);
+    const back = await two.run(
+      `for i in $(seq 50); do timeout 1 cat < /dev/tcp/127.0.0.1/${SANDBOX_API_PORT + 1} 2>/dev/null && break; sleep 0.1; done`,
+    );
+    assert.match(back.output, /api-server-answers/);
+  } finally {
+    await one.close();
+    await two.close();
+    await stranger.close();
+    await relay.dispose();
+    api.close();
+  }
+  assert.equal(
+    heldNetworks(),
+    heldBefore,
+    "the participants' networks are let go with their last terminal",
+  );
 });
 
 test("a participant's processes get a small open-file limit they cannot raise, and the relay caps their connections", async (t) => {

@@ -1,7 +1,9 @@
 /**
  * A participant's second terminal (the dock's Terminal 2, a block's `term=2`): a session of its
  * own in the namespace of their first, admitted by that session's token instead of a join
- * code; at most TERMINALS per participant; the namespace stays while any of them lives.
+ * code; at most TERMINALS per participant; the namespace stays while any of them lives; and
+ * one localhost for both (the Pods chapter's port-forward in Terminal 1, curl in Terminal 2),
+ * which no other participant shares.
  * Against the test cluster's real API server, in workshop mode with sandboxed shells.
  */
 import assert from 'node:assert/strict';
@@ -120,5 +122,97 @@ describe('a second terminal', { skip: noTestCluster }, () => {
     assert.ok(await namespaceLives(namespace));
     await endSession(server.url, again.body);
     assert.equal(await namespaceLives(namespace), false, 'the last terminal took it along');
+  });
+
+  test('one localhost for both terminals, and no one else’s', async () => {
+    const first = await createSession(server.url, { joinCode: JOIN });
+    const second = await post(server.url, { with: { id: first.id, token: first.token } });
+    assert.equal(second.status, 201, JSON.stringify(second.body));
+    const stranger = await createSession(server.url, { joinCode: JOIN });
+    const one = await TerminalClient.open(server.url, first, { cols: 160 });
+    const two = await TerminalClient.open(server.url, second.body, { cols: 160 });
+    const other = await TerminalClient.open(server.url, stranger, { cols: 160 });
+
+    // Terminal 1 holds a listener on localhost, as `kubectl port-forward` does.
+    const listening = await one.run(
+      "socat TCP-LISTEN:8088,bind=127.0.0.1,fork,reuseaddr SYSTEM:'echo hello from terminal one' & " +
+        'until (exec 3<>/dev/tcp/127.0.0.1/8088) 2>/dev/null; do sleep 0.05; done',
+    );
+    assert.equal(listening.exitCode, 0, plain(listening.output));
+    const reached = await two.run('socat -T2 - TCP:127.0.0.1:8088 </dev/null');
+    assert.equal(reached.exitCode, 0, plain(reached.output));
+    assert.match(plain(reached.output), /hello from terminal one/);
+    const refused = await other.run('socat -T2 - TCP:127.0.0.1:8088 </dev/null');
+    assert.notEqual(refused.exitCode, 0, plain(refused.output));
+    assert.match(plain(refused.output), /Connection refused/);
+    // Each terminal's kubectl goes through its own relay, on its own port of that localhost.
+    for (const terminal of [one, two, other]) {
+      const listed = await terminal.run('kubectl get configmaps -o name');
+      assert.equal(listed.exitCode, 0, plain(listed.output));
+    }
+    one.close();
+    other.close();
+
+    // Terminal 1 ends (its listener with it); Terminal 2's localhost and kubectl go on.
+    assert.equal((await endSession(server.url, first)).status, 204);
+    const gone = await two.run('socat -T2 - TCP:127.0.0.1:8088 </dev/null');
+    assert.match(plain(gone.output), /Connection refused/, 'terminal one’s listener ended with it');
+    const still = await two.run('kubectl get configmaps -o name');
+    assert.equal(still.exitCode, 0, plain(still.output));
+    const own = await two.run(
+      "socat TCP-LISTEN:8089,bind=127.0.0.1,fork,reuseaddr SYSTEM:'echo still here' & " +
+        'until (exec 3<>/dev/tcp/127.0.0.1/8089) 2>/dev/null; do sleep 0.05; done; ' +
+        'socat -T2 - TCP:127.0.0.1:8089 </dev/null',
+    );
+    assert.match(plain(own.output), /still here/);
+    two.close();
+    await endSession(server.url, second.body);
+    await endSession(server.url, stranger);
+  });
+
+  test('the Pods chapter in a workshop: port-forward held in Terminal 1, curl from Terminal 2', async () => {
+    const first = await createSession(server.url, { joinCode: JOIN });
+    const second = await post(server.url, { with: { id: first.id, token: first.token } });
+    assert.equal(second.status, 201, JSON.stringify(second.body));
+    const one = await TerminalClient.open(server.url, first, { cols: 400 });
+    const two = await TerminalClient.open(server.url, second.body, { cols: 400 });
+    // What Pod Security `restricted` (the participants' namespaces) admits.
+    const spec = {
+      spec: {
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: 101,
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+        containers: [
+          {
+            name: 'web',
+            image: 'nginx:1.29-alpine',
+            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+          },
+        ],
+      },
+    };
+    const made = await one.run(
+      `kubectl run web --image=nginx:1.29-alpine --restart=Never --overrides='${JSON.stringify(spec)}' && kubectl wait --for=condition=Ready pod/web --timeout=60s`,
+      90_000,
+    );
+    assert.equal(made.exitCode, 0, plain(made.output));
+    const forwarding = await one.run(
+      'kubectl port-forward pod/web 8088:80 > "$HOME/forward.log" 2>&1 & ' +
+        'until grep -q "Forwarding from 127.0.0.1:8088" "$HOME/forward.log"; do sleep 0.1; done',
+      60_000,
+    );
+    assert.equal(forwarding.exitCode, 0, plain(forwarding.output));
+    const page = await two.run(
+      "curl -s http://localhost:8088/ | grep -o 'Welcome to nginx!'",
+      30_000,
+    );
+    assert.equal(page.exitCode, 0, plain(page.output));
+    assert.match(plain(page.output), /Welcome to nginx!/);
+    one.close();
+    two.close();
+    await endSession(server.url, first);
+    await endSession(server.url, second.body);
   });
 });

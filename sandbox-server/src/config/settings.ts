@@ -350,7 +350,7 @@ export const SETTINGS = {
     network: setting(z.enum(['isolated', 'host']), 'isolated', {
       flag: '--sandbox-network',
       env: ['KUBENOTES_SANDBOX_NETWORK'],
-      help: "isolated (each shell reaches only the cluster's API server) or host (shared)",
+      help: "isolated (shells reach only the cluster's API server; a participant's terminals share one localhost) or host (shared)",
     }),
     uidFirst: setting(count(1000), 1_900_000_000, {
       flag: '--sandbox-uid-first',

@@ -1,15 +1,16 @@
 /**
  * The one way out of a workshop shell's network: its Kubernetes API server.
  *
- * Workshop shells get a network namespace of their own (sandboxed-shell.ts): a loopback and
- * nothing else, so the host's loopback services (the test cluster's etcd without auth, a Docker
- * daemon on TCP, this server's own port, a cloud's metadata endpoint) are out of reach, while
- * `kubectl port-forward` and `curl localhost` still meet inside the sandbox. kubectl reaches the
- * cluster through a relay:
+ * Workshop shells get a network namespace of their own, one per participant, shared by their
+ * terminals (participant-network.ts, sandboxed-shell.ts): a loopback and nothing else, so the
+ * host's loopback services (the test cluster's etcd without auth, a Docker daemon on TCP, this
+ * server's own port, a cloud's metadata endpoint) are out of reach, while `kubectl
+ * port-forward` and `curl localhost` still meet inside, from either terminal. kubectl reaches
+ * the cluster through a relay:
  *
- *   kubectl → 127.0.0.1:6443 in the sandbox → socat (as the participant) → the session's own
- *   unix socket (its entrance), bound read-only into the sandbox → this server → the API
- *   server's host and port
+ *   kubectl → 127.0.0.1:6443 in the sandbox (6444 for the participant's second terminal) →
+ *   socat (as the participant) → the session's own unix socket (its entrance), bound read-only
+ *   into the sandbox → this server → the API server's host and port
  *
  * Each session has an entrance of its own, `<uid>.sock`, owned by the session's uid and closed
  * to every other (0600): the kernel admits only that uid to it, so the relay knows whose
@@ -28,7 +29,7 @@ import { join } from 'node:path';
 import type { Logger } from '../telemetry/log.ts';
 import { type ApiProxy, type Endpoint, openTunnel, parseProxyUrl } from './proxy-tunnel.ts';
 
-/** Where the relay listens inside every sandbox. */
+/** Where the relay listens inside a participant's network: their first terminal's port. */
 export const SANDBOX_API_PORT = 6443;
 /** Where the relay's socket appears inside every sandbox. */
 export const SANDBOX_API_SOCKET = '/run/kubenotes/api.sock';

@@ -82,6 +82,10 @@ export function checkSandboxHost(
             'socat',
             "socat is not installed, and each workshop shell's own network reaches the cluster through it: apt-get install socat, or start with --sandbox-network host (shells then share this machine's network).",
           ),
+          nsenter: find(
+            'nsenter',
+            "nsenter is not installed (util-linux), and a participant's terminals share their network through it: apt-get install util-linux, or start with --sandbox-network host (shells then share this machine's network).",
+          ),
         }
       : {}),
   };

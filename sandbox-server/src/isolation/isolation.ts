@@ -26,6 +26,7 @@ import {
   readOnlyBinds,
   SandboxUnavailableError,
 } from './host.ts';
+import { ParticipantNetwork } from './participant-network.ts';
 import { prepareSandboxHome } from './sandbox-home.ts';
 import { type SandboxTools, type SystemEntry, sandboxedCommand } from './sandboxed-shell.ts';
 import { sandboxSeccompFilter, seccompSupported } from './seccomp-filter.ts';
@@ -85,6 +86,8 @@ export class Isolation {
   readonly #pool: UidPool;
   readonly #log: Logger;
   readonly #seccompFile: string;
+  /** each participant's network, by participant (their first session's id) */
+  readonly #networks = new Map<string, ParticipantNetwork>();
   #warnedNoCgroup = false;
 
   private constructor(
@@ -144,20 +147,36 @@ export class Isolation {
 
   /**
    * The sandbox of a new session: a uid of its own (throws when the range is used up) and a
-   * cgroup where the tree allows one (else the reason is logged, once per server).
+   * cgroup where the tree allows one (else the reason is logged, once per server). With a
+   * relay, its shells run in the network of `participant` (the first session's id, which is
+   * `sessionId` for a first session): made with the first, shared by the rest.
+   *
+   * Each terminal keeps a uid of its own although it is the same participant's: its relay
+   * entrance is its uid's alone (so each session has its own cap), and ending Terminal 1 kills
+   * the processes of its uid, not those of Terminal 2.
    */
-  async open(sessionId: string, home: string): Promise<SessionSandbox> {
+  async open(
+    sessionId: string,
+    home: string,
+    participant: string = sessionId,
+  ): Promise<SessionSandbox> {
     const uid = this.#pool.take();
     let created: ReturnType<typeof SessionCgroup.create>;
     let entrance: RelayEntrance | undefined;
+    let network: { shared: ParticipantNetwork; port: number } | undefined;
     try {
       // Before anything is written into the home (the lease's kubeconfig, the rcfile).
       if (this.settings.homeSizeBytes > 0) await mountHome(home, this.settings.homeSizeBytes);
       entrance = await this.settings.apiRelay?.open(uid);
+      if (entrance) network = await this.#network(sessionId, participant);
       created = SessionCgroup.create(`session-${sessionId}`, this.settings, {
         parent: this.settings.cgroupParent,
       });
     } catch (error) {
+      if (network) {
+        network.shared.release(network.port);
+        if (network.shared.closed) this.#networks.delete(participant);
+      }
       await entrance?.dispose();
       await unmountUnder(home);
       // The folder mountHome made: a session that never started leaves no home behind.
@@ -181,6 +200,7 @@ export class Isolation {
       session: sessionId,
       uid,
       cgroup: cgroup ? cgroup.limited.join(',') : 'none',
+      ...(network ? { participant, apiPort: network.port } : {}),
     });
     return new SessionSandbox({
       sessionId,
@@ -188,6 +208,7 @@ export class Isolation {
       uid,
       cgroup,
       ...(entrance ? { entrance } : {}),
+      ...(network ? { apiPort: network.port } : {}),
       build: (inner) =>
         sandboxedCommand(inner, {
           home,
@@ -201,9 +222,21 @@ export class Isolation {
           hostname: this.settings.hostname,
           tools: this.#tools,
           seccompFile: this.#seccompFile,
-          ...(entrance ? { apiRelay: { socket: entrance.socket } } : {}),
+          ...(entrance
+            ? {
+                apiRelay: {
+                  socket: entrance.socket,
+                  ...(network ? { port: network.port, network: network.shared.path } : {}),
+                },
+              }
+            : {}),
         }),
       release: (leftover) => {
+        // The port is free once the session's relay (a process of its uid) is gone.
+        if (network) {
+          network.shared.release(network.port);
+          if (network.shared.closed) this.#networks.delete(participant);
+        }
         if (leftover.length === 0) this.#pool.release(uid);
         else {
           // Never hand out a uid whose processes live on: keep it out of the pool.
@@ -217,6 +250,30 @@ export class Isolation {
       log: this.#log,
     });
   }
+
+  /**
+   * The participant's network and this session's relay port in it; a first session makes it.
+   * Undefined (a network of the shell's own, as before) if it cannot be made: logged, and the
+   * terminals still work, only without a loopback in common.
+   */
+  async #network(
+    sessionId: string,
+    participant: string,
+  ): Promise<{ shared: ParticipantNetwork; port: number } | undefined> {
+    let shared = this.#networks.get(participant);
+    if (!shared && participant === sessionId) {
+      try {
+        shared = await ParticipantNetwork.make(this.#tools.bwrap, this.#tools.bash);
+        this.#networks.set(participant, shared);
+      } catch (error) {
+        this.#log.log('warn', 'sandbox_network_unshared', {
+          session: sessionId,
+          message: (error as Error).message,
+        });
+      }
+    }
+    return shared ? { shared, port: shared.take() } : undefined;
+  }
 }
 
 export class SessionSandbox {
@@ -224,6 +281,8 @@ export class SessionSandbox {
   readonly home: string;
   readonly uid: number;
   readonly cgroup: SessionCgroup | undefined;
+  /** where its shells' relay to the API server listens (undefined: SANDBOX_API_PORT or none) */
+  readonly apiPort: number | undefined;
   readonly #entrance: RelayEntrance | undefined;
   readonly #build: (inner: { file: string; args: readonly string[] }) => {
     file: string;
@@ -239,6 +298,7 @@ export class SessionSandbox {
     uid: number;
     cgroup: SessionCgroup | undefined;
     entrance?: RelayEntrance;
+    apiPort?: number;
     build: SessionSandbox['command'];
     release: (leftover: number[]) => void;
     log: Logger;
@@ -248,6 +308,7 @@ export class SessionSandbox {
     this.uid = init.uid;
     this.cgroup = init.cgroup;
     this.#entrance = init.entrance;
+    this.apiPort = init.apiPort;
     this.#build = init.build;
     this.#release = init.release;
     this.#log = init.log;

@@ -26,9 +26,12 @@
  * the pty belongs to this session alone, and the only reader of its input is the sandboxed
  * shell itself.
  *
- * The network, with `apiRelay`: a namespace of its own with a loopback and nothing else, and a
- * relay (api-relay.ts) from 127.0.0.1:6443 inside to the cluster's API server. Without it the
- * shell shares the server's network, and whatever listens there stays reachable.
+ * The network, with `apiRelay`: a namespace with a loopback and nothing else, and a relay
+ * (api-relay.ts) from 127.0.0.1:<port> inside to the cluster's API server. With `network`, the
+ * namespace is the participant's (participant-network.ts), shared by all their terminals: the
+ * root step enters it with nsenter before bwrap, which then leaves the network as it is;
+ * without, bwrap makes one for this shell alone (--unshare-net). Without `apiRelay` the shell
+ * shares the server's network, and whatever listens there stays reachable.
  */
 
 import { SANDBOX_API_PORT, SANDBOX_API_SOCKET } from './api-relay.ts';
@@ -52,6 +55,8 @@ export interface SandboxTools {
   setpriv: string;
   /** the relay to the API server inside a sandbox with a network of its own */
   socat?: string;
+  /** enters the participant's network (participant-network.ts) */
+  nsenter?: string;
 }
 
 export const DEFAULT_TOOLS: SandboxTools = {
@@ -60,6 +65,7 @@ export const DEFAULT_TOOLS: SandboxTools = {
   bwrap: '/usr/bin/bwrap',
   setpriv: '/usr/bin/setpriv',
   socat: '/usr/bin/socat',
+  nsenter: '/usr/bin/nsenter',
 };
 
 /**
@@ -101,9 +107,12 @@ export interface SandboxOptions {
   seccompFile?: string;
   /**
    * A network of its own, whose only way out is this relay socket (api-relay.ts) to the API
-   * server, shown inside at SANDBOX_API_SOCKET and listened for on 127.0.0.1:SANDBOX_API_PORT.
+   * server, shown inside at SANDBOX_API_SOCKET and listened for on 127.0.0.1:`port`
+   * (SANDBOX_API_PORT unless given). With `network` (a path nsenter opens, see
+   * participant-network.ts) the network is that one, shared with the participant's other
+   * terminals; without, one for this shell alone.
    */
-  apiRelay?: { socket: string };
+  apiRelay?: { socket: string; port?: number; network?: string };
 }
 
 /**
@@ -141,17 +150,26 @@ KUBENOTES_GROUP
 /**
  * The last step, as the participant, in a sandbox with a network of its own: starts the relay
  * to the API server ("$1" socat, "$2" the port, "$3" the socket), waits until it answers (so a
- * first kubectl does not find it missing), then execs the shell. The probe runs in a subshell:
+ * first kubectl does not find it missing; up to 5 s, as on a loaded machine socat once took
+ * more than the 1 s allowed before), then execs the shell. The probe runs in a subshell:
  * in POSIX mode a failed `exec` redirection would end this shell. The relay stays a child of
  * the shell; it goes with the sandbox.
+ *
+ * The relay is started again whenever it ends: in the participant's shared network the port
+ * may be taken for a moment by another sandbox of the same session (a task's check, which
+ * starts a relay of its own, the same session's, on the same port and leaves with it), and a
+ * shell starting then must not be left without one once the check is gone.
  */
 export const RELAY_AND_EXEC = `socat=$1 port=$2 socket=$3
 shift 3
-"$socat" TCP-LISTEN:"$port",bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:"$socket" </dev/null >/dev/null 2>&1 &
+while :; do
+  "$socat" TCP-LISTEN:"$port",bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:"$socket"
+  sleep 1
+done </dev/null >/dev/null 2>&1 &
 tries=0
 until (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; do
   tries=$((tries+1))
-  if [ "$tries" -ge 100 ]; then echo "kubenotes: the relay to the cluster did not start" >&2; break; fi
+  if [ "$tries" -ge 500 ]; then echo "kubenotes: the relay to the cluster did not start" >&2; break; fi
   sleep 0.01
 done
 exec "$@"
@@ -170,6 +188,12 @@ export function sandboxedCommand(
   if (!/^[a-z_][a-z0-9_-]*$/.test(user)) throw new Error(`"${user}" is not a valid user name.`);
   for (const file of options.cgroupProcs) checkAbsolute('cgroup.procs file', file);
   if (options.seccompFile) checkAbsolute('seccomp filter', options.seccompFile);
+  const network = options.apiRelay?.network;
+  if (network !== undefined) checkAbsolute('network', network);
+  const apiPort = options.apiRelay?.port ?? SANDBOX_API_PORT;
+  if (!Number.isInteger(apiPort) || apiPort < 1 || apiPort > 65535) {
+    throw new Error(`The sandbox's API port ${apiPort} is not a TCP port.`);
+  }
 
   const bwrap: string[] = [
     // If the server dies, so does the sandbox (the kernel signals bwrap; its pid 1 goes, and
@@ -179,7 +203,8 @@ export function sandboxedCommand(
     '--unshare-ipc',
     '--unshare-uts',
     '--unshare-cgroup-try',
-    ...(options.apiRelay ? ['--unshare-net'] : []),
+    // In the participant's network (entered before bwrap), or one of its own.
+    ...(options.apiRelay && network === undefined ? ['--unshare-net'] : []),
     ...(options.seccompFile ? ['--seccomp', '5'] : []),
     '--hostname',
     options.hostname ?? 'kubenotes',
@@ -259,6 +284,9 @@ export function sandboxedCommand(
       options.seccompFile ?? '',
       ...options.cgroupProcs,
       '--',
+      ...(network !== undefined
+        ? [tools.nsenter ?? DEFAULT_TOOLS.nsenter!, `--net=${network}`, '--']
+        : []),
       tools.prlimit,
       ...prlimit,
       '--',
@@ -278,7 +306,7 @@ export function sandboxedCommand(
             RELAY_AND_EXEC,
             'kubenotes-relay',
             tools.socat ?? DEFAULT_TOOLS.socat!,
-            String(SANDBOX_API_PORT),
+            String(apiPort),
             SANDBOX_API_SOCKET,
           ]
         : []),

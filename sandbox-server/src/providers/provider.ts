@@ -59,8 +59,15 @@ export interface ClusterProvider {
    * first session, which the registry keeps until both have ended), with credentials of its
    * own; its dispose removes only what it made. Providers whose leases hold nothing of a
    * participant's own (local mode: one cluster, one namespace) omit it, and `lease` is used.
+   * `apiPort`: where this session's shells find their relay to the API server, when it is not
+   * the first's (a participant's terminals share one loopback, participant-network.ts).
    */
-  join?(lead: ClusterLease, sessionId: string, home: string): Promise<ClusterLease>;
+  join?(
+    lead: ClusterLease,
+    sessionId: string,
+    home: string,
+    apiPort?: number,
+  ): Promise<ClusterLease>;
   /**
    * Removes what sessions that no longer exist left in the cluster (after a crash), keeping
    * those of `live` session ids; returns what it removed. Providers that create nothing omit it.

@@ -191,7 +191,8 @@ export class SessionRegistry {
       // The sandbox first: it may mount the home that the lease then writes its kubeconfig in.
       let sandbox: SessionSandbox | undefined;
       try {
-        sandbox = await this.#isolation?.open(id, home);
+        // A participant's terminals share one network (and so one localhost).
+        sandbox = await this.#isolation?.open(id, home, participant ?? id);
       } catch (error) {
         removeHome(home);
         if (error instanceof UidsExhaustedError) {
@@ -207,7 +208,7 @@ export class SessionRegistry {
       }
       let lease: ClusterLease;
       try {
-        lease = await this.#lease(id, home, participant);
+        lease = await this.#lease(id, home, participant, sandbox?.apiPort);
       } catch (error) {
         await sandbox?.dispose();
         removeHome(home);
@@ -273,7 +274,12 @@ export class SessionRegistry {
    * terminals ends; a second terminal's joins it (provider.join; local providers, whose
    * leases hold nothing of their own, lease again) and holds it too.
    */
-  async #lease(id: string, home: string, participant: string | undefined): Promise<ClusterLease> {
+  async #lease(
+    id: string,
+    home: string,
+    participant: string | undefined,
+    apiPort: number | undefined,
+  ): Promise<ClusterLease> {
     if (participant === undefined) {
       const lease = await this.#provider.lease(id, home);
       this.#shared.set(id, { lease, holders: 1 });
@@ -282,7 +288,7 @@ export class SessionRegistry {
     const shared = this.#shared.get(participant);
     if (!shared) throw new Error('the first session of this participant has ended');
     const own = this.#provider.join
-      ? await this.#provider.join(shared.lease, id, home)
+      ? await this.#provider.join(shared.lease, id, home, apiPort)
       : await this.#provider.lease(id, home);
     shared.holders++;
     return holding(own, async () => {

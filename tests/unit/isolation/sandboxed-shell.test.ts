@@ -218,6 +218,46 @@ test('a network of its own: only loopback, the relay socket read-only, the relay
   assert.ok(!shared.includes('--unshare-net'), 'without a relay the network is shared');
 });
 
+test("the participant's network: entered with nsenter before bwrap, the relay on the terminal's own port", () => {
+  const network = '/proc/4242/fd/31';
+  const { args } = sandboxedCommand(
+    { file: 'bash', args: ['-i'] },
+    { ...base, apiRelay: { socket: '/s/api.sock', port: 6444, network } },
+  );
+  const programs = args.filter((a) => Object.values(DEFAULT_TOOLS).includes(a));
+  assert.deepEqual(programs.slice(0, 4), [
+    '/usr/bin/nsenter',
+    '/usr/bin/prlimit',
+    '/usr/bin/bwrap',
+    '/usr/bin/setpriv',
+  ]);
+  assert.deepEqual(segment(args, '/usr/bin/nsenter'), [`--net=${network}`]);
+  // bwrap must not make a network of its own: the shell would lose the shared localhost.
+  assert.ok(!segment(args, '/usr/bin/bwrap').includes('--unshare-net'));
+  assert.deepEqual(args.slice(-6, -2), [
+    'kubenotes-relay',
+    '/usr/bin/socat',
+    '6444',
+    '/run/kubenotes/api.sock',
+  ]);
+  assert.throws(
+    () =>
+      sandboxedCommand(
+        { file: 'bash', args: [] },
+        { ...base, apiRelay: { socket: '/s', network: 'fd/3' } },
+      ),
+    /network "fd\/3" must be an absolute path/,
+  );
+  assert.throws(
+    () =>
+      sandboxedCommand(
+        { file: 'bash', args: [] },
+        { ...base, apiRelay: { socket: '/s', port: 70000 } },
+      ),
+    /API port 70000 is not a TCP port/,
+  );
+});
+
 test('a seccomp filter: its file goes to the root step, bwrap reads it on fd 5', () => {
   const { args } = sandboxedCommand(
     { file: 'bash', args: [] },

@@ -179,10 +179,15 @@ export class TenancyProvider implements ClusterProvider {
    * and with shell pods, a second shell in the same pod (so `localhost` is shared too).
    * Nothing is created in the cluster but the token, so dispose has nothing to remove.
    */
-  async join(lead: ClusterLease, _sessionId: string, home: string): Promise<ClusterLease> {
+  async join(
+    lead: ClusterLease,
+    _sessionId: string,
+    home: string,
+    apiPort?: number,
+  ): Promise<ClusterLease> {
     const { namespace } = lead;
     try {
-      const { path, apiAccess } = await this.#credentials(namespace, home);
+      const { path, apiAccess } = await this.#credentials(namespace, home, apiPort);
       return {
         namespace,
         env: { KUBECONFIG: path },
@@ -202,6 +207,7 @@ export class TenancyProvider implements ClusterProvider {
   async #credentials(
     namespace: string,
     home: string,
+    apiPort?: number,
   ): Promise<{ path: string; apiAccess: KubeConfig }> {
     const request = await this.#core.createNamespacedServiceAccountToken({
       name: PARTICIPANT,
@@ -215,11 +221,16 @@ export class TenancyProvider implements ClusterProvider {
     const dir = join(home, '.kube');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const path = join(dir, 'config');
-    writeFileSync(
-      path,
-      sessionKubeconfig(this.#options.admin, token, namespace, this.#options.shellServer),
-      { mode: 0o600 },
-    );
+    let shellServer = this.#options.shellServer;
+    if (shellServer && apiPort !== undefined) {
+      // The same relay address, at this session's own port.
+      const url = new URL(shellServer);
+      url.port = String(apiPort);
+      shellServer = url.origin;
+    }
+    writeFileSync(path, sessionKubeconfig(this.#options.admin, token, namespace, shellServer), {
+      mode: 0o600,
+    });
     const apiAccess = new KubeConfig();
     apiAccess.loadFromString(sessionKubeconfig(this.#options.admin, token, namespace));
     return { path, apiAccess };
