@@ -67,7 +67,7 @@ describe('Multi-Tenancy Benchmarks, profile level 1, as a participant', { skip }
   let b: CreatedSession & { namespace: string };
   let term: TerminalClient;
   const run = async (command: string) => {
-    const result = await term.run(command, 60_000);
+    const result = await term.run(command, 120_000);
     return { code: result.exitCode, text: plain(result.output) };
   };
 

@@ -12,7 +12,13 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { TERMINALS } from '../../sandbox-server/src/shared/protocol.ts';
 import { createSession, endSession, plain, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
-import { kubeconfig, noTestCluster, shellPath, workshopArgs } from '../support/workshop-server.ts';
+import {
+  kubeconfig,
+  noTestCluster,
+  runRestrictedPod,
+  shellPath,
+  workshopArgs,
+} from '../support/workshop-server.ts';
 
 const JOIN = 'two-terms';
 
@@ -176,30 +182,13 @@ describe('a second terminal', { skip: noTestCluster }, () => {
     assert.equal(second.status, 201, JSON.stringify(second.body));
     const one = await TerminalClient.open(server.url, first, { cols: 400 });
     const two = await TerminalClient.open(server.url, second.body, { cols: 400 });
-    // What Pod Security `restricted` (the participants' namespaces) admits.
-    const spec = {
-      spec: {
-        securityContext: {
-          runAsNonRoot: true,
-          runAsUser: 101,
-          seccompProfile: { type: 'RuntimeDefault' },
-        },
-        containers: [
-          {
-            name: 'web',
-            image: 'nginx:1.29-alpine',
-            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-          },
-        ],
-      },
-    };
     const made = await one.run(
-      `kubectl run web --image=nginx:1.29-alpine --restart=Never --overrides='${JSON.stringify(spec)}' && kubectl wait --for=condition=Ready pod/web --timeout=60s`,
+      `${runRestrictedPod('web', [8080])} && kubectl wait --for=condition=Ready pod/web --timeout=60s`,
       90_000,
     );
     assert.equal(made.exitCode, 0, plain(made.output));
     const forwarding = await one.run(
-      'kubectl port-forward pod/web 8088:80 > "$HOME/forward.log" 2>&1 & ' +
+      'kubectl port-forward pod/web 8088:8080 > "$HOME/forward.log" 2>&1 & ' +
         'until grep -q "Forwarding from 127.0.0.1:8088" "$HOME/forward.log"; do sleep 0.1; done',
       60_000,
     );
