@@ -65,12 +65,12 @@ test('a task typed by hand turns green with no click; a wrong try shows why; a r
   mkdirSync('test-results', { recursive: true });
   await task.evaluate((el) => el.scrollIntoView({ block: 'start' }));
   await page.screenshot({ path: 'test-results/task-done.png' });
-  await expect(page.locator('.kn-progress-summary')).toContainText('1 of 1 tasks');
+  await expect(page.locator('.kn-progress-summary')).toContainText('1 of 1 task');
 
   // A reload keeps the tick, before any terminal is attached.
   await page.reload();
   await expect(task).toHaveAttribute('data-state', 'done');
-  await expect(page.locator('.kn-progress-summary')).toContainText('1 of 1 tasks');
+  await expect(page.locator('.kn-progress-summary')).toContainText('1 of 1 task');
 
   await typeInTerminal(page, `kubectl delete pod ${name} --wait=false`);
 });
@@ -185,7 +185,7 @@ test('a task works from the keyboard at 390 px, in both themes, and passes axe',
 
 test('the sidebar ticks a chapter whose steps and tasks are all done', async ({ page }) => {
   await page.goto('/labels/');
-  await expect(page.locator('.kn-progress-summary')).toContainText('0 of 1 tasks');
+  await expect(page.locator('.kn-progress-summary')).toContainText('0 of 1 task');
   const pods = page.locator('#starlight__sidebar a[href="/labels/"]');
   await expect(pods.locator('.kn-finished')).toHaveCount(0);
   // As if every step had run and the task had been checked done in this browser.
@@ -198,7 +198,7 @@ test('the sidebar ticks a chapter whose steps and tasks are all done', async ({ 
   });
   await page.reload();
   await expect(page.locator('.kn-progress-summary')).toHaveText(
-    /^(\d+) of \1 steps, 1 of 1 tasks$/,
+    /^(\d+) of \1 steps, 1 of 1 task$/,
   );
   await expect(pods.locator('.kn-finished')).toHaveAttribute('aria-label', ', finished');
   await expect(page.locator('kn-task')).toHaveAttribute('data-state', 'done');
