@@ -19,6 +19,7 @@ import { leaveTestCluster, useTestCluster } from '../cluster/cluster-users.ts';
 import { startServerProcess } from '../support/server-process.ts';
 import { createSession, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer } from '../support/test-server.ts';
+import { runRestrictedPod } from '../support/workshop-server.ts';
 import { percentile } from './server-bench.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -72,7 +73,7 @@ export async function taskBench(): Promise<TaskFigures> {
     const session = await createSession(server.url);
     const term = await TerminalClient.open(server.url, session, { cols: 160 });
     const name = `bench-${Date.now().toString(36)}`;
-    await term.run(`kubectl run ${name} --image=nginx:1.29-alpine --port=80 --restart=Never`);
+    await term.run(runRestrictedPod(name, [8080]));
     await term.run(`kubectl wait --for=condition=Ready pod/${name} --timeout=60s`);
     const time = async (chapter: string, task: string, variables = {}): Promise<number> => {
       const from = term.messages.length;
@@ -166,7 +167,7 @@ export async function workshopTaskBench(): Promise<WorkshopTaskFigures> {
     const session = await createSession(server.url, { joinCode: join_ });
     const term = await TerminalClient.open(server.url, session, { cols: 160 });
     const name = 'bench';
-    await term.run(`kubectl run ${name} --image=nginx:1.29-alpine --port=80 --restart=Never`);
+    await term.run(runRestrictedPod(name, [8080]));
     await term.run(`kubectl wait --for=condition=Ready pod/${name} --timeout=60s`);
     const green: number[] = [];
     const checks: number[] = [];

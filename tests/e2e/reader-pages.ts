@@ -2,7 +2,7 @@
  * What the reader-facing end-to-end tests share: the guide's pages, read from `content/` so a
  * new chapter is covered without touching a test, and how to open a page with the dock open.
  */
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import type { Locator, Page } from '@playwright/test';
 
 /** Every page of the guide: the front page and each chapter. */
@@ -79,4 +79,15 @@ export function sticksOut(page: Page): Promise<string[]> {
     }
     return found;
   });
+}
+
+/**
+ * A screenshot for a person to look at, only when asked for: `KUBENOTES_SCREENSHOTS=DIR`
+ * (tests/README.md). A test run writes nothing outside its own folders otherwise.
+ */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  const dir = process.env.KUBENOTES_SCREENSHOTS;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: `${dir}/${name}.png` });
 }

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { expect, type Page, test } from '@playwright/test';
 import { ADMIN_TOKEN, JOIN_CODE, WORKSHOP_PORT } from '../../playwright.config.ts';
 import { runRestrictedPod, UNPRIVILEGED_NGINX } from '../support/workshop-server.ts';
+import { screenshot } from './reader-pages.ts';
 
 const terminal = (page: Page) => page.getByRole('region', { name: 'Terminal' });
 const terminalText = (page: Page) => terminal(page).locator('.xterm-rows');
@@ -197,9 +198,7 @@ test('the sidebar ticks a chapter whose steps and tasks are all done', async ({ 
     localStorage.setItem('kubenotes:progress', JSON.stringify(progress));
   });
   await page.reload();
-  await expect(page.locator('.kn-progress-summary')).toHaveText(
-    /^(\d+) of \1 steps, 1 of 1 task$/,
-  );
+  await expect(page.locator('.kn-progress-summary')).toHaveText(/^(\d+) of \1 steps, 1 of 1 task$/);
   await expect(pods.locator('.kn-finished')).toHaveAttribute('aria-label', ', finished');
   await expect(page.locator('kn-task')).toHaveAttribute('data-state', 'done');
   // The other chapters are not finished.
@@ -322,8 +321,7 @@ test('in a workshop, "Reset namespace" asks first, removes what the participant 
   await expect(page.locator('.kn-dock-notice')).toHaveText('Removed 1 ConfigMap (leftover).', {
     timeout: 30_000,
   });
-  mkdirSync('/work/wt/shots', { recursive: true });
-  await page.screenshot({ path: '/work/wt/shots/h16-reset-namespace.png' });
+  await screenshot(page, 'reset-namespace');
   await typeInTerminal(page, 'kubectl get configmap leftover');
   await expect(terminalText(page)).toContainText('configmaps "leftover" not found');
   // On a phone, in the dark theme, the button is still there and on the screen.
@@ -332,7 +330,7 @@ test('in a workshop, "Reset namespace" asks first, removes what the participant 
   await expect(reset).toBeVisible();
   const box = await reset.boundingBox();
   expect((box?.x ?? 0) + (box?.width ?? 0)).toBeLessThanOrEqual(390);
-  await page.screenshot({ path: '/work/wt/shots/h16-reset-namespace-390-dark.png' });
+  await screenshot(page, 'reset-namespace-390-dark');
 });
 
 test('a local sandbox offers no "Reset namespace"', async ({ page }) => {

@@ -1,18 +1,9 @@
-/**
- * Two terminals, as the Pods chapter uses them: `port-forward` holds Terminal 1 (a `keep`
- * block) while a `term=2` block curls it from Terminal 2. The dock's terminals are tabs
- * (tablist, arrow keys), each a session of its own, both resumed by a reload; axe finds
- * nothing wrong with them in either theme.
- */
-import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { expect, type Page, test } from '@playwright/test';
 import { JOIN_CODE, WORKSHOP_PORT } from '../../playwright.config.ts';
-import { openPage } from './reader-pages.ts';
+import { openPage, screenshot } from './reader-pages.ts';
 
-/** Where screenshots go, when asked for (as app-pane.spec.ts). */
-const screenshots = process.env.KUBENOTES_SCREENSHOTS;
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 test.use({ bypassCSP: true });
 
@@ -32,10 +23,8 @@ function freePort(): Promise<number> {
   });
 }
 
-async function shot(page: Page, name: string): Promise<void> {
-  if (!screenshots) return;
-  mkdirSync(screenshots, { recursive: true });
-  await page.screenshot({ path: `${screenshots}/two-terminals-${name}.png` });
+function shot(page: Page, name: string): Promise<void> {
+  return screenshot(page, `two-terminals-${name}`);
 }
 
 test('port-forward holds Terminal 1 while Terminal 2 curls it; a reload keeps both', async ({

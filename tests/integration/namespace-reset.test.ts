@@ -14,9 +14,11 @@ import type {
 import { createSession, endSession, plain, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import {
+  createRestrictedDeployment,
   kubeconfig,
   kubectlDir,
   noTestCluster,
+  runRestrictedPod,
   shellPath,
   workshopArgs,
 } from '../support/workshop-server.ts';
@@ -57,19 +59,16 @@ describe('reset my namespace', { skip }, () => {
     const termA = await TerminalClient.open(server.url, a, { cols: 200 });
     const termB = await TerminalClient.open(server.url, b, { cols: 200 });
     for (const line of [
-      'kubectl create deployment web --image=nginx:1.29-alpine --replicas=2',
+      createRestrictedDeployment('web', 2),
       'kubectl create service clusterip web --tcp=80',
       'kubectl create configmap settings --from-literal=colour=blue',
-      'kubectl run solo --image=nginx:1.29-alpine --restart=Never',
+      runRestrictedPod('solo'),
       'kubectl create job once --image=busybox:1.37 -- true',
     ]) {
       const ran = await termA.run(line);
       assert.equal(ran.exitCode, 0, plain(ran.output));
     }
-    assert.equal(
-      (await termB.run('kubectl run b-keeps --image=nginx:1.29-alpine --restart=Never')).exitCode,
-      0,
-    );
+    assert.equal((await termB.run(runRestrictedPod('b-keeps'))).exitCode, 0);
     termA.send({ type: 'progress', page: '/pods/', snippet: 'pods-1', state: 'succeeded' });
     const tenancy = () =>
       adminKubectl(

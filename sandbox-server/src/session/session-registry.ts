@@ -72,30 +72,18 @@ export class LeaseError extends Error {}
 /** This machine could not make the session's sandbox (its home mount, its cgroup, …). */
 export class SandboxError extends Error {}
 
-/** `lease` as it is (its getters read through), but disposed by `dispose`. */
+/**
+ * `lease` as it is, but disposed by `dispose`. Everything else reads through to the lease (its
+ * prototype), so a part a provider adds to its leases is never lost here.
+ */
 function holding(lease: ClusterLease, dispose: () => Promise<void>): ClusterLease {
   let disposed: Promise<void> | undefined;
-  return {
-    get namespace() {
-      return lease.namespace;
-    },
-    get env() {
-      return lease.env;
-    },
-    get banner() {
-      return lease.banner;
-    },
-    get remoteShell() {
-      return lease.remoteShell;
-    },
-    get apiAccess() {
-      return lease.apiAccess;
-    },
-    dispose: () => {
-      disposed ??= dispose();
-      return disposed;
-    },
+  const held: ClusterLease = Object.create(lease);
+  held.dispose = () => {
+    disposed ??= dispose();
+    return disposed;
   };
+  return held;
 }
 
 export class SessionRegistry {

@@ -193,6 +193,8 @@ export class TenancyProvider implements ClusterProvider {
         env: { KUBECONFIG: path },
         apiAccess,
         remoteShell: this.#options.podShell ? this.#execShell(path, namespace) : undefined,
+        // One namespace: Reset from either terminal empties it.
+        resetNamespace: lead.resetNamespace,
         async dispose() {},
       };
     } catch (error) {
