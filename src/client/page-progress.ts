@@ -52,8 +52,12 @@ function update(): void {
   if (held.steps.length + held.tasks.length > 0) {
     const done = notePage(location.pathname, held);
     summary().textContent = [
-      held.steps.length > 0 ? `${done.steps} of ${held.steps.length} ${held.steps.length === 1 ? 'step' : 'steps'}` : '',
-      held.tasks.length > 0 ? `${done.tasks} of ${held.tasks.length} ${held.tasks.length === 1 ? 'task' : 'tasks'}` : '',
+      held.steps.length > 0
+        ? `${done.steps} of ${held.steps.length} ${held.steps.length === 1 ? 'step' : 'steps'}`
+        : '',
+      held.tasks.length > 0
+        ? `${done.tasks} of ${held.tasks.length} ${held.tasks.length === 1 ? 'task' : 'tasks'}`
+        : '',
     ]
       .filter(Boolean)
       .join(', ');

@@ -62,7 +62,7 @@ test('the expected output follows the variables: the Pod named api is "pod/api c
 }) => {
   await openPage(page, '/pods/');
   await page.getByLabel('pod_name', { exact: true }).fill('api');
-  const block = page.locator('kn-snippet', { hasText: 'kubectl run' }).first();
+  const block = page.locator('kn-snippet', { hasText: 'kind: Pod' }).first();
   await expect(block.locator('.kn-output').first()).toHaveText('pod/api created');
   // And where a later block lists it.
   const list = page.locator('kn-snippet[data-commands="[\\"kubectl get pods\\"]"]').first();
@@ -146,7 +146,7 @@ test('"Run the steps above" starts after the last step that succeeded, and names
   const commands = await blocks.evaluateAll((els) =>
     els.map((el) => (el as HTMLElement).dataset.commands ?? ''),
   );
-  const at = commands.findIndex((c) => c.includes('kubectl run'));
+  const at = commands.findIndex((c) => c.includes('kind: Pod'));
   const create = blocks.nth(at);
   await create.getByRole('button', { name: /^Run:/ }).click();
   await expect(create).toHaveAttribute('data-state', 'succeeded', { timeout: 30_000 });

@@ -35,7 +35,7 @@ test.describe('the Cluster view', () => {
     await page.getByLabel('deployment_name', { exact: true }).fill(name);
     await page.getByLabel('new_image', { exact: true }).fill('nginx:1.30-alpine');
     // The dock opens with the first Run; the view is loaded on first use only.
-    await run(page, 'kubectl create deployment');
+    await run(page, 'kind: Deployment');
     const loaded = () =>
       page.evaluate(() =>
         performance.getEntriesByType('resource').some((e) => e.name.includes('cluster-panel')),
@@ -79,7 +79,7 @@ test.describe('the Cluster view', () => {
     const name = unique();
     await page.goto('/rolling-updates/');
     await page.getByLabel('deployment_name', { exact: true }).fill(name);
-    await run(page, 'kubectl create deployment');
+    await run(page, 'kind: Deployment');
     await page.getByRole('button', { name: 'Cluster' }).focus();
     await page.keyboard.press('Enter');
     const owner = panel(page).getByRole('button', { name: new RegExp(`^Deployment ${name}`) });

@@ -26,7 +26,7 @@ test('an invalid variable is refused next to its field, and nothing is sent', as
   await field.fill('Not_A_Valid_Name');
   await expect(page.locator('#kn-var-pod_name-error')).toContainText('pod_name');
   await expect(field).toHaveAttribute('aria-invalid', 'true');
-  const first = snippet(page, await blockWith(page, 'kubectl run'));
+  const first = snippet(page, await blockWith(page, 'kind: Pod'));
   await runButton(first).click();
   await expect(first).toHaveAttribute('data-state', 'failed');
   await expect(first.locator('.kn-status')).toContainText('pod_name');
@@ -41,7 +41,7 @@ test('set a variable, Run a block: real output in the terminal, state succeeded'
   await page.goto('/pods/');
   await page.getByLabel('pod_name', { exact: true }).fill(name);
   // The code shows the reader's value where the placeholder was.
-  const block = snippet(page, await blockWith(page, 'kubectl run'));
+  const block = snippet(page, await blockWith(page, 'kind: Pod'));
   await expect(block.locator('.kn-var[data-var="pod_name"]').first()).toHaveText(name);
   await runButton(block).click();
   await expect(terminal(page)).toBeVisible();

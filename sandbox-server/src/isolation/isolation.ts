@@ -209,7 +209,7 @@ export class Isolation {
       cgroup,
       ...(entrance ? { entrance } : {}),
       ...(network ? { apiPort: network.port } : {}),
-      build: (inner) =>
+      build: (inner, use) =>
         sandboxedCommand(inner, {
           home,
           uid,
@@ -226,7 +226,15 @@ export class Isolation {
             ? {
                 apiRelay: {
                   socket: entrance.socket,
-                  ...(network ? { port: network.port, network: network.shared.path } : {}),
+                  // A check gets a network of its own, with its relay on the session's port:
+                  // in the shared one it would hold that port for a moment, and a shell
+                  // starting then would find its relay missing.
+                  ...(network
+                    ? {
+                        port: network.port,
+                        ...(use === 'check' ? {} : { network: network.shared.path }),
+                      }
+                    : {}),
                 },
               }
             : {}),
@@ -276,6 +284,12 @@ export class Isolation {
   }
 }
 
+/**
+ * What a sandboxed command is for: a shell joins the participant's shared network; a task's
+ * check (tasks/) needs no one's localhost and gets a network of its own.
+ */
+export type SandboxUse = 'shell' | 'check';
+
 export class SessionSandbox {
   readonly sessionId: string;
   readonly home: string;
@@ -284,7 +298,10 @@ export class SessionSandbox {
   /** where its shells' relay to the API server listens (undefined: SANDBOX_API_PORT or none) */
   readonly apiPort: number | undefined;
   readonly #entrance: RelayEntrance | undefined;
-  readonly #build: (inner: { file: string; args: readonly string[] }) => {
+  readonly #build: (
+    inner: { file: string; args: readonly string[] },
+    use: SandboxUse,
+  ) => {
     file: string;
     args: string[];
   };
@@ -318,10 +335,13 @@ export class SessionSandbox {
    * Hands the home to the session's uid, then gives the argv for pty.spawn. Call it each
    * time a shell starts, after the server has written its files into the home.
    */
-  command(inner: { file: string; args: readonly string[] }): { file: string; args: string[] } {
+  command(
+    inner: { file: string; args: readonly string[] },
+    use: SandboxUse = 'shell',
+  ): { file: string; args: string[] } {
     if (this.#disposed) throw new Error(`The sandbox of session ${this.sessionId} is disposed.`);
     prepareSandboxHome(this.home, this.uid);
-    return this.#build(inner);
+    return this.#build(inner, use);
   }
 
   /**

@@ -155,10 +155,9 @@ KUBENOTES_GROUP
  * in POSIX mode a failed `exec` redirection would end this shell. The relay stays a child of
  * the shell; it goes with the sandbox.
  *
- * The relay is started again whenever it ends: in the participant's shared network the port
- * may be taken for a moment by another sandbox of the same session (a task's check, which
- * starts a relay of its own, the same session's, on the same port and leaves with it), and a
- * shell starting then must not be left without one once the check is gone.
+ * The relay is started again whenever it ends (a participant who kills socat gets it back).
+ * A task's check never runs in the shared network (isolation.ts, SandboxUse), so it never
+ * holds a shell's port.
  */
 export const RELAY_AND_EXEC = `socat=$1 port=$2 socket=$3
 shift 3

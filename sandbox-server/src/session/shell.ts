@@ -223,7 +223,7 @@ export function checkCommand(
   const inner = { file: options.command, args: ['--norc', '--noprofile', '-c', script] };
   if (!options.sandbox) mkdirSync(options.home, { recursive: true, mode: 0o700 });
   const { file, args } = options.sandbox
-    ? options.sandbox.command(inner)
+    ? options.sandbox.command(inner, 'check')
     : closingInheritedFds(inner);
   return { file, args, env: shellEnvironment(options), cwd: options.home };
 }
