@@ -20,7 +20,6 @@
  * vacuously), then the solution runs, then the check must say "done".
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +30,7 @@ import { type CollectedChapter, collectSnippets } from '../../src/snippets/extra
 import type { Requirement } from '../../src/snippets/meta.ts';
 import { fillPlaceholders } from '../../src/snippets/placeholders.ts';
 import { writeTaskManifest } from '../../src/snippets/write-task-manifest.ts';
+import { freePort } from '../support/free-port.ts';
 import { createSession, endSession, plain, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer } from '../support/test-server.ts';
 import { decideCapabilities, dockerChapterLock, type TierCapability } from './doc-capabilities.ts';
@@ -81,18 +81,6 @@ function chapters(): Chapter[] {
     .filter(({ chapter }) => chapter.snippets.length > 0)
     .filter(({ slug }) => !ONLY_CHAPTERS || ONLY_CHAPTERS.includes(slug))
     .sort((a, b) => a.order - b.order);
-}
-
-/** A port nothing listens on now, for the chapters' `kind: port` variables (port-forwards). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /** Each `kind: port` variable gets a free port: runs side by side never collide on 8088. */

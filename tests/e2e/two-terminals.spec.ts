@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { expect, type Page, test } from '@playwright/test';
 import { JOIN_CODE, WORKSHOP_PORT } from '../../playwright.config.ts';
+import { freePort } from '../support/free-port.ts';
 import { openPage, screenshot } from './reader-pages.ts';
 
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -10,18 +10,6 @@ test.use({ bypassCSP: true });
 const tab = (page: Page, n: number) => page.getByRole('tab', { name: `Terminal ${n}` });
 const panel = (page: Page, n: number) => page.locator(`#kn-term-panel-${n}`);
 const text = (page: Page, n: number) => panel(page, n).locator('.xterm-rows');
-
-/** A port nothing listens on now, for the forward (runs side by side must not meet). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 function shot(page: Page, name: string): Promise<void> {
   return screenshot(page, `two-terminals-${name}`);

@@ -7,8 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -21,6 +20,7 @@ import {
   createAppNetwork,
 } from '../support/app-network.ts';
 import { type AppResponder, deployApp, startAppResponder } from '../support/app-responder.ts';
+import { freePort } from '../support/free-port.ts';
 import { type CreatedSession, createSession, endSession } from '../support/terminal-client.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { restrictedPodSpec } from '../support/workshop-server.ts';
@@ -519,14 +519,3 @@ describe('local mode, apps on an origin of their own (--apps-origin)', { skip },
     await endSession(server.url, session);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
