@@ -43,6 +43,8 @@ export interface TaskRecord {
 
 /** The longest command line kept for the instructor's view. */
 const MAX_COMMAND = 300;
+/** How long typed keys wait for a new shell's first prompt mark before they go in anyway. */
+const BEFORE_PROMPT_MS = 3000;
 
 export interface SessionSettings {
   idleTimeoutMs: number;
@@ -96,6 +98,13 @@ export class Session {
   #timer: NodeJS.Timeout | undefined;
   #disposed: Promise<void> | undefined;
   readonly #frames = new OutputFrames((frame) => this.#sendOutput(frame));
+  /**
+   * Keys typed into a shell that has not shown its first prompt yet: written to the pty then,
+   * they met bash before readline had the terminal and came out lost or reordered
+   * (`ho typeced-…`). Held until the prompt mark (OSC 133;A), or BEFORE_PROMPT_MS for a shell
+   * that never marks one.
+   */
+  #beforePrompt: { held: Uint8Array[]; timer: ReturnType<typeof setTimeout> } | undefined;
   /** when the input now waiting for its echo arrived (performance.now()), for /metrics */
   #inputAt = 0;
   lastProgress: ProgressMessage | undefined;
@@ -237,7 +246,17 @@ export class Session {
       this.#inputAt ||= performance.now();
     }
     if (!this.#pty) this.#startShell();
-    this.#ptyInput?.write(data);
+    if (this.#beforePrompt) this.#beforePrompt.held.push(Uint8Array.from(data));
+    else this.#ptyInput?.write(data);
+  }
+
+  /** The first prompt is up (or will never be marked): the keys typed meanwhile go in, in order. */
+  #promptReady(): void {
+    const waiting = this.#beforePrompt;
+    if (!waiting) return;
+    this.#beforePrompt = undefined;
+    clearTimeout(waiting.timer);
+    for (const data of waiting.held) this.#ptyInput?.write(data);
   }
 
   ack(attachment: Attachment, bytes: number): void {
@@ -372,6 +391,11 @@ export class Session {
     });
     this.#pty = pty;
     this.#ptyInput = new PtyInput(pty);
+    if (this.#beforePrompt) clearTimeout(this.#beforePrompt.timer);
+    this.#beforePrompt = {
+      held: [],
+      timer: setTimeout(() => this.#promptReady(), BEFORE_PROMPT_MS),
+    };
     this.#paused = false;
     this.#log.log('info', 'shell_started', { session: this.id, pid: pty.pid });
     pty.onData((data) => {
@@ -383,6 +407,7 @@ export class Session {
       this.#pty = undefined;
       this.#ptyInput?.dispose();
       this.#ptyInput = undefined;
+      this.#promptReady();
       void killSession(pty.pid);
       // A shell killed by a signal (kill -9, the OOM killer) has exitCode 0 from node-pty;
       // report it as a shell would, 128 + the signal, not as a success (`kill -9 $$` is not
@@ -412,6 +437,7 @@ export class Session {
     const mayHold = data.includes('\x1b]') || data.at(-1) === 0x1b;
     if (!this.#marks.holding && !mayHold) return;
     for (const mark of this.#marks.read(data.toString('latin1'))) {
+      if (mark.kind === 'prompt') this.#promptReady();
       if (mark.kind === 'command-line' && mark.text.trim()) {
         const text = mark.text.trim();
         this.#lastCommand = text.length > MAX_COMMAND ? `${text.slice(0, MAX_COMMAND)}…` : text;
@@ -515,6 +541,7 @@ export class Session {
     this.#attachments.clear();
     const pty = this.#pty;
     this.#pty = undefined;
+    this.#promptReady();
     this.#ptyInput?.dispose();
     this.#ptyInput = undefined;
     if (pty) await killSession(pty.pid);
