@@ -45,6 +45,8 @@ export interface TaskRecord {
 const MAX_COMMAND = 300;
 /** How long typed keys wait for a new shell's first prompt mark before they go in anyway. */
 const BEFORE_PROMPT_MS = 3000;
+/** …and how many bytes of them at most. */
+const BEFORE_PROMPT_BYTES = 64 * 1024;
 
 export interface SessionSettings {
   idleTimeoutMs: number;
@@ -104,7 +106,9 @@ export class Session {
    * (`ho typeced-…`). Held until the prompt mark (OSC 133;A), or BEFORE_PROMPT_MS for a shell
    * that never marks one.
    */
-  #beforePrompt: { held: Uint8Array[]; timer: ReturnType<typeof setTimeout> } | undefined;
+  #beforePrompt:
+    | { held: Uint8Array[]; bytes: number; timer: ReturnType<typeof setTimeout> }
+    | undefined;
   /** when the input now waiting for its echo arrived (performance.now()), for /metrics */
   #inputAt = 0;
   lastProgress: ProgressMessage | undefined;
@@ -246,8 +250,13 @@ export class Session {
       this.#inputAt ||= performance.now();
     }
     if (!this.#pty) this.#startShell();
-    if (this.#beforePrompt) this.#beforePrompt.held.push(Uint8Array.from(data));
-    else this.#ptyInput?.write(data);
+    const waiting = this.#beforePrompt;
+    if (waiting) {
+      waiting.held.push(Uint8Array.from(data));
+      waiting.bytes += data.length;
+      // A paste, not typing: held no longer than it takes to arrive.
+      if (waiting.bytes > BEFORE_PROMPT_BYTES) this.#promptReady();
+    } else this.#ptyInput?.write(data);
   }
 
   /** The first prompt is up (or will never be marked): the keys typed meanwhile go in, in order. */
@@ -394,6 +403,7 @@ export class Session {
     if (this.#beforePrompt) clearTimeout(this.#beforePrompt.timer);
     this.#beforePrompt = {
       held: [],
+      bytes: 0,
       timer: setTimeout(() => this.#promptReady(), BEFORE_PROMPT_MS),
     };
     this.#paused = false;
