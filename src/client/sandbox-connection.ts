@@ -60,6 +60,8 @@ export class SandboxConnection {
   #pendingInput: Uint8Array<ArrayBuffer>[] = [];
   /** control messages (a task check) asked for before the socket was attached */
   #pendingMessages: ClientMessage[] = [];
+  /** the socket the server last said `ready` on (see `connected`) */
+  #attached: WebSocket | undefined;
   #joinCode: string | undefined;
   #connecting: Promise<void> | undefined;
   /** acks for the current socket, sent in batches */
@@ -89,8 +91,14 @@ export class SandboxConnection {
       undefined;
   }
 
+  /**
+   * Attached: the server said `ready` on the current socket. Not merely open: keys typed between
+   * the socket opening and `ready` went out at once while those kept from before went out at
+   * `ready`, after them (`3echo typed-$((2+))`, dock.spec.ts on a fresh terminal).
+   */
   get connected(): boolean {
-    return this.#ws?.readyState === WebSocket.OPEN;
+    const ws = this.#ws;
+    return ws !== undefined && ws === this.#attached && ws.readyState === WebSocket.OPEN;
   }
 
   get session(): StoredSession | undefined {
@@ -182,7 +190,9 @@ export class SandboxConnection {
     ws.binaryType = 'arraybuffer';
     this.#ws = ws;
     let ready = false;
+    let attachedSize = this.#size;
     ws.onopen = () => {
+      attachedSize = this.#size;
       ws.send(
         encode({
           type: 'attach',
@@ -202,6 +212,7 @@ export class SandboxConnection {
       const message = decoded.message;
       if (message.type === 'ready') {
         ready = true;
+        this.#attached = ws;
         this.#attempt = 0;
         this.#events.status({
           state: 'connected',
@@ -209,6 +220,11 @@ export class SandboxConnection {
           sessionId: session.id,
           namespace: session.namespace,
         });
+        // A resize while attaching was not sent (not attached yet): the last size goes now.
+        const { cols, rows } = this.#size;
+        if (cols !== attachedSize.cols || rows !== attachedSize.rows) {
+          ws.send(encode({ type: 'resize', cols, rows }));
+        }
         for (const bytes of this.#pendingInput) ws.send(bytes);
         this.#pendingInput = [];
         for (const pending of this.#pendingMessages) ws.send(encode(pending));

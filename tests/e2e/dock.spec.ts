@@ -133,3 +133,42 @@ for (const path of ['/', '/pods/']) {
     await expect(dock(page).locator('.xterm-rows')).toContainText('typed-5');
   });
 }
+
+test('keys typed while a new terminal is still connecting reach the shell in the order typed', async ({
+  page,
+}) => {
+  // Slowed on purpose, so typing spans every stage of connecting: the session not made yet
+  // (its POST held back), then the socket open but not attached (the server's `ready` held
+  // back). Keys typed in the first stage once went out after those typed in the second.
+  await page.route('**/api/sessions', async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    await route.continue();
+  });
+  await page.routeWebSocket(/\/api\/sessions\/[^/]+\/terminal$/, (ws) => {
+    const server = ws.connectToServer();
+    let stage: 'attaching' | 'holding' | 'passing' = 'attaching';
+    const held: (string | Buffer)[] = [];
+    server.onMessage((message) => {
+      if (
+        stage === 'attaching' &&
+        typeof message === 'string' &&
+        message.includes('"type":"ready"')
+      ) {
+        stage = 'holding';
+        setTimeout(() => {
+          stage = 'passing';
+          for (const m of held.splice(0)) ws.send(m);
+        }, 1500);
+      }
+      if (stage === 'holding') held.push(message);
+      else ws.send(message);
+    });
+  });
+  await openPage(page, '/pods/');
+  await page.getByRole('button', { name: 'Terminal', exact: true }).click();
+  await expect(page.getByRole('textbox', { name: 'Terminal input' })).toBeFocused();
+  await page.keyboard.type('echo in-order-$((20+22))\n', { delay: 120 });
+  const screen = dock(page).locator('.xterm-rows');
+  await expect(screen).toContainText('in-order-42', { timeout: 15_000 });
+  await expect(screen).toContainText('echo in-order-$((20+22))');
+});
