@@ -5,6 +5,7 @@
 
 import { AppPane, OpenAppElement } from './app-open.ts';
 import { autoCheckTasks } from './auto-check.ts';
+import { DockMoreElement } from './dock-more.ts';
 import { showPageProgress } from './page-progress.ts';
 import { SnippetElement } from './snippet-element.ts';
 import { TaskElement } from './task-element.ts';
@@ -12,6 +13,7 @@ import { TerminalDock } from './terminal-dock.ts';
 import { showValuesInCode, VariablesElement } from './variables-element.ts';
 
 customElements.define('kn-terminal-dock', TerminalDock);
+customElements.define('kn-dock-more', DockMoreElement);
 customElements.define('kn-variables', VariablesElement);
 customElements.define('kn-snippet', SnippetElement);
 customElements.define('kn-task', TaskElement);

@@ -3,7 +3,6 @@
  * task turns green by itself (checked on the server after the command's end mark). A wrong
  * attempt shows what the check said; a reload keeps the tick.
  */
-import { mkdirSync } from 'node:fs';
 import { expect, type Page, test } from '@playwright/test';
 import { ADMIN_TOKEN, JOIN_CODE, WORKSHOP_PORT } from '../../playwright.config.ts';
 import { runRestrictedPod, UNPRIVILEGED_NGINX } from '../support/workshop-server.ts';
@@ -13,6 +12,12 @@ const terminal = (page: Page) => page.getByRole('region', { name: 'Terminal' });
 const terminalText = (page: Page) => terminal(page).locator('.xterm-rows');
 const unique = () => `task-${Math.random().toString(36).slice(2, 8)}`;
 
+/** A test that types kubectl commands, or uses the workshop server: it needs the test cluster. */
+function needsCluster(): void {
+  test.skip(!process.env.KUBENOTES_TEST_KUBECONFIG, 'needs the test cluster (npm test starts it)');
+  test.setTimeout(120_000);
+}
+
 async function typeInTerminal(page: Page, command: string): Promise<void> {
   await terminal(page).locator('.xterm').click();
   await page.keyboard.type(`${command}\n`);
@@ -21,8 +26,7 @@ async function typeInTerminal(page: Page, command: string): Promise<void> {
 test('a task typed by hand turns green with no click; a wrong try shows why; a reload keeps it', async ({
   page,
 }) => {
-  test.skip(!process.env.KUBENOTES_TEST_KUBECONFIG, 'needs the test cluster');
-  test.setTimeout(120_000);
+  needsCluster();
   const name = unique();
   await page.setViewportSize({ width: 1100, height: 1100 });
   await page.goto('/pods/');
@@ -63,9 +67,8 @@ test('a task typed by hand turns green with no click; a wrong try shows why; a r
   );
   await expect(task).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
   await expect(task.locator('.kn-task-status')).toHaveText(/^Done/);
-  mkdirSync('test-results', { recursive: true });
   await task.evaluate((el) => el.scrollIntoView({ block: 'start' }));
-  await page.screenshot({ path: 'test-results/task-done.png' });
+  await screenshot(page, 'task-done');
   await expect(page.locator('.kn-progress-summary')).toContainText('1 of 1 task');
 
   // A reload keeps the tick, before any terminal is attached.
@@ -77,8 +80,7 @@ test('a task typed by hand turns green with no click; a wrong try shows why; a r
 });
 
 test('the instructor sees who is trying a task, then that it is done', async ({ browser }) => {
-  test.skip(!process.env.KUBENOTES_TEST_KUBECONFIG, 'needs the test cluster');
-  test.setTimeout(120_000);
+  needsCluster();
   const instructor = await browser.newPage();
   await instructor.goto('/instructor/');
   await instructor.getByLabel('Admin token').fill(ADMIN_TOKEN);
@@ -183,9 +185,8 @@ test('a task works from the keyboard at 390 px, in both themes, and passes axe',
       );
     });
     expect(violations, theme).toEqual([]);
-    mkdirSync('test-results', { recursive: true });
     await task.evaluate((el) => el.scrollIntoView({ block: 'start' }));
-    await page.screenshot({ path: `test-results/task-390-${theme}.png` });
+    await screenshot(page, `task-390-${theme}`);
   }
   await context.close();
 });
@@ -214,8 +215,7 @@ test('the sidebar ticks a chapter whose steps and tasks are all done', async ({ 
 test('"Run the steps above" skips the steps this session has done, and says so', async ({
   page,
 }) => {
-  test.skip(!process.env.KUBENOTES_TEST_KUBECONFIG, 'needs the test cluster');
-  test.setTimeout(120_000);
+  needsCluster();
   await page.goto('/pods/');
   await page.getByLabel('pod_name', { exact: true }).fill(unique());
   const ids = await page.$$eval('kn-snippet[data-snippet-id]', (els) =>
@@ -246,8 +246,7 @@ test('"Run the steps above" skips the steps this session has done, and says so',
 test('"Start this chapter clean" runs the clean-up and forgets the chapter\'s progress', async ({
   page,
 }) => {
-  test.skip(!process.env.KUBENOTES_TEST_KUBECONFIG, 'needs the test cluster');
-  test.setTimeout(120_000);
+  needsCluster();
   const name = unique();
   await page.goto('/pods/');
   await page.getByLabel('pod_name', { exact: true }).fill(name);
@@ -271,11 +270,7 @@ test('"Start this chapter clean" runs the clean-up and forgets the chapter\'s pr
 test("in a workshop, a task typed in the sandboxed shell turns green, checked in the participant's namespace", async ({
   page,
 }) => {
-  test.skip(
-    !process.env.KUBENOTES_TEST_KUBECONFIG,
-    'the workshop server needs the test cluster (npm test starts it)',
-  );
-  test.setTimeout(120_000);
+  needsCluster();
   await page.goto(`http://127.0.0.1:${WORKSHOP_PORT}/pods/?join=${JOIN_CODE}`);
   const task = page.locator('kn-task[data-task-id="pod-with-port"]');
   await task.getByRole('button', { name: /^Check/ }).click();
@@ -297,11 +292,7 @@ test("in a workshop, a task typed in the sandboxed shell turns green, checked in
 test('in a workshop, "Reset namespace" asks first, removes what the participant made and says what', async ({
   page,
 }) => {
-  test.skip(
-    !process.env.KUBENOTES_TEST_KUBECONFIG,
-    'the workshop server needs the test cluster (npm test starts it)',
-  );
-  test.setTimeout(120_000);
+  needsCluster();
   await page.setViewportSize({ width: 1100, height: 900 });
   await page.goto(`http://127.0.0.1:${WORKSHOP_PORT}/pods/?join=${JOIN_CODE}`);
   const task = page.locator('kn-task[data-task-id="pod-with-port"]');
@@ -330,9 +321,11 @@ test('in a workshop, "Reset namespace" asks first, removes what the participant 
   await screenshot(page, 'reset-namespace');
   await typeInTerminal(page, 'kubectl get configmap leftover');
   await expect(terminalText(page)).toContainText('configmaps "leftover" not found');
-  // On a phone, in the dark theme, the button is still there and on the screen.
+  // On a phone, in the dark theme, the button is behind More, and on the screen once opened.
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.setViewportSize({ width: 390, height: 844 });
+  await expect(reset).toBeHidden();
+  await terminal(page).getByRole('button', { name: 'More' }).click();
   await expect(reset).toBeVisible();
   const box = await reset.boundingBox();
   expect((box?.x ?? 0) + (box?.width ?? 0)).toBeLessThanOrEqual(390);
