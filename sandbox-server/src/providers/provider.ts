@@ -4,7 +4,7 @@
  * (or `auto`, which only picks the sandbox's own kind cluster).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { RemovedObject } from './tenancy/namespace-reset.ts';
+import type { NamespaceReset } from './tenancy/namespace-reset.ts';
 
 export interface ClusterStatus {
   provider: string;
@@ -42,7 +42,7 @@ export interface ClusterLease {
    * "Reset my namespace": deletes what the participant made in their namespace, with their
    * own credentials, and says what (providers/tenancy/namespace-reset.ts). Workshops only.
    */
-  resetNamespace?: (() => Promise<RemovedObject[]>) | undefined;
+  resetNamespace?: (() => Promise<NamespaceReset>) | undefined;
   /** removes what the lease created (namespace, kubeconfig); idempotent */
   dispose(): Promise<void>;
 }

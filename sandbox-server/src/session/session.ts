@@ -318,10 +318,14 @@ export class Session {
     if (this.#resetting) return answer('error', 'Your namespace is being reset already.');
     this.#resetting = true;
     try {
-      const removed = await reset();
-      this.#log.log('info', 'namespace_reset', { session: this.id, removed: removed.length });
+      const { removed, remaining } = await reset();
+      this.#log.log('info', 'namespace_reset', {
+        session: this.id,
+        removed: removed.length,
+        remaining: remaining.length,
+      });
       if (this.ended) return;
-      answer('done', describeRemoved(removed), removed);
+      answer('done', describeRemoved(removed, remaining), removed);
       this.steps.clear();
       this.tasks.clear();
       this.#events.onTask?.(this, undefined);

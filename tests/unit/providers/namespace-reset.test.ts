@@ -38,3 +38,16 @@ test('what was removed is said by kind, with names', () => {
     'Removed 1 Deployment (web), 2 Pods (a, b).',
   );
 });
+
+test('what is still shutting down after the wait is said too, with how to know when it is gone', () => {
+  assert.equal(
+    describeRemoved(
+      [{ kind: 'Deployment', name: 'web' }],
+      [
+        { kind: 'Pod', name: 'web-1' },
+        { kind: 'Pod', name: 'web-2' },
+      ],
+    ),
+    'Removed 1 Deployment (web). Still shutting down: 2 Pods (web-1, web-2); wait until `kubectl get all` no longer lists them before you make them again.',
+  );
+});

@@ -108,24 +108,42 @@ export function resettableKinds(kc: KubeConfig): {
   ];
 }
 
+/** What a reset did: what it deleted, and what was still going after the wait. */
+export interface NamespaceReset {
+  removed: RemovedObject[];
+  /** Objects (a Pod in its grace period, what the garbage collector has yet to reach) still there. */
+  remaining: RemovedObject[];
+}
+
+/**
+ * How long a reset waits for what it deleted to be gone. A reader who makes the chapter's Pod
+ * again right after a reset that answered at once met `object is being deleted: pods "web"
+ * already exists`; nginx and alpine Pods stop in a second or two, the default grace is 30 s.
+ */
+export const RESET_WAIT_MS = 20_000;
+const RESET_POLL_MS = 250;
+
 /**
  * Deletes every object of those kinds in `namespace` but those `keep` names (the shell's own
- * Pod, in pod-shell mode); returns what it removed. An object already gone is not an error.
- * ConfigMaps the cluster itself puts in every namespace (kube-root-ca.crt) are kept.
+ * Pod, in pod-shell mode), then waits (up to `waitMs`) until they and their dependents are
+ * gone. An object already gone is not an error. ConfigMaps the cluster itself puts in every
+ * namespace (kube-root-ca.crt) are kept.
  */
 export async function resetNamespace(
   kc: KubeConfig,
   namespace: string,
   keep: (kind: string, name: string) => boolean = () => false,
-): Promise<RemovedObject[]> {
+  waitMs = RESET_WAIT_MS,
+): Promise<NamespaceReset> {
+  const kinds = resettableKinds(kc);
+  const kept = (kind: string, name: string) =>
+    keep(kind, name) || (kind === 'ConfigMap' && name === 'kube-root-ca.crt');
   const removed: RemovedObject[] = [];
-  for (const { kind, list, remove } of resettableKinds(kc)) {
+  for (const { kind, list, remove } of kinds) {
     const { items } = await list(namespace);
     for (const item of items) {
       const name = item.metadata?.name;
-      if (!name || keep(kind, name) || (kind === 'ConfigMap' && name === 'kube-root-ca.crt')) {
-        continue;
-      }
+      if (!name || kept(kind, name)) continue;
       try {
         await remove(name, namespace);
         removed.push({ kind, name });
@@ -134,17 +152,44 @@ export async function resetNamespace(
       }
     }
   }
-  return removed;
+  const left = async (): Promise<RemovedObject[]> => {
+    const found: RemovedObject[] = [];
+    for (const { kind, list } of kinds) {
+      for (const item of (await list(namespace)).items) {
+        const name = item.metadata?.name;
+        if (name && !kept(kind, name)) found.push({ kind, name });
+      }
+    }
+    return found;
+  };
+  const until = Date.now() + waitMs;
+  let remaining = removed.length > 0 ? await left() : [];
+  while (remaining.length > 0 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, RESET_POLL_MS));
+    remaining = await left();
+  }
+  return { removed, remaining };
 }
 
-/** `2 Deployments (web, api), 1 Pod (solo)`: what was removed, for the reader. */
-export function describeRemoved(removed: readonly RemovedObject[]): string {
+/** `1 Deployment (web), 2 Pods (a, b)`: objects by kind, with names (the first five). */
+function byKind(objects: readonly RemovedObject[]): string {
+  const kinds = new Map<string, string[]>();
+  for (const { kind, name } of objects) kinds.set(kind, [...(kinds.get(kind) ?? []), name]);
+  return [...kinds]
+    .map(([kind, names]) => {
+      const shown = names.length > 5 ? `${names.slice(0, 5).join(', ')}, …` : names.join(', ');
+      return `${names.length} ${kind}${names.length === 1 ? '' : 's'} (${shown})`;
+    })
+    .join(', ');
+}
+
+/** What a reset removed, and what is still going, for the reader. */
+export function describeRemoved(
+  removed: readonly RemovedObject[],
+  remaining: readonly RemovedObject[] = [],
+): string {
   if (removed.length === 0) return 'There was nothing to remove.';
-  const byKind = new Map<string, string[]>();
-  for (const { kind, name } of removed) byKind.set(kind, [...(byKind.get(kind) ?? []), name]);
-  const parts = [...byKind].map(([kind, names]) => {
-    const shown = names.length > 5 ? `${names.slice(0, 5).join(', ')}, …` : names.join(', ');
-    return `${names.length} ${kind}${names.length === 1 ? '' : 's'} (${shown})`;
-  });
-  return `Removed ${parts.join(', ')}.`;
+  const said = `Removed ${byKind(removed)}.`;
+  if (remaining.length === 0) return said;
+  return `${said} Still shutting down: ${byKind(remaining)}; wait until \`kubectl get all\` no longer lists them before you make them again.`;
 }
