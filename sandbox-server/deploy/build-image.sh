@@ -34,7 +34,10 @@ main() {
   # The build stages are tagged too (kubenotes-build-cache:tools, :app): the classic builder
   # keeps its cache in untagged images, which `docker image prune` on a shared engine removes.
   # --no-cache applies to the first build only; the next two reuse what it just made.
-  local target first=1
+  # Rebuilding moves each tag to a new image; the one it left is removed afterwards, or every
+  # rebuild would keep another 2 GB (a CI machine builds this on every run). --force-rm: a
+  # failed step leaves no stopped container behind either.
+  local target name before first=1
   for target in tools app ""; do
     if [[ $first -eq 0 ]]; then
       local kept=() arg
@@ -42,16 +45,32 @@ main() {
       extra=(${kept[@]+"${kept[@]}"})
     fi
     first=0
-    echo "[build-image] docker build -f sandbox-server/Dockerfile --build-arg BASE_IMAGE=$base ${target:+--target $target }-t ${target:+kubenotes-build-cache:}${target:-$tag} ."
-    docker build -f "$repo/sandbox-server/Dockerfile" \
+    name="${target:+kubenotes-build-cache:}${target:-$tag}"
+    before="$(docker image inspect --format '{{.Id}}' "$name" 2>/dev/null || true)"
+    echo "[build-image] docker build -f sandbox-server/Dockerfile --build-arg BASE_IMAGE=$base ${target:+--target $target }-t $name ."
+    docker build --force-rm -f "$repo/sandbox-server/Dockerfile" \
       --build-arg "BASE_IMAGE=$base" --build-arg "EXTRA_CA_CERTS=$ca" \
-      ${target:+--target "$target"} -t "${target:+kubenotes-build-cache:}${target:-$tag}" \
-      ${extra[@]+"${extra[@]}"} "$repo"
+      ${target:+--target "$target"} -t "$name" ${extra[@]+"${extra[@]}"} "$repo"
+    remove_replaced "$name" "$before"
   done
   local size
   size="$(docker image inspect "$tag" --format '{{.Size}}')"
   echo "[build-image] built $tag in $((SECONDS - start))s"
   echo "[build-image] image size: $(awk -v s="$size" 'BEGIN { printf "%.0f MB", s / 1e6 }') ($size bytes)"
+}
+
+# Removes the image NAME pointed to before this build when the build moved NAME elsewhere and
+# nothing else names that image (another tag, or a container using it, keeps it).
+remove_replaced() {
+  local name="$1" before="$2" now
+  now="$(docker image inspect --format '{{.Id}}' "$name")"
+  [[ -n "$before" && "$before" != "$now" ]] || return 0
+  [[ "$(docker image inspect --format '{{len .RepoTags}}' "$before" 2>/dev/null)" == 0 ]] || return 0
+  if docker image rm "$before" >/dev/null 2>&1; then
+    echo "[build-image] removed the image $name pointed to before (${before#sha256:})"
+  else
+    echo "[build-image] kept the image $name pointed to before (${before#sha256:}): still in use"
+  fi
 }
 
 # CA certificates the machine's administrator added, where Debian keeps them
