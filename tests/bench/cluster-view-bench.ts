@@ -4,7 +4,7 @@
  * stops when the subscribed terminal socket's client (the same model the page keeps) shows
  * the new label. Local mode, on the test cluster, in a namespace of its own.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -12,6 +12,7 @@ import { leaveTestCluster, useTestCluster } from '../cluster/cluster-users.ts';
 import { ClusterViewClient } from '../support/cluster-view-client.ts';
 import { startServerProcess } from '../support/server-process.ts';
 import { createSession, endSession, TerminalClient } from '../support/terminal-client.ts';
+import { currentContext, existingClusterArgs, shellPathWith } from '../support/workshop-server.ts';
 
 const SAMPLES = Number(process.env.KUBENOTES_BENCH_VIEW_SAMPLES ?? 50);
 
@@ -25,8 +26,7 @@ export interface ClusterViewFigures {
 export async function clusterViewBench(): Promise<ClusterViewFigures> {
   const clusterUse = await useTestCluster(() => {});
   const cluster = clusterUse.value;
-  const context =
-    /^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(cluster.kubeconfig, 'utf8'))?.[1] ?? '';
+  const context = currentContext(cluster.kubeconfig);
   const namespace = `bench-view-${Date.now().toString(36)}`;
   const admin = new KubeConfig();
   admin.loadFromFile(cluster.kubeconfig);
@@ -38,14 +38,9 @@ export async function clusterViewBench(): Promise<ClusterViewFigures> {
   reader.contexts = reader.contexts.map((c) => (c.name === context ? { ...c, namespace } : c));
   writeFileSync(join(dir, 'kubeconfig'), reader.exportConfig(), { mode: 0o600 });
   const server = await startServerProcess([
-    '--cluster',
-    'existing',
-    '--kubeconfig',
-    join(dir, 'kubeconfig'),
-    '--context',
-    context,
+    ...existingClusterArgs(join(dir, 'kubeconfig'), context),
     '--shell-path',
-    `${cluster.binDir}:/usr/local/bin:/usr/bin:/bin`,
+    shellPathWith(cluster.binDir),
   ]);
   try {
     await core.createNamespacedPod({

@@ -6,7 +6,7 @@
  * call (what kubectl costs on its own), and the Pods chapter's (one kubectl call and a few
  * tests in bash).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -19,7 +19,12 @@ import { leaveTestCluster, useTestCluster } from '../cluster/cluster-users.ts';
 import { startServerProcess } from '../support/server-process.ts';
 import { createSession, TerminalClient } from '../support/terminal-client.ts';
 import { startTestServer } from '../support/test-server.ts';
-import { runRestrictedPod } from '../support/workshop-server.ts';
+import {
+  existingClusterArgs,
+  runRestrictedPod,
+  shellPathWith,
+  workshopArgsOn,
+} from '../support/workshop-server.ts';
 import { percentile } from './server-bench.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -40,8 +45,6 @@ export async function taskBench(): Promise<TaskFigures> {
   // Shared with test runs: left as found, stopped at the end only if this started it.
   const clusterUse = await useTestCluster(() => {});
   const cluster = clusterUse.value;
-  const context =
-    /^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(cluster.kubeconfig, 'utf8'))?.[1] ?? '';
   const manifest = taskManifest(join(ROOT, 'content'));
   manifest.chapters.bench = {
     floor: { title: 'floor', line: 1, check: 'exit 0', variables: {} },
@@ -55,19 +58,11 @@ export async function taskBench(): Promise<TaskFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'kubenotes-task-bench-'));
   const file = join(dir, 'tasks.json');
   writeFileSync(file, JSON.stringify(manifest));
-  const path = [cluster.binDir, '/usr/local/bin', '/usr/bin', '/bin'].join(':');
   const server = await startTestServer(
-    [
-      '--cluster',
-      'existing',
-      '--kubeconfig',
-      cluster.kubeconfig,
-      '--context',
-      context,
-      '--tasks',
-      file,
-    ],
-    { env: { PATH: path } },
+    [...existingClusterArgs(cluster.kubeconfig), '--tasks', file],
+    {
+      env: { PATH: shellPathWith(cluster.binDir) },
+    },
   );
   try {
     const session = await createSession(server.url);
@@ -135,34 +130,15 @@ const WORKSHOP_SAMPLES = 20;
 export async function workshopTaskBench(): Promise<WorkshopTaskFigures> {
   const clusterUse = await useTestCluster(() => {});
   const cluster = clusterUse.value;
-  const context =
-    /^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(cluster.kubeconfig, 'utf8'))?.[1] ?? '';
   const dir = mkdtempSync(join(tmpdir(), 'kubenotes-task-bench-'));
   const file = join(dir, 'tasks.json');
   const manifest = taskManifest(join(ROOT, 'content'));
   manifest.chapters.bench = { floor: { title: 'floor', line: 1, check: 'exit 0', variables: {} } };
   writeFileSync(file, JSON.stringify(manifest));
   const join_ = 'bench-tasks-join';
-  const server = await startServerProcess([
-    '--mode',
-    'workshop',
-    '--cluster',
-    'existing',
-    '--kubeconfig',
-    cluster.kubeconfig,
-    '--context',
-    context,
-    '--instance',
-    `btask${Date.now().toString(36)}`,
-    '--join-code',
-    join_,
-    '--tasks',
-    file,
-    '--sandbox-read-only',
-    cluster.binDir,
-    '--shell-path',
-    `${cluster.binDir}:/usr/local/bin:/usr/bin:/bin`,
-  ]);
+  const server = await startServerProcess(
+    workshopArgsOn(cluster, `btask${Date.now().toString(36)}`, join_, ['--tasks', file]),
+  );
   try {
     const session = await createSession(server.url, { joinCode: join_ });
     const term = await TerminalClient.open(server.url, session, { cols: 160 });

@@ -9,6 +9,7 @@ import {
   endSession,
   TerminalClient,
 } from '../support/terminal-client.ts';
+import { workshopArgsOn } from '../support/workshop-server.ts';
 
 const SESSIONS = Number(process.env.KUBENOTES_BENCH_SESSIONS ?? 300);
 const PROMPT_SAMPLES = 10;
@@ -74,35 +75,19 @@ export async function workshopBench(options: WorkshopOptions = {}): Promise<Work
   // Shared with test runs: left as found, stopped at the end only if this started it.
   const clusterUse = await useTestCluster(() => {});
   const cluster = clusterUse.value;
-  const context =
-    /^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(cluster.kubeconfig, 'utf8'))?.[1] ?? '';
   const instance = `bench${Date.now().toString(36)}`;
-  const server = await startServerProcess([
-    '--mode',
-    'workshop',
-    '--cluster',
-    'existing',
-    '--kubeconfig',
-    cluster.kubeconfig,
-    '--context',
-    context,
-    '--instance',
-    instance,
-    '--join-code',
-    JOIN,
-    '--max-sessions',
-    String(SESSIONS + PROMPT_SAMPLES + 5),
-    '--sessions-per-minute',
-    '100000',
-    '--sandbox-uid-first',
-    String(UID_FIRST),
-    '--sandbox-uid-last',
-    String(UID_FIRST + 999),
-    '--sandbox-read-only',
-    cluster.binDir,
-    '--shell-path',
-    `${cluster.binDir}:/usr/local/bin:/usr/bin:/bin`,
-  ]);
+  const server = await startServerProcess(
+    workshopArgsOn(cluster, instance, JOIN, [
+      '--max-sessions',
+      String(SESSIONS + PROMPT_SAMPLES + 5),
+      '--sessions-per-minute',
+      '100000',
+      '--sandbox-uid-first',
+      String(UID_FIRST),
+      '--sandbox-uid-last',
+      String(UID_FIRST + 999),
+    ]),
+  );
   const { url, child } = server;
   const end = (s: CreatedSession) => endSession(url, s);
   try {

@@ -9,24 +9,58 @@ export const kubectlDir = process.env.KUBENOTES_TEST_KUBECTL_DIR;
 export const noTestCluster = kubeconfig
   ? false
   : 'no test cluster: run through `npm test`, which starts it';
-export const context = kubeconfig
-  ? (/^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(kubeconfig, 'utf8'))?.[1] ?? '')
-  : '';
-export const shellPath = [kubectlDir, '/usr/local/bin', '/usr/bin', '/bin']
-  .filter(Boolean)
-  .join(':');
+/** The context a kubeconfig file names as current (the test cluster's has one). */
+export function currentContext(kubeconfigPath: string): string {
+  return /^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(kubeconfigPath, 'utf8'))?.[1] ?? '';
+}
+export const context = kubeconfig ? currentContext(kubeconfig) : '';
+
+/** The shells' PATH: kubectl's folder first, then the system's. */
+export function shellPathWith(binDir: string | undefined): string {
+  return [binDir, '/usr/local/bin', '/usr/bin', '/bin'].filter(Boolean).join(':');
+}
+export const shellPath = shellPathWith(kubectlDir);
+
+/** A server on an existing cluster (the test cluster's kubeconfig, its current context). */
+export function existingClusterArgs(
+  kubeconfigPath: string,
+  contextName = currentContext(kubeconfigPath),
+): string[] {
+  return ['--cluster', 'existing', '--kubeconfig', kubeconfigPath, '--context', contextName];
+}
+
+/**
+ * A workshop on a cluster: its own instance, sandboxed shells with kubectl's folder read-only
+ * in their sandbox, one join code. The benches pass the cluster they started.
+ */
+export function workshopArgsOn(
+  cluster: { kubeconfig: string; binDir: string },
+  instance: string,
+  joinCode: string,
+  extra: string[] = [],
+): string[] {
+  return [
+    '--mode',
+    'workshop',
+    ...existingClusterArgs(cluster.kubeconfig),
+    '--instance',
+    instance,
+    '--shell-path',
+    shellPathWith(cluster.binDir),
+    '--sandbox-read-only',
+    cluster.binDir,
+    '--join-code',
+    joinCode,
+    ...extra,
+  ];
+}
 
 /** A workshop on the test cluster: its own instance, sandboxed shells, one join code. */
 export function workshopArgs(instance: string, joinCode: string, extra: string[] = []): string[] {
   return [
     '--mode',
     'workshop',
-    '--cluster',
-    'existing',
-    '--kubeconfig',
-    kubeconfig ?? '',
-    '--context',
-    context,
+    ...existingClusterArgs(kubeconfig ?? '', context),
     '--instance',
     instance,
     '--shell-path',
