@@ -189,7 +189,6 @@ export class SandboxConnection {
     const ws = new WebSocket(url);
     ws.binaryType = 'arraybuffer';
     this.#ws = ws;
-    let ready = false;
     let attachedSize = this.#size;
     ws.onopen = () => {
       attachedSize = this.#size;
@@ -211,7 +210,6 @@ export class SandboxConnection {
       if (!decoded.ok) return; // A newer server's message: ignore what we do not know.
       const message = decoded.message;
       if (message.type === 'ready') {
-        ready = true;
         this.#attached = ws;
         this.#attempt = 0;
         this.#events.status({
@@ -237,7 +235,7 @@ export class SandboxConnection {
       if (this.#ws !== ws) return;
       this.#ws = undefined;
       if (this.#disposed) return;
-      void this.#afterClose(event.code, event.reason, ready, session);
+      void this.#afterClose(event.code, event.reason, this.#attached === ws, session);
     };
   }
 

@@ -123,22 +123,25 @@ test('at 390 px, More opens with a click while the reader is typing in the termi
   await expect(more(page)).toHaveAttribute('aria-expanded', 'false');
 });
 
-test('at 1280 px there is no More: every button is in the bar', async ({ page }) => {
-  await page.setViewportSize({ width: 1280, height: 800 });
-  await openPage(page, '/pods/', { dock: true });
-  await expect(more(page)).toBeHidden();
-  for (const name of [
-    'Cluster',
-    'Smaller terminal text',
-    'Larger terminal text',
-    'Screen reader',
-    'New session',
-    'Hide',
-  ]) {
-    await expect(button(page, name)).toBeVisible();
-  }
-  // The same buttons still work from the bar.
-  const before = (await fontSize(page)) ?? 14;
-  await button(page, 'Larger terminal text').click();
-  expect(await fontSize(page)).toBe(before + 1);
-});
+for (const theme of ['light', 'dark'] as const) {
+  test(`at 1280 px (${theme}) there is no More: every button is in the bar`, async ({ page }) => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await openPage(page, '/pods/', { dock: true, theme });
+    await expect(more(page)).toBeHidden();
+    for (const name of [
+      'Cluster',
+      'Smaller terminal text',
+      'Larger terminal text',
+      'Screen reader',
+      'New session',
+      'Hide',
+    ]) {
+      await expect(button(page, name)).toBeVisible();
+    }
+    await screenshot(page, `dock-more-1280-${theme}`);
+    // The same buttons still work from the bar.
+    const before = (await fontSize(page)) ?? 14;
+    await button(page, 'Larger terminal text').click();
+    expect(await fontSize(page)).toBe(before + 1);
+  });
+}

@@ -29,9 +29,36 @@ export function existingClusterArgs(
   return ['--cluster', 'existing', '--kubeconfig', kubeconfigPath, '--context', contextName];
 }
 
+/** A workshop server's arguments: its own instance, sandboxed shells, one join code. */
+export function workshopServerArgs(
+  kubeconfigPath: string,
+  contextName: string,
+  binDir: string | undefined,
+  instance: string,
+  joinCode: string,
+  extra: string[],
+): string[] {
+  return [
+    '--mode',
+    'workshop',
+    ...existingClusterArgs(kubeconfigPath, contextName),
+    '--instance',
+    instance,
+    '--shell-path',
+    shellPathWith(binDir),
+    '--join-code',
+    joinCode,
+    ...extra,
+  ];
+}
+
+/** A workshop on the test cluster `npm test` started. */
+export function workshopArgs(instance: string, joinCode: string, extra: string[] = []): string[] {
+  return workshopServerArgs(kubeconfig ?? '', context, kubectlDir, instance, joinCode, extra);
+}
+
 /**
- * A workshop on a cluster: its own instance, sandboxed shells with kubectl's folder read-only
- * in their sandbox, one join code. The benches pass the cluster they started.
+ * A workshop on a cluster a bench started, with kubectl's folder read-only in every sandbox.
  */
 export function workshopArgsOn(
   cluster: { kubeconfig: string; binDir: string },
@@ -39,36 +66,14 @@ export function workshopArgsOn(
   joinCode: string,
   extra: string[] = [],
 ): string[] {
-  return [
-    '--mode',
-    'workshop',
-    ...existingClusterArgs(cluster.kubeconfig),
-    '--instance',
-    instance,
-    '--shell-path',
-    shellPathWith(cluster.binDir),
-    '--sandbox-read-only',
+  return workshopServerArgs(
+    cluster.kubeconfig,
+    currentContext(cluster.kubeconfig),
     cluster.binDir,
-    '--join-code',
-    joinCode,
-    ...extra,
-  ];
-}
-
-/** A workshop on the test cluster: its own instance, sandboxed shells, one join code. */
-export function workshopArgs(instance: string, joinCode: string, extra: string[] = []): string[] {
-  return [
-    '--mode',
-    'workshop',
-    ...existingClusterArgs(kubeconfig ?? '', context),
-    '--instance',
     instance,
-    '--shell-path',
-    shellPath,
-    '--join-code',
     joinCode,
-    ...extra,
-  ];
+    ['--sandbox-read-only', cluster.binDir, ...extra],
+  );
 }
 
 /** The image of the guide's Pods: nginx built to run as an ordinary user (uid 101), on 8080. */

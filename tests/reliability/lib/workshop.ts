@@ -6,13 +6,14 @@
 import { execFileSync } from 'node:child_process';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { plain } from '../../support/terminal-client.ts';
+import { shellPathWith, workshopServerArgs } from '../../support/workshop-server.ts';
 import { errorText, type TestClusterInfo } from './context.ts';
 import { deleteSession, issuedTokens, openTerminal } from './terminal.ts';
 
 export const JOIN_CODE = 'reliability-2026';
 
 export function shellPath(cluster: TestClusterInfo): string {
-  return [cluster.binDir, '/usr/local/bin', '/usr/bin', '/bin'].join(':');
+  return shellPathWith(cluster.binDir);
 }
 
 /** Why workshop shells cannot be sandboxed here, or undefined when they can. */
@@ -37,26 +38,14 @@ export function workshopArgs(
   const sandbox = noSandboxReason()
     ? ['--sandbox', 'none']
     : ['--sandbox-read-only', cluster.binDir];
-  return [
-    '--mode',
-    'workshop',
-    '--cluster',
-    'existing',
-    '--kubeconfig',
+  return workshopServerArgs(
     options.kubeconfig ?? cluster.kubeconfig,
-    '--context',
     cluster.context,
-    '--instance',
+    cluster.binDir,
     options.instance,
-    '--shell-path',
-    shellPath(cluster),
-    '--join-code',
     JOIN_CODE,
-    '--sessions-per-minute',
-    '1000',
-    ...sandbox,
-    ...(options.extra ?? []),
-  ];
+    ['--sessions-per-minute', '1000', ...sandbox, ...(options.extra ?? [])],
+  );
 }
 
 export function adminApi(cluster: TestClusterInfo): CoreV1Api {

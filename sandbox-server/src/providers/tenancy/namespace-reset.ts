@@ -121,32 +121,35 @@ export interface NamespaceReset {
  * already exists`; nginx and alpine Pods stop in a second or two, the default grace is 30 s.
  */
 export const RESET_WAIT_MS = 20_000;
-const RESET_POLL_MS = 250;
+/** How often it looks again meanwhile: every resettable kind is listed each time. */
+const RESET_POLL_MS = 500;
 
 /**
  * Deletes every object of those kinds in `namespace` but those `keep` names (the shell's own
- * Pod, in pod-shell mode), then waits (up to `waitMs`) until they and their dependents are
- * gone. An object already gone is not an error. ConfigMaps the cluster itself puts in every
- * namespace (kube-root-ca.crt) are kept.
+ * Pod, in pod-shell mode), then waits (up to RESET_WAIT_MS) until they and their dependents
+ * are gone. An object already gone is not an error. ConfigMaps the cluster itself puts in
+ * every namespace (kube-root-ca.crt) are kept.
  */
 export async function resetNamespace(
   kc: KubeConfig,
   namespace: string,
   keep: (kind: string, name: string) => boolean = () => false,
-  waitMs = RESET_WAIT_MS,
 ): Promise<NamespaceReset> {
   const kinds = resettableKinds(kc);
-  const kept = (kind: string, name: string) =>
-    keep(kind, name) || (kind === 'ConfigMap' && name === 'kube-root-ca.crt');
+  /** The names of one kind's objects a reset removes, as they are now. */
+  const present = async ({ kind, list }: (typeof kinds)[number]): Promise<string[]> =>
+    (await list(namespace)).items
+      .map((item) => item.metadata?.name ?? '')
+      .filter(
+        (name) =>
+          name && !keep(kind, name) && !(kind === 'ConfigMap' && name === 'kube-root-ca.crt'),
+      );
   const removed: RemovedObject[] = [];
-  for (const { kind, list, remove } of kinds) {
-    const { items } = await list(namespace);
-    for (const item of items) {
-      const name = item.metadata?.name;
-      if (!name || kept(kind, name)) continue;
+  for (const entry of kinds) {
+    for (const name of await present(entry)) {
       try {
-        await remove(name, namespace);
-        removed.push({ kind, name });
+        await entry.remove(name, namespace);
+        removed.push({ kind: entry.kind, name });
       } catch (error) {
         if ((error as { code?: unknown }).code !== 404) throw error;
       }
@@ -154,15 +157,12 @@ export async function resetNamespace(
   }
   const left = async (): Promise<RemovedObject[]> => {
     const found: RemovedObject[] = [];
-    for (const { kind, list } of kinds) {
-      for (const item of (await list(namespace)).items) {
-        const name = item.metadata?.name;
-        if (name && !kept(kind, name)) found.push({ kind, name });
-      }
+    for (const entry of kinds) {
+      for (const name of await present(entry)) found.push({ kind: entry.kind, name });
     }
     return found;
   };
-  const until = Date.now() + waitMs;
+  const until = Date.now() + RESET_WAIT_MS;
   let remaining = removed.length > 0 ? await left() : [];
   while (remaining.length > 0 && Date.now() < until) {
     await new Promise((resolve) => setTimeout(resolve, RESET_POLL_MS));
