@@ -22,6 +22,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestCluster } from './cluster/cluster.ts';
 import { leaveTestCluster, useTestCluster } from './cluster/cluster-users.ts';
+import { failureExcerpt } from './support/failure-excerpt.ts';
 import type { ServiceUse } from './support/shared-service.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,6 +35,10 @@ interface Tally {
 }
 const tally: Tally = { passed: 0, failed: 0, skipped: 0 };
 const failedSteps: string[] = [];
+/** what each failed step said about its failures, repeated at the very end */
+const whyFailed: { step: string; lines: string[] }[] = [];
+/** a step's output kept for that excerpt (the CI log's tail is what people read first) */
+const KEEP_OUTPUT = 4 * 1024 * 1024;
 
 /** Runs a step, streaming its output; counts its tests from the runner's closing lines. */
 function step(
@@ -49,13 +54,17 @@ function step(
       env: { ...process.env, ...env, PATH: `${BIN}:${process.env.PATH}` },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    let tail = '';
+    const chunks: Buffer[] = [];
+    let kept = 0;
     child.stdout.on('data', (chunk: Buffer) => {
       process.stdout.write(chunk);
-      tail = (tail + chunk.toString()).slice(-8000);
+      chunks.push(chunk);
+      kept += chunk.length;
+      while (kept - (chunks[0]?.length ?? 0) > KEEP_OUTPUT) kept -= chunks.shift()?.length ?? 0;
     });
     child.on('exit', (code) => {
-      const counted = count(tail);
+      const output = Buffer.concat(chunks).toString();
+      const counted = count(output.slice(-8000));
       if (counted) {
         tally.passed += counted.passed;
         tally.failed += counted.failed;
@@ -65,6 +74,7 @@ function step(
       }
       if (code !== 0) {
         failedSteps.push(name);
+        whyFailed.push({ step: name, lines: failureExcerpt(output) });
         if (counted && counted.failed === 0) tally.failed++;
       }
       resolve(code === 0);
@@ -192,6 +202,12 @@ async function main(): Promise<void> {
     }
   }
 
+  for (const { step, lines } of whyFailed) {
+    console.log(`\n━━ why ${step} failed (its output above has the whole story)`);
+    for (const line of lines.length ? lines : ['(it printed no failure marks: see its output)']) {
+      console.log(`   ${line}`);
+    }
+  }
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
   console.log(
     `\n━━ all tiers done in ${minutes} min${failedSteps.length ? `; failed: ${failedSteps.join(', ')}` : ''}`,

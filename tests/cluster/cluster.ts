@@ -37,6 +37,7 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_CLUSTER_NAME } from '../../sandbox-server/src/providers/test-cluster.ts';
+import { ownerAlive } from '../support/machine-lock.ts';
 
 /** The server recognises the test cluster by this name (and refuses it for workshops). */
 export const CLUSTER_NAME = TEST_CLUSTER_NAME;
@@ -163,12 +164,20 @@ export async function ensureTestCluster(options: TestClusterOptions = {}): Promi
         `test cluster ${CLUSTER_NAME} was made with another configuration or version; recreating it`,
       );
       await deleteCluster(env, paths, log);
+    } else if (exists && !answers && (await runningComponents(paths)) === 0) {
+      // Continued from its old state, the new controller-manager and scheduler wait 15 s for
+      // their dead predecessors' leader leases, and kwok several minutes for the node's lease
+      // (its Pods stay Pending meanwhile); a new cluster is ready in seconds, and carries
+      // nothing over from the run that died.
+      log(
+        `test cluster ${CLUSTER_NAME} exists but none of its processes runs (a run was killed, or the machine restarted); making it anew`,
+      );
+      await deleteCluster(env, paths, log);
     }
 
     await writePodLogs(paths.podLogsFile);
     await prepareExecDir(paths.execDir);
     await writeFile(paths.kwokctlConfig, config);
-    // `create cluster` also restarts an existing cluster whose processes are gone (after a reboot).
     await dropStalePidFiles(paths);
     log(
       `starting test cluster ${CLUSTER_NAME} (Kubernetes ${env.kubeVersion}, kwok ${env.kwokVersion})…`,
@@ -461,7 +470,7 @@ async function prepareExecDir(dir: string): Promise<void> {
   await chmod(dir, 0o755);
 }
 
-/** Creates the simulated node if it is missing, then waits until it is Ready and pods can be created. */
+/** Creates the simulated node if it is missing, then waits until it is Ready and Pods run. */
 async function ensureNode(cluster: TestCluster, log: Log): Promise<void> {
   const kc = ['--kubeconfig', cluster.kubeconfig];
   const existing = await run(cluster.kubectl, [...kc, 'get', 'node', NODE_NAME, '-o', 'name'], {});
@@ -476,16 +485,51 @@ async function ensureNode(cluster: TestCluster, log: Log): Promise<void> {
   await waitFor(`node ${NODE_NAME} to be Ready`, 60_000, () =>
     nodeReady(cluster.kubectl, cluster.kubeconfig),
   );
-  // With the ServiceAccount admission plugin a pod is refused until the namespace's
-  // default ServiceAccount exists (the controller-manager makes it).
-  await waitFor('the default ServiceAccount', 60_000, async () => {
-    const sa = await run(
-      cluster.kubectl,
-      [...kc, 'get', 'serviceaccount', 'default', '-n', 'default', '-o', 'name'],
-      {},
+  await probeControllers(cluster, log);
+}
+
+/**
+ * Waits until a Pod can be made and runs: a new namespace gets its default ServiceAccount
+ * (the controller-manager; without it the ServiceAccount admission plugin refuses Pods), and a
+ * Pod there is scheduled and Running (the scheduler and kwok). The API server answering and
+ * the node's Ready status are not enough: a cluster continued after its run was killed keeps
+ * both in etcd, while its new controller-manager and scheduler wait up to 15 s for the dead
+ * ones' leader leases to expire; tests that made a Pod meanwhile were refused.
+ */
+async function probeControllers(cluster: TestCluster, log: Log): Promise<void> {
+  const kc = ['--kubeconfig', cluster.kubeconfig, '--request-timeout=5s'];
+  const namespace = `kubenotes-probe-${process.pid}-${Date.now().toString(36)}`;
+  const kubectl = (...args: string[]) => run(cluster.kubectl, [...kc, ...args], {});
+  const started = Date.now();
+  const made = await kubectl('create', 'namespace', namespace);
+  if (made.code !== 0) throw new Error(`creating namespace ${namespace} failed:\n${made.output}`);
+  try {
+    await waitFor(
+      'the controller-manager (a new namespace’s default ServiceAccount)',
+      90_000,
+      async () =>
+        (await kubectl('get', 'serviceaccount', 'default', '-n', namespace, '-o', 'name')).code ===
+        0,
     );
-    return sa.code === 0;
-  });
+    const pod = await kubectl('run', 'probe', '-n', namespace, '--restart=Never', '--image=probe');
+    if (pod.code !== 0) throw new Error(`creating a probe Pod failed:\n${pod.output}`);
+    await waitFor('the scheduler and kwok (a probe Pod Running)', 90_000, async () => {
+      const phase = await kubectl(
+        'get',
+        'pod',
+        'probe',
+        '-n',
+        namespace,
+        '-o',
+        'jsonpath={.status.phase}',
+      );
+      return phase.stdout.trim() === 'Running';
+    });
+  } finally {
+    await kubectl('delete', 'namespace', namespace, '--wait=false');
+  }
+  const seconds = (Date.now() - started) / 1000;
+  if (seconds > 3) log(`the cluster's controllers took ${seconds.toFixed(1)}s to take up work`);
 }
 
 function nodeManifest(kubeVersion: string): string {
@@ -571,6 +615,13 @@ async function dropStalePidFiles(paths: Paths): Promise<void> {
     const cmdline = Number.isInteger(pid) && pid > 0 ? await readProcCmdline(pid) : '';
     if (!cmdline.includes(`${paths.workdir}/`)) await rm(file, { force: true });
   }
+}
+
+/** How many of the cluster's components still run (their pid files name live processes). */
+async function runningComponents(paths: Paths): Promise<number> {
+  await dropStalePidFiles(paths);
+  const dir = path.join(paths.workdir, 'clusters', CLUSTER_NAME, 'pids');
+  return (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.pid')).length;
 }
 
 async function readProcCmdline(pid: number): Promise<string> {
@@ -707,7 +758,7 @@ async function withLock<T>(paths: Paths, log: Log, body: () => Promise<T>): Prom
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number((await readFile(paths.lockFile, 'utf8').catch(() => '')).trim());
-      if (!owner || !processAlive(owner)) {
+      if (!owner || !ownerAlive(owner, paths.lockFile)) {
         await rm(paths.lockFile, { force: true });
         continue;
       }
@@ -722,15 +773,6 @@ async function withLock<T>(paths: Paths, log: Log, body: () => Promise<T>): Prom
     return await body();
   } finally {
     await rm(paths.lockFile, { force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

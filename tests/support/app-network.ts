@@ -12,7 +12,8 @@
  * removes what a run that crashed left (its pid dead).
  */
 import { spawnSync } from 'node:child_process';
-import { acquireMachineLock, processAlive } from './machine-lock.ts';
+import { existsSync } from 'node:fs';
+import { acquireMachineLock, ownerAlive, processAlive } from './machine-lock.ts';
 
 const PREFIX = 'kn-app-';
 const NAME = /^kn-app-([0-9a-z]+)-([0-9a-z])$/;
@@ -109,7 +110,12 @@ function ip(...args: string[]): string {
 function removeStale(): void {
   const dead = (name: string) => {
     const match = NAME.exec(name);
-    return match !== null && !processAlive(Number.parseInt(match[1] ?? '', 36));
+    if (match === null) return false;
+    const pid = Number.parseInt(match[1] ?? '', 36);
+    // the namespace's file tells when it was made, so a reused pid does not keep it (nor block
+    // this run's own name: the names are made of pids)
+    const file = `/run/netns/${name}`;
+    return existsSync(file) ? !ownerAlive(pid, file) : !processAlive(pid);
   };
   for (const line of ip('netns', 'list').split('\n')) {
     const name = line.split(' ')[0] ?? '';

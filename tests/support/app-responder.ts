@@ -75,6 +75,17 @@ export async function deployApp(
   port = 80,
 ): Promise<void> {
   const core = admin.makeApiClient(CoreV1Api);
+  // A Pod is refused until its namespace's default ServiceAccount exists, which the
+  // controller-manager makes a moment after the namespace.
+  for (let i = 0; ; i++) {
+    const found = await core
+      .readNamespacedServiceAccount({ name: 'default', namespace })
+      .then(() => true)
+      .catch(() => false);
+    if (found) break;
+    if (i > 100) throw new Error(`namespace ${namespace} got no default ServiceAccount in 20 s`);
+    await sleep(200);
+  }
   await core.createNamespacedPod({
     namespace,
     body: {

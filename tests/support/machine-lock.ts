@@ -2,7 +2,15 @@
  * A lock file shared by every test run on the machine (several worktrees and CI may run tests
  * at once): it holds its owner's pid, and a lock whose owner is gone is taken over.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -14,6 +22,39 @@ export function processAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** When `pid` started (ms since the epoch), from /proc; undefined where that cannot be read. */
+function startedAt(pid: number): number | undefined {
+  try {
+    // field 22, after the command in parentheses (which may hold spaces), in clock ticks since
+    // boot; the kernel shows ticks at USER_HZ, 100 on every architecture we run on
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const boot = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    return Number.isFinite(ticks) && Number.isFinite(boot) ? boot * 1000 + ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the process that wrote `path` (named by the pid it holds, or in its name) still runs.
+ * A pid is reused once its process is gone (pid_max is 32768 here, and a test run starts tens
+ * of thousands of processes); a process that started after the file was written cannot be the
+ * one that wrote it. Files of a run killed at a session's end are met this way by the next.
+ */
+export function ownerAlive(pid: number, path: string): boolean {
+  if (!processAlive(pid)) return false;
+  const started = startedAt(pid);
+  let written: number;
+  try {
+    written = statSync(path).mtimeMs;
+  } catch {
+    return true; // removed meanwhile: its owner is deciding
+  }
+  // btime is in whole seconds: allow for that
+  return started === undefined || started <= written + 2000;
 }
 
 /**
@@ -51,7 +92,7 @@ export async function acquireMachineLock(
         await sleep(100);
         continue;
       }
-      if (!processAlive(owner)) {
+      if (!ownerAlive(owner, path)) {
         rmSync(path, { force: true });
         continue;
       }

@@ -10,7 +10,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { processAlive, withMachineLock } from './machine-lock.ts';
+import { ownerAlive, withMachineLock } from './machine-lock.ts';
 
 export type Log = (line: string) => void;
 
@@ -58,7 +58,7 @@ export class SharedService {
     for (const name of readdirSync(this.#users)) {
       const pid = Number(name);
       if (pid === process.pid) continue;
-      if (processAlive(pid)) others.push(pid);
+      if (ownerAlive(pid, join(this.#users, name))) others.push(pid);
       else rmSync(join(this.#users, name), { force: true });
     }
     return others;

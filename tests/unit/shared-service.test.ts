@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -99,4 +99,29 @@ test('a service taken on purpose (test-cluster up) is never stopped by a run', a
     stops++;
   });
   assert.equal(stops, 0);
+});
+
+test('a run killed before it left does not keep the service up, even when its pid is reused', async () => {
+  const dir = folder();
+  const service = new SharedService(dir, 'the service', () => {});
+  const mine = await service.use(async () => ({ value: 'up', started: true }));
+  // What a killed run leaves: its user file. Here a live process has that pid now (pids wrap
+  // at 32768), but started after the file was written.
+  const reused = spawn('sleep', ['30']);
+  try {
+    const file = join(dir, 'users', String(reused.pid));
+    writeFileSync(file, '');
+    const anHourAgo = new Date(Date.now() - 3600_000);
+    utimesSync(file, anHourAgo, anHourAgo);
+    let stops = 0;
+    assert.match(
+      await mine.leave(async () => {
+        stops++;
+      }),
+      /no other run uses it: stopped/,
+    );
+    assert.equal(stops, 1);
+  } finally {
+    reused.kill('SIGKILL');
+  }
 });
