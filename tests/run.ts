@@ -24,15 +24,11 @@ import type { TestCluster } from './cluster/cluster.ts';
 import { leaveTestCluster, useTestCluster } from './cluster/cluster-users.ts';
 import { failureExcerpt } from './support/failure-excerpt.ts';
 import type { ServiceUse } from './support/shared-service.ts';
+import { countTests, type Tally } from './support/tier-count.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'node_modules', '.bin');
 
-interface Tally {
-  passed: number;
-  failed: number;
-  skipped: number;
-}
 const tally: Tally = { passed: 0, failed: 0, skipped: 0 };
 const failedSteps: string[] = [];
 /** what each failed step said about its failures, repeated at the very end */
@@ -64,7 +60,7 @@ function step(
     });
     child.on('exit', (code) => {
       const output = Buffer.concat(chunks).toString();
-      const counted = count(output.slice(-8000));
+      const counted = countTests(output.slice(-16_000));
       if (counted) {
         tally.passed += counted.passed;
         tally.failed += counted.failed;
@@ -80,37 +76,6 @@ function step(
       resolve(code === 0);
     });
   });
-}
-
-/** node:test (`ℹ pass N`), Playwright (`N passed`), doc-tests (`N passed, N failed`). */
-function count(output: string): Tally | undefined {
-  const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
-  const node = /ℹ pass (\d+)[\s\S]*?ℹ fail (\d+)(?:[\s\S]*?ℹ skipped (\d+))?/.exec(plain);
-  if (node)
-    return { passed: Number(node[1]), failed: Number(node[2]), skipped: Number(node[3] ?? 0) };
-  const lines = plain.split('\n');
-  let found: Tally | undefined;
-  for (const line of lines) {
-    const pw = /^\s*(\d+) (passed|failed|skipped|flaky)\b/.exec(line);
-    if (pw) {
-      found ??= { passed: 0, failed: 0, skipped: 0 };
-      const n = Number(pw[1]);
-      if (pw[2] === 'passed' || pw[2] === 'flaky') found.passed += n;
-      else if (pw[2] === 'failed') found.failed += n;
-      else found.skipped += n;
-    }
-    const summary = /^(?:\w[\w -]*: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$/.exec(
-      line.trim(),
-    );
-    if (summary) {
-      return {
-        passed: Number(summary[1]),
-        failed: Number(summary[2]),
-        skipped: Number(summary[3] ?? 0),
-      };
-    }
-  }
-  return found;
 }
 
 async function main(): Promise<void> {
