@@ -6,7 +6,7 @@
  * sandbox origin's storage.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,15 +23,13 @@ import { type AppResponder, deployApp, startAppResponder } from '../support/app-
 import { freePort } from '../support/free-port.ts';
 import { type CreatedSession, createSession, endSession } from '../support/terminal-client.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
-import { restrictedPodSpec } from '../support/workshop-server.ts';
+import { currentContext, restrictedPodSpec } from '../support/workshop-server.ts';
 
 const kubeconfig = process.env.KUBENOTES_TEST_KUBECONFIG;
 const skip = !kubeconfig
   ? 'no test cluster: run through `npm test`, which starts it'
   : (appNetworkUnavailable() ?? false);
-const context = kubeconfig
-  ? (/^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(kubeconfig, 'utf8'))?.[1] ?? '')
-  : '';
+const context = kubeconfig ? currentContext(kubeconfig) : '';
 
 function adminConfig(): KubeConfig {
   const config = new KubeConfig();

@@ -12,10 +12,10 @@
  * KUBENOTES_TEST_KUBECONFIG / KUBENOTES_TEST_KUBECTL_DIR, else the running one, else one this
  * run starts (and stops again at the end). See tests/reliability/README.md.
  */
-import { readFileSync } from 'node:fs';
 import type { TestCluster } from '../cluster/cluster.ts';
 import { leaveTestCluster, useTestCluster } from '../cluster/cluster-users.ts';
 import type { ServiceUse } from '../support/shared-service.ts';
+import { currentContext } from '../support/workshop-server.ts';
 import { type Context, errorText, SIZES, type TestClusterInfo } from './lib/context.ts';
 import { Recorder, type Row, renderTable, summary } from './lib/report.ts';
 import { allServerLogs } from './lib/server-process.ts';
@@ -72,12 +72,10 @@ async function findCluster(): Promise<{
   info: TestClusterInfo | { unavailable: string };
   use?: ServiceUse<TestCluster>;
 }> {
-  const contextOf = (kubeconfig: string) =>
-    /^current-context:\s*"?([^"\s]+)/m.exec(readFileSync(kubeconfig, 'utf8'))?.[1] ?? '';
   const given = process.env.KUBENOTES_TEST_KUBECONFIG;
   const givenBin = process.env.KUBENOTES_TEST_KUBECTL_DIR;
   if (given && givenBin) {
-    return { info: { kubeconfig: given, binDir: givenBin, context: contextOf(given) } };
+    return { info: { kubeconfig: given, binDir: givenBin, context: currentContext(given) } };
   }
   try {
     // Shared with other runs: stopped at the end only if tests started it and no one else uses it.
@@ -91,7 +89,7 @@ async function findCluster(): Promise<{
       info: {
         kubeconfig: use.value.kubeconfig,
         binDir: use.value.binDir,
-        context: contextOf(use.value.kubeconfig),
+        context: currentContext(use.value.kubeconfig),
       },
       use,
     };

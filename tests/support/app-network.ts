@@ -12,8 +12,7 @@
  * removes what a run that crashed left (its pid dead).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { acquireMachineLock, ownerAlive, processAlive } from './machine-lock.ts';
+import { acquireMachineLock, ownerAlive } from './machine-lock.ts';
 
 const PREFIX = 'kn-app-';
 const NAME = /^kn-app-([0-9a-z]+)-([0-9a-z])$/;
@@ -113,9 +112,9 @@ function removeStale(): void {
     if (match === null) return false;
     const pid = Number.parseInt(match[1] ?? '', 36);
     // the namespace's file tells when it was made, so a reused pid does not keep it (nor block
-    // this run's own name: the names are made of pids)
-    const file = `/run/netns/${name}`;
-    return existsSync(file) ? !ownerAlive(pid, file) : !processAlive(pid);
+    // this run's own name: the names are made of pids); a veth whose namespace file is gone
+    // goes by its pid alone
+    return !ownerAlive(pid, `/run/netns/${name}`);
   };
   for (const line of ip('netns', 'list').split('\n')) {
     const name = line.split(' ')[0] ?? '';

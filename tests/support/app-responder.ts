@@ -77,15 +77,12 @@ export async function deployApp(
   const core = admin.makeApiClient(CoreV1Api);
   // A Pod is refused until its namespace's default ServiceAccount exists, which the
   // controller-manager makes a moment after the namespace.
-  for (let i = 0; ; i++) {
-    const found = await core
+  await until(`namespace ${namespace} to get its default ServiceAccount`, () =>
+    core
       .readNamespacedServiceAccount({ name: 'default', namespace })
       .then(() => true)
-      .catch(() => false);
-    if (found) break;
-    if (i > 100) throw new Error(`namespace ${namespace} got no default ServiceAccount in 20 s`);
-    await sleep(200);
-  }
+      .catch(() => false),
+  );
   await core.createNamespacedPod({
     namespace,
     body: {
@@ -94,12 +91,10 @@ export async function deployApp(
       spec: restrictedPodSpec('web'),
     },
   });
-  for (let i = 0; ; i++) {
+  await until(`pod ${namespace}/${name} to start`, async () => {
     const pod = await core.readNamespacedPod({ name, namespace });
-    if (pod.status?.phase === 'Running' && pod.status.podIP) break;
-    if (i > 100) throw new Error(`pod ${namespace}/${name} did not start`);
-    await sleep(200);
-  }
+    return pod.status?.phase === 'Running' && Boolean(pod.status.podIP);
+  });
   // kwok gave it an address from a range nothing answers on: point it at the responder's.
   await core.patchNamespacedPodStatus(
     {
@@ -117,12 +112,19 @@ export async function deployApp(
     },
   });
   // The proxy goes by the Service's Endpoints: wait until they hold the new address.
-  for (let i = 0; ; i++) {
+  await until(`the endpoints of ${namespace}/${name} to hold ${address}`, async () => {
     const endpoints = await core
       .readNamespacedEndpoints({ name, namespace })
       .catch(() => undefined);
-    if (endpoints?.subsets?.[0]?.addresses?.[0]?.ip === address) break;
-    if (i > 100) throw new Error(`no endpoints for ${namespace}/${name}`);
+    return endpoints?.subsets?.[0]?.addresses?.[0]?.ip === address;
+  });
+}
+
+/** Looks every 200 ms until `check` holds; after 20 s, fails saying what it waited for. */
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i <= 100; i++) {
+    if (await check()) return;
     await sleep(200);
   }
+  throw new Error(`timed out after 20 s waiting for ${what}`);
 }

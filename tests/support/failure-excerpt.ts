@@ -8,6 +8,8 @@
  * and each such line is taken with the few lines after it. Stack frames are dropped.
  */
 
+import { plain } from './terminal-client.ts';
+
 const MAX_LINES = 40;
 const FOLLOWING = 4;
 const MARK = /[✖✗]|^(?:\s*│)*\s*\d+\) \[/;
@@ -16,8 +18,7 @@ const FRAME = /^(?:\s*│)*\s+at /;
 const FIELDS = /^\s+(?:generatedMessage|code|actual|expected|operator|diff): |^\s*}$/;
 
 export function failureExcerpt(output: string): string[] {
-  const lines = output
-    .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
+  const lines = plain(output)
     .split('\n')
     .map((line) => line.trimEnd());
   const section = lines.findLastIndex((line) => /^✖ failing tests:$/.test(line.trim()));

@@ -51,7 +51,7 @@ export function ownerAlive(pid: number, path: string): boolean {
   try {
     written = statSync(path).mtimeMs;
   } catch {
-    return true; // removed meanwhile: its owner is deciding
+    return true; // no file (removed meanwhile, or none to judge by): the pid alone decides
   }
   // btime is in whole seconds: allow for that
   return started === undefined || started <= written + 2000;

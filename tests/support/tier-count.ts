@@ -6,6 +6,8 @@
  * doc-tests) prints theirs indented under `│` before its own, which counts them all.
  */
 
+import { plain } from './terminal-client.ts';
+
 export interface Tally {
   passed: number;
   failed: number;
@@ -17,8 +19,7 @@ const NODE = /^ℹ (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) /
 const PLAYWRIGHT = /^(\d+) (passed|failed|flaky|skipped|did not run|interrupted)\b/;
 
 export function countTests(output: string): Tally | undefined {
-  const lines = output
-    .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
+  const lines = plain(output)
     .split('\n')
     .map((line) => line.trim());
   // node:test repeats its failures after its summary; what they quote is not a summary

@@ -4,20 +4,12 @@
  * `before` failed and a test whose assertion failed, and with the doc-tests' own marks.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { failureExcerpt } from '../support/failure-excerpt.ts';
+import { nodeTestOutput } from '../support/node-test-output.ts';
 
 test('node:test: the failing suites and tests with their errors, without stack frames', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'kubenotes-excerpt-'));
-  try {
-    const file = join(dir, 'failing.test.ts');
-    writeFileSync(
-      file,
-      `import assert from 'node:assert/strict';
+  const run = nodeTestOutput(`import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 describe('the app route', () => {
   before(() => { throw new Error('Cannot create namespace file: File exists'); });
@@ -25,22 +17,15 @@ describe('the app route', () => {
 });
 describe('passing', () => { test('fine', () => {}); });
 test('counts', () => { assert.equal(1 + 1, 3); });
-`,
-    );
-    // NODE_TEST_CONTEXT would make the child report to this runner instead of printing.
-    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-    const run = spawnSync(process.execPath, ['--test', file], { encoding: 'utf8', env });
-    assert.equal(run.status, 1, run.stdout);
-    const excerpt = failureExcerpt(run.stdout).join('\n');
-    assert.match(excerpt, /✖ the app route/);
-    assert.match(excerpt, /Error: Cannot create namespace file: File exists/);
-    assert.match(excerpt, /✖ counts/);
-    assert.match(excerpt, /3 !== 2|2 !== 3/);
-    assert.doesNotMatch(excerpt, /✔ fine|passing/);
-    assert.doesNotMatch(excerpt, /^\s+at /m);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+`);
+  assert.equal(run.status, 1, run.stdout);
+  const excerpt = failureExcerpt(run.stdout).join('\n');
+  assert.match(excerpt, /✖ the app route/);
+  assert.match(excerpt, /Error: Cannot create namespace file: File exists/);
+  assert.match(excerpt, /✖ counts/);
+  assert.match(excerpt, /3 !== 2|2 !== 3/);
+  assert.doesNotMatch(excerpt, /✔ fine|passing/);
+  assert.doesNotMatch(excerpt, /^\s+at /m);
 });
 
 test('other runners: each ✗ line with the lines after it, nested kind-tier output included', () => {

@@ -5,20 +5,12 @@
  * failures filled the tail counted 0 passed.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
+import { nodeTestOutput } from '../support/node-test-output.ts';
 import { countTests } from '../support/tier-count.ts';
 
 test('node:test: passed, failed, skipped; a test cancelled by its failing before counts as failed', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'kubenotes-count-'));
-  try {
-    const file = join(dir, 'tier.test.ts');
-    writeFileSync(
-      file,
-      `import assert from 'node:assert/strict';
+  const run = nodeTestOutput(`import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 describe('needs a Pod', () => {
   before(() => { throw new Error('serviceaccount "default" not found'); });
@@ -29,14 +21,8 @@ test('passes', () => {});
 test('also passes', () => {});
 test('skipped', { skip: 'no engine' }, () => {});
 test('quotes a summary', () => { assert.equal('doc-tests: 9 passed, 0 failed', ''); });
-`,
-    );
-    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-    const run = spawnSync(process.execPath, ['--test', file], { encoding: 'utf8', env });
-    assert.deepEqual(countTests(run.stdout), { passed: 2, failed: 3, skipped: 1 });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+`);
+  assert.deepEqual(countTests(run.stdout), { passed: 2, failed: 3, skipped: 1 });
 });
 
 test('a tier that runs others: its own last line counts, not a nested summary', () => {
